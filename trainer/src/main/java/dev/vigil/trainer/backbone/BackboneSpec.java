@@ -1,0 +1,14 @@
+package dev.vigil.trainer.backbone;
+
+import java.util.List;
+
+/**
+ * A backbone the catalog knows: where to download it, the SHA-256 it must have, how to feed it, and its block
+ * boundaries (cut points, in order; the last is the feature map the ImageNet classifier reads).
+ */
+public record BackboneSpec(String name, String fileName, String url, String sha256, long sizeBytes,
+        Preprocessing preprocessing, List<String> blocks, String description) {
+    public BackboneSpec {
+        blocks = List.copyOf(blocks);
+    }
+}

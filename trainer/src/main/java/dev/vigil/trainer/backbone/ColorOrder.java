@@ -1,0 +1,7 @@
+package dev.vigil.trainer.backbone;
+
+/** Channel order a network expects. OpenCV decodes to BGR. */
+public enum ColorOrder {
+    RGB,
+    BGR
+}

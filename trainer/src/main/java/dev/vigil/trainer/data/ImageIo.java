@@ -1,0 +1,81 @@
+package dev.vigil.trainer.data;
+
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.backbone.Preprocessing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.core.Size;
+import org.opencv.imgcodecs.Imgcodecs;
+import org.opencv.imgproc.Imgproc;
+
+/** Decoding and preprocessing of images with OpenCV: the same code path for training and for serving. */
+public final class ImageIo {
+    private ImageIo() {}
+
+    /** Decodes encoded image bytes (JPEG, PNG, BMP, TIFF...) to a BGR Mat; grayscale becomes 3-channel. */
+    public static Mat decode(byte[] bytes, String what) {
+        OpenCv.load();
+        Mat m;
+        try (var buf = new Closer(new MatOfByte(bytes))) {
+            m = Imgcodecs.imdecode(buf.mat(), Imgcodecs.IMREAD_COLOR);
+        }
+        if (m == null || m.empty()) {
+            throw new VigilException(what + " is not a readable image (OpenCV could not decode it);"
+                    + " give a JPEG, PNG, BMP or TIFF file");
+        }
+        return m;
+    }
+
+    public static byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new VigilException("cannot read image " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Resizes a BGR image to the network's input size (area interpolation when shrinking, linear otherwise). */
+    public static Mat resize(Mat bgr, Preprocessing p) {
+        Mat out = new Mat();
+        boolean shrink = bgr.cols() > p.width() || bgr.rows() > p.height();
+        Imgproc.resize(bgr, out, new Size(p.width(), p.height()), 0, 0,
+                shrink ? Imgproc.INTER_AREA : Imgproc.INTER_LINEAR);
+        return out;
+    }
+
+    /** Writes a resized BGR image of exactly the network's size into {@code out} as CHW floats. */
+    public static void toTensor(Mat resizedBgr, Preprocessing p, float[] out, int offset) {
+        if (resizedBgr.cols() != p.width() || resizedBgr.rows() != p.height() || resizedBgr.channels() != 3) {
+            throw new IllegalArgumentException("expected a " + p.width() + "x" + p.height() + " BGR image");
+        }
+        byte[] bgr = new byte[p.width() * p.height() * 3];
+        resizedBgr.get(0, 0, bgr);
+        p.toChw(bgr, out, offset);
+    }
+
+    /** Decode, resize, preprocess: encoded bytes to the network's CHW floats. */
+    public static float[] preprocess(byte[] encoded, Preprocessing p, Variant variant, String what) {
+        float[] out = new float[p.valuesPerImage()];
+        Mat decoded = decode(encoded, what);
+        Mat resized = resize(decoded, p);
+        Mat varied = variant.apply(resized);
+        try {
+            toTensor(varied, p, out, 0);
+        } finally {
+            decoded.release();
+            resized.release();
+            varied.release();
+        }
+        return out;
+    }
+
+    private record Closer(MatOfByte mat) implements AutoCloseable {
+        @Override
+        public void close() {
+            mat.release();
+        }
+    }
+}

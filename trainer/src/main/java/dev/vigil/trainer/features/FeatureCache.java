@@ -1,0 +1,64 @@
+package dev.vigil.trainer.features;
+
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.util.AtomicFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Prefix features on disk, one file per image content hash and variant, under a folder named by the
+ * {@link FeatureSpec#key()}. Re-training after new labels computes features only for the new images.
+ * Files are written through a temporary file and a rename; a damaged file is treated as missing.
+ */
+public final class FeatureCache {
+    private static final int MAGIC = 0x56494746; // "VIGF"
+    private final Path dir;
+
+    public FeatureCache(Path root, FeatureSpec spec) {
+        this.dir = root.resolve(spec.key());
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    private Path file(String imageSha, Variant v) {
+        return dir.resolve(imageSha.substring(0, 2)).resolve(imageSha + "-" + v.id() + ".f32");
+    }
+
+    public Optional<Features> get(String imageSha, Variant v) {
+        Path f = file(imageSha, v);
+        if (!Files.exists(f)) {
+            return Optional.empty();
+        }
+        try {
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+            if (b.remaining() < 12 || b.getInt() != MAGIC) {
+                return Optional.empty();
+            }
+            int cutLen = b.getInt();
+            int pooledLen = b.getInt();
+            if (cutLen < 0 || pooledLen < 0 || b.remaining() != 4L * (cutLen + pooledLen)) {
+                return Optional.empty();
+            }
+            float[] cut = new float[cutLen];
+            float[] pooled = new float[pooledLen];
+            b.asFloatBuffer().get(cut).get(pooled);
+            return Optional.of(new Features(cut, pooled));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public void put(String imageSha, Variant v, Features f) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(12 + 4 * (f.cutMap().length + f.pooled().length))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MAGIC).putInt(f.cutMap().length).putInt(f.pooled().length);
+        b.asFloatBuffer().put(f.cutMap()).put(f.pooled());
+        AtomicFiles.write(file(imageSha, v), b.array());
+    }
+}

@@ -1,0 +1,24 @@
+package dev.vigil.trainer.features;
+
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.util.Hashing;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * What the frozen prefix computes for one image: the feature map at the cut (when a trainable suffix follows) and
+ * pooled vectors of the feature maps tapped inside the prefix. Its key names a feature-cache folder: a change of
+ * backbone, input size, cut, taps or pooling gives another key, so stale features are never reused.
+ */
+public record FeatureSpec(String backboneSha256, Preprocessing preprocessing, String cut, boolean needsCutMap,
+        List<String> prefixTaps, PoolMode pool) {
+    public FeatureSpec {
+        prefixTaps = List.copyOf(prefixTaps);
+    }
+
+    public String key() {
+        String text = "v1|" + backboneSha256 + "|" + preprocessing + "|" + cut + "|" + needsCutMap + "|"
+                + prefixTaps + "|" + pool;
+        return Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)).substring(0, 20);
+    }
+}

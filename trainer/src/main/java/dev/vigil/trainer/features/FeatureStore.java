@@ -1,0 +1,131 @@
+package dev.vigil.trainer.features;
+
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.trainer.data.LabelledImage;
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.util.Hashing;
+import dev.vigil.trainer.util.Progress;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Computes (or reads from the cache) the prefix features of every image and variant. Unreadable images are skipped
+ * with a warning and counted, never fatal.
+ */
+public final class FeatureStore {
+    private static final int BATCH = 8;
+
+    private FeatureStore() {}
+
+    /**
+     * @param kept the images that could be read, in input order
+     * @param sha content hash of each kept image
+     * @param features per kept image, per variant
+     * @param forwardSeconds wall time spent running the prefix (per variant: index = variant position)
+     */
+    public record Extracted(List<LabelledImage> kept, List<String> sha, Features[][] features, int skipped,
+            int fromCache, double[] forwardSeconds, long[] cutShape) {}
+
+    public static Extracted extract(Backbone backbone, FeatureSpec spec, List<LabelledImage> images,
+            List<Variant> variants, Path cacheRoot, PrintStream log, String label) {
+        boolean rawInput = spec.cut().equals(backbone.anatomy().input());
+        FeatureCache cache = cacheRoot == null || rawInput ? null : new FeatureCache(cacheRoot, spec);
+        List<LabelledImage> kept = new ArrayList<>();
+        List<String> shas = new ArrayList<>();
+        List<Features[]> feats = new ArrayList<>();
+        double[] forward = new double[variants.size()];
+        int skipped = 0;
+        int cached = 0;
+        int per = spec.preprocessing().valuesPerImage();
+        try (FeatureExtractor fx = rawInput ? null : new FeatureExtractor(backbone, spec);
+                Progress progress = new Progress(log, label, (long) images.size() * variants.size())) {
+            List<float[]> pendingInputs = new ArrayList<>();
+            List<int[]> pendingSlots = new ArrayList<>();
+            for (LabelledImage img : images) {
+                byte[] bytes;
+                try {
+                    bytes = ImageIo.read(img.path());
+                    ImageIo.decode(bytes, img.path().toString()).release();
+                } catch (VigilException e) {
+                    log.println("warning: skipping " + img.path() + ": " + e.getMessage());
+                    skipped++;
+                    progress.step(variants.size());
+                    continue;
+                }
+                String sha = Hashing.sha256(bytes);
+                int slot = kept.size();
+                kept.add(img);
+                shas.add(sha);
+                Features[] fs = new Features[variants.size()];
+                feats.add(fs);
+                for (int v = 0; v < variants.size(); v++) {
+                    Variant variant = variants.get(v);
+                    if (cache != null) {
+                        var hit = cache.get(sha, variant);
+                        if (hit.isPresent()) {
+                            fs[v] = hit.get();
+                            cached++;
+                            progress.step(1);
+                            continue;
+                        }
+                    }
+                    float[] input = ImageIo.preprocess(bytes, spec.preprocessing(), variant, img.path().toString());
+                    if (rawInput) {
+                        fs[v] = new Features(input, new float[0]);
+                        progress.step(1);
+                        continue;
+                    }
+                    pendingInputs.add(input);
+                    pendingSlots.add(new int[] {slot, v});
+                    if (pendingInputs.size() == BATCH) {
+                        flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, forward, per);
+                        progress.step(BATCH);
+                    }
+                }
+            }
+            int rest = pendingInputs.size();
+            flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, forward, per);
+            progress.step(rest);
+            long[] cutShape = null;
+            if (!kept.isEmpty() && spec.needsCutMap()) {
+                cutShape = rawInput ? new long[] {3, spec.preprocessing().height(), spec.preprocessing().width()}
+                        : fx.cutShape();
+            }
+            return new Extracted(kept, shas, feats.toArray(Features[][]::new), skipped, cached, forward, cutShape);
+        }
+    }
+
+    private static void flush(FeatureExtractor fx, List<float[]> inputs, List<int[]> slots, List<Features[]> feats,
+            List<String> shas, List<Variant> variants, FeatureCache cache, double[] forward, int per) {
+        if (inputs.isEmpty()) {
+            return;
+        }
+        float[] batch = new float[inputs.size() * per];
+        for (int i = 0; i < inputs.size(); i++) {
+            System.arraycopy(inputs.get(i), 0, batch, i * per, per);
+        }
+        long t0 = System.nanoTime();
+        List<Features> out = fx.run(batch, inputs.size());
+        double secs = (System.nanoTime() - t0) / 1e9;
+        for (int i = 0; i < out.size(); i++) {
+            int[] s = slots.get(i);
+            feats.get(s[0])[s[1]] = out.get(i);
+            forward[s[1]] += secs / out.size();
+            if (cache != null) {
+                try {
+                    cache.put(shas.get(s[0]), variants.get(s[1]), out.get(i));
+                } catch (IOException e) {
+                    throw new VigilException("cannot write the feature cache " + cache.dir() + ": " + e.getMessage()
+                            + "; check free space and permissions, or pass another --cache folder");
+                }
+            }
+        }
+        inputs.clear();
+        slots.clear();
+    }
+}

@@ -1,0 +1,115 @@
+package dev.vigil.trainer.train;
+
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.features.PoolMode;
+import java.util.List;
+
+/**
+ * Everything that shapes a training run. {@link #defaults()} is the one place the defaults live; the CLI and the
+ * service start from it.
+ *
+ * @param unfreeze how many backbone blocks before the classifier are trained (0 = only the new head)
+ * @param epochs the most epochs; early stopping usually ends sooner
+ * @param patience epochs without a better validation loss before stopping
+ * @param batchSize samples per step
+ * @param headLr learning rate of the new head
+ * @param backboneLrFactor the unfrozen backbone layers learn at {@code headLr * backboneLrFactor}
+ * @param weightDecay L2 weight decay
+ * @param dropout dropout on the head's input while training
+ * @param validationFraction share of each class held out for validation, early stopping and the operating point
+ * @param seed seeds the split, the shuffles, the head and the engine: the same seed gives the same model
+ * @param random train the same architecture from scratch (no pretrained weights; the baseline)
+ * @param inputSize square input resolution; 0 = the backbone's own
+ * @param taps block boundaries whose pooled features feed the head, counted back from the final features (0)
+ * @param pool how feature maps become vectors
+ * @param augment image variants whose features are computed and cached; training draws one per image per epoch
+ * @param targetRecall defect recall the operating point must reach on the validation split
+ * @param okLabel the class meaning "good part"; null = guess (ok, good, pass, normal)
+ */
+public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
+        float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
+        boolean random, int inputSize, List<Integer> taps, PoolMode pool, List<Variant> augment,
+        double targetRecall, String okLabel) {
+
+    public TrainOptions {
+        taps = List.copyOf(taps);
+        augment = List.copyOf(augment);
+        if (unfreeze < 0) {
+            throw new VigilException("--unfreeze must be 0 or more, found " + unfreeze);
+        }
+        if (epochs < 1 || epochs > 10_000) {
+            throw new VigilException("--epochs must be between 1 and 10000, found " + epochs);
+        }
+        if (batchSize < 1) {
+            throw new VigilException("--batch-size must be 1 or more, found " + batchSize);
+        }
+        if (!(headLr > 0 && headLr < 10)) {
+            throw new VigilException("--lr must be between 0 and 10 (exclusive), found " + headLr);
+        }
+        if (!(backboneLrFactor >= 0 && backboneLrFactor <= 1)) {
+            throw new VigilException("--backbone-lr-factor must be between 0 and 1, found " + backboneLrFactor);
+        }
+        if (!(validationFraction > 0 && validationFraction < 0.9)) {
+            throw new VigilException("--val-fraction must be between 0 and 0.9 (exclusive), found "
+                    + validationFraction);
+        }
+        if (!(targetRecall > 0 && targetRecall <= 1)) {
+            throw new VigilException("--target-recall must be in (0, 1], found " + targetRecall);
+        }
+        if (inputSize != 0 && (inputSize < 32 || inputSize > 2048)) {
+            throw new VigilException("--size must be between 32 and 2048, found " + inputSize);
+        }
+        if (taps.isEmpty() || !taps.contains(0)) {
+            throw new VigilException("--taps must include 0 (the final features), found " + taps);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new VigilException("--dropout must be in [0, 1), found " + dropout);
+        }
+    }
+
+    public static TrainOptions defaults() {
+        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-4f, 0.2f, 0.2, 42L, false, 0, List.of(0),
+                PoolMode.AVGMAX, Variant.parseList("hflip,vflip,rot90"), 0.99, null);
+    }
+
+    public TrainOptions withUnfreeze(int n) {
+        return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withEpochs(int n) {
+        return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withSeed(long s) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, s, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withRandom(boolean r) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, r, inputSize, taps, pool, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, size, t, p, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withAugment(List<Variant> a) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, a, targetRecall, okLabel);
+    }
+
+    public TrainOptions withLr(float lr) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+    }
+
+    public TrainOptions withOkLabel(String ok) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, ok);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.vigil.trainer.util;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * A progress bar for long steps. On a terminal it redraws one line; in a log (no console) it prints a line every
+ * tenth of the way, so journald and CI logs stay readable.
+ */
+public final class Progress implements AutoCloseable {
+    private final PrintStream out;
+    private final String label;
+    private final long total;
+    private final boolean tty;
+    private final long start = System.nanoTime();
+    private long done;
+    private int lastDecile = -1;
+    private String suffix = "";
+
+    public Progress(PrintStream out, String label, long total) {
+        this.out = out;
+        this.label = label;
+        this.total = Math.max(total, 1);
+        this.tty = System.console() != null && out == System.err;
+    }
+
+    /** A progress bar that prints nothing. */
+    public static Progress silent() {
+        return new Progress(new PrintStream(java.io.OutputStream.nullOutputStream()), "", 1);
+    }
+
+    public void step(long n) {
+        done += n;
+        draw(false);
+    }
+
+    public void status(String text) {
+        suffix = text;
+        draw(false);
+    }
+
+    private void draw(boolean last) {
+        double frac = Math.min(1.0, done / (double) total);
+        double secs = (System.nanoTime() - start) / 1e9;
+        String eta = done > 0 && frac < 1 ? String.format(Locale.ROOT, " ETA %.0fs", secs / frac - secs) : "";
+        if (tty) {
+            int width = 30;
+            int fill = (int) Math.round(frac * width);
+            out.printf(Locale.ROOT, "\r%-22s [%s%s] %d/%d %.1fs%s %s", label, "#".repeat(fill),
+                    ".".repeat(width - fill), done, total, secs, eta, suffix);
+            if (last) {
+                out.println();
+            }
+            out.flush();
+        } else {
+            int decile = (int) (frac * 10);
+            if (decile != lastDecile || last) {
+                lastDecile = decile;
+                out.printf(Locale.ROOT, "%s: %d/%d (%.0f%%) %.1fs%s %s%n", label, done, total, frac * 100, secs,
+                        eta, suffix);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (tty) {
+            draw(true);
+        } else if (lastDecile < 10) {
+            draw(true);
+        }
+    }
+}

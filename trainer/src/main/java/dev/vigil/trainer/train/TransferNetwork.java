@@ -210,12 +210,23 @@ public final class TransferNetwork extends AbstractBlock {
     }
 
     private NDArray poolArray(NDArray map) {
-        NDArray avg = map.mean(new int[] {2, 3});
+        NDArray avg = spatialMean(map);
         return switch (pool) {
             case AVG -> avg;
-            case MAX -> map.max(new int[] {2, 3});
-            case AVGMAX -> NDArrays.concat(new NDList(avg, map.max(new int[] {2, 3})), 1);
+            case MAX -> spatialMax(map);
+            case AVGMAX -> NDArrays.concat(new NDList(avg, spatialMax(map)), 1);
         };
+    }
+
+    private static NDArray spatialMean(NDArray map) {
+        Shape s = map.getShape();
+        return map.reshape(s.get(0), s.get(1), -1).mean(new int[] {2});
+    }
+
+    /** Max over H and W (the PyTorch engine reduces max over one axis at a time). */
+    private static NDArray spatialMax(NDArray map) {
+        Shape s = map.getShape();
+        return map.reshape(s.get(0), s.get(1), -1).max(new int[] {2});
     }
 
     @Override
@@ -270,8 +281,8 @@ public final class TransferNetwork extends AbstractBlock {
                         shape(GraphSurgery.attrInts(n, "strides", 1, 1)), pads(n),
                         GraphSurgery.attrInt(n, "ceil_mode", 0) == 1,
                         GraphSurgery.attrInt(n, "count_include_pad", 0) == 1);
-                case "GlobalAveragePool" -> x.mean(new int[] {2, 3}, true);
-                case "GlobalMaxPool" -> x.max(new int[] {2, 3}, true);
+                case "GlobalAveragePool" -> spatialMean(x).expandDims(2).expandDims(3);
+                case "GlobalMaxPool" -> spatialMax(x).expandDims(2).expandDims(3);
                 case "BatchNormalization" -> BatchNorm.batchNorm(x, value(env, n.getInput(3)),
                         value(env, n.getInput(4)), value(env, n.getInput(1)), value(env, n.getInput(2)), 1,
                         GraphSurgery.attrFloat(n, "momentum", 0.9f), GraphSurgery.attrFloat(n, "epsilon", 1e-5f),

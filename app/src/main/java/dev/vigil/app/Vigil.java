@@ -1,0 +1,28 @@
+package dev.vigil.app;
+
+import dev.vigil.trainer.cli.BackbonesCommand;
+import dev.vigil.trainer.cli.ClassifyCommand;
+import dev.vigil.trainer.cli.Cli;
+import dev.vigil.trainer.cli.EvaluateCommand;
+import dev.vigil.trainer.cli.TrainCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code vigil} command line. */
+@Command(name = "vigil", mixinStandardHelpOptions = true, version = "vigil 0.1.0",
+        description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
+        subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class})
+public final class Vigil implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        return Cli.configure(new CommandLine(new Vigil()), args).execute(args);
+    }
+}

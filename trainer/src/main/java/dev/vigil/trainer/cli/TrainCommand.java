@@ -1,0 +1,143 @@
+package dev.vigil.trainer.cli;
+
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.backbone.BackboneResolver;
+import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.features.PoolMode;
+import dev.vigil.trainer.model.ModelExporter;
+import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.train.TrainOptions;
+import dev.vigil.trainer.train.TrainingResult;
+import dev.vigil.trainer.train.TransferTrainer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code vigil train}: transfer learning from a backbone to a model package. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Fine-tune the last blocks of a pretrained backbone on DIR (one folder per class) and write a"
+                + " model package.")
+public final class TrainCommand implements Callable<Integer> {
+    private static final TrainOptions D = TrainOptions.defaults();
+
+    @Option(names = "--data", required = true, paramLabel = "DIR", description = "dataset: one sub-folder per class")
+    Path data;
+
+    @Option(names = "--backbone", required = true, paramLabel = "NAME|FILE",
+            description = "catalog name (see 'vigil backbones') or path of an ONNX file")
+    String backbone;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "where to write the model package")
+    Path out;
+
+    @Option(names = "--unfreeze", paramLabel = "N", description = "backbone blocks to train (0 = new head only;"
+            + " default ${DEFAULT-VALUE})")
+    int unfreeze = D.unfreeze();
+
+    @Option(names = "--epochs", paramLabel = "E", description = "most epochs (early stopping; default ${DEFAULT-VALUE})")
+    int epochs = D.epochs();
+
+    @Option(names = "--seed", paramLabel = "S", description = "random seed (default ${DEFAULT-VALUE})")
+    long seed = D.seed();
+
+    @Option(names = "--init", paramLabel = "pretrained|random",
+            description = "pretrained (transfer) or random (same architecture from scratch; default ${DEFAULT-VALUE})")
+    String init = "pretrained";
+
+    @Option(names = "--size", paramLabel = "PX", description = "input resolution (default: the backbone's own)")
+    int size = D.inputSize();
+
+    @Option(names = "--taps", split = ",", paramLabel = "B",
+            description = "blocks whose pooled features feed the head, counted back from the final features"
+                    + " (default 0)")
+    List<Integer> taps = D.taps();
+
+    @Option(names = "--pool", paramLabel = "avg|max|avgmax", description = "feature pooling (default avgmax)")
+    String pool = D.pool().name().toLowerCase(Locale.ROOT);
+
+    @Option(names = "--augment", paramLabel = "LIST", description = "cached image variants: hflip, vflip, rot90,"
+            + " rot180, rot270, transpose, brighter, darker, or none (default hflip,vflip,rot90)")
+    String augment = "hflip,vflip,rot90";
+
+    @Option(names = "--lr", paramLabel = "LR", description = "head learning rate (default ${DEFAULT-VALUE})")
+    float lr = D.headLr();
+
+    @Option(names = "--backbone-lr-factor", paramLabel = "F",
+            description = "unfrozen layers learn at lr*F (default ${DEFAULT-VALUE})")
+    float backboneLrFactor = D.backboneLrFactor();
+
+    @Option(names = "--batch-size", paramLabel = "B", description = "default ${DEFAULT-VALUE}")
+    int batchSize = D.batchSize();
+
+    @Option(names = "--val-fraction", paramLabel = "F", description = "validation share per class"
+            + " (default ${DEFAULT-VALUE})")
+    double valFraction = D.validationFraction();
+
+    @Option(names = "--target-recall", paramLabel = "R", description = "defect recall of the operating point"
+            + " (default ${DEFAULT-VALUE})")
+    double targetRecall = D.targetRecall();
+
+    @Option(names = "--ok-label", paramLabel = "CLASS", description = "the good-part class (default: ok, good,"
+            + " pass or normal if present)")
+    String okLabel;
+
+    @Option(names = "--cache", paramLabel = "DIR", description = "feature cache (default ~/.cache/vigil/features)")
+    Path cache;
+
+    @Option(names = "--model-cache", paramLabel = "DIR", description = "where catalog backbones are kept"
+            + " (default $VIGIL_MODEL_CACHE or ~/.cache/vigil/models)")
+    Path modelCache;
+
+    @Option(names = "--verbose", description = "stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream err = System.err;
+        if (!init.equals("pretrained") && !init.equals("random")) {
+            throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
+        }
+        TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
+                D.weightDecay(), D.dropout(), valFraction, seed, init.equals("random"), size, taps,
+                PoolMode.parse(pool), Variant.parseList(augment), targetRecall, okLabel);
+        ImageDataset ds = ImageDataset.scan(data, 2);
+        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
+                err::println).resolve(backbone);
+        err.printf(Locale.ROOT, "dataset %s: %d images in %d classes %s%s%n", data, ds.images().size(),
+                ds.classes().size(), ds.classes(), ds.ignoredFiles() > 0 ? " (" + ds.ignoredFiles()
+                        + " non-image files ignored)" : "");
+        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
+                "features");
+        try (TransferTrainer t = new TransferTrainer(bb, ds, o, cacheDir, err)) {
+            TrainingResult r = t.train();
+            ModelPackage pkg = new ModelExporter(t).write(out);
+            summary(System.out, r, pkg);
+        }
+        return 0;
+    }
+
+    static void summary(PrintStream out, TrainingResult r, ModelPackage pkg) {
+        out.printf(Locale.ROOT, "model package %s (id %s)%n", pkg.dir(), pkg.manifest().id());
+        out.printf(Locale.ROOT, "  epochs %d (best %d); validation accuracy %.4f, balanced %.4f on %d images%n",
+                r.history().size(), r.bestEpoch(), r.validation().accuracy(), r.validation().balancedAccuracy(),
+                r.validation().count());
+        if (r.operatingPoint() != null) {
+            out.printf(Locale.ROOT, "  operating point: defect threshold %.4f -> validation defect recall %.4f,"
+                    + " false rejects %.4f%n", r.operatingPoint().defectThreshold(),
+                    r.operatingPoint().validationRecall(), r.operatingPoint().validationFalseRejectRate());
+        }
+        out.printf(Locale.ROOT, "  time: prefix forward %.1fs (original images only %.1fs), training %.1fs,"
+                + " total %.1fs; %d features from cache, %d images skipped%n", r.prefixSeconds(),
+                r.prefixSecondsOriginal(), r.trainSeconds(), r.totalSeconds(), r.featuresFromCache(),
+                r.skippedImages());
+        out.println("  per class (train/validation): " + r.counts().entrySet().stream()
+                .map(e -> e.getKey() + " " + Arrays.stream(e.getValue()).mapToObj(Integer::toString)
+                        .reduce((a, b) -> a + "/" + b).orElse("")).toList());
+    }
+}

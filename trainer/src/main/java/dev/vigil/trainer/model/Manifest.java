@@ -1,0 +1,35 @@
+package dev.vigil.trainer.model;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} of a model package (schema version {@link #SCHEMA_VERSION}). See docs/model-package.md.
+ */
+public record Manifest(int schemaVersion, String id, String createdAt, List<String> labels, String okLabel,
+        Input input, Output output, BackboneRef backbone, Training training, OperatingPointRef operatingPoint,
+        Map<String, Object> metrics, String modelSha256, Map<String, String> files) {
+
+    public static final int SCHEMA_VERSION = 1;
+
+    public Manifest {
+        labels = List.copyOf(labels);
+        files = Map.copyOf(files);
+    }
+
+    /** How to feed the model: {@code (pixel * scale - mean[c]) / std[c]}, CHW, channels in {@code colorOrder}. */
+    public record Input(String tensor, int width, int height, String colorOrder, float scale, float[] mean,
+            float[] std, String layout) {}
+
+    public record Output(String tensor, String kind) {}
+
+    public record BackboneRef(String name, String sha256) {}
+
+    public record Training(int unfrozenBlocks, String cut, List<String> taps, String pool, boolean randomInit,
+            int epochs, int maxEpochs, int bestEpoch, float headLearningRate, float backboneLearningRate,
+            int batchSize, long seed, List<String> augment, String datasetSha256, Map<String, Integer> trainCounts,
+            Map<String, Integer> validationCounts, int skippedImages) {}
+
+    public record OperatingPointRef(double defectThreshold, double targetRecall, double validationRecall,
+            double validationFalseRejectRate) {}
+}

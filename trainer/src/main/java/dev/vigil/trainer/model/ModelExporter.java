@@ -1,0 +1,275 @@
+package dev.vigil.trainer.model;
+
+import static dev.vigil.trainer.onnx.GraphBuilder.intAttr;
+import static dev.vigil.trainer.onnx.GraphBuilder.node;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.trainer.data.LabelledImage;
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.features.FeatureExtractor;
+import dev.vigil.trainer.features.FeatureStore.Extracted;
+import dev.vigil.trainer.features.PoolMode;
+import dev.vigil.trainer.onnx.GraphBuilder;
+import dev.vigil.trainer.onnx.GraphSurgery;
+import dev.vigil.trainer.onnx.OnnxGraph;
+import dev.vigil.trainer.onnx.OnnxTensors;
+import dev.vigil.trainer.train.TrainOptions;
+import dev.vigil.trainer.train.TrainingPlan;
+import dev.vigil.trainer.train.TrainingResult;
+import dev.vigil.trainer.train.TransferNetwork;
+import dev.vigil.trainer.train.TransferTrainer;
+import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.trainer.util.Hashing;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Turns a trained {@link TransferTrainer} into a model package: one ONNX graph (frozen prefix + trained suffix +
+ * new head + softmax), checked against the DJL model on held-out images before anything is written.
+ */
+public final class ModelExporter {
+    /** Largest difference between ONNX Runtime's and DJL's probabilities that export accepts. */
+    public static final double MAX_ABS_DIFF = 1e-4;
+    public static final String OUTPUT = "probabilities";
+    private static final int VERIFY_IMAGES = 32;
+
+    private final TransferTrainer trainer;
+
+    public ModelExporter(TransferTrainer trainer) {
+        this.trainer = trainer;
+    }
+
+    /** The exported graph (not yet verified). */
+    public OnnxGraph graph() {
+        Backbone bb = trainer.backbone();
+        OnnxGraph g = bb.graph();
+        TrainingPlan plan = trainer.plan();
+        TransferNetwork net = trainer.network();
+        Preprocessing pre = plan.preprocessing();
+        GraphBuilder b = new GraphBuilder(g.model()).name("vigil-" + bb.name());
+        b.input(OnnxGraph.floatValueInfo(g.inputName(), 0, 3, pre.height(), pre.width()));
+        if (!plan.random()) {
+            List<String> prefixOut = new ArrayList<>();
+            if (plan.hasSuffix()) {
+                prefixOut.add(plan.cut());
+            }
+            prefixOut.addAll(plan.prefixTaps());
+            b.nodes(GraphSurgery.ancestors(g, prefixOut)).nodes(GraphSurgery.dequantizers(g, prefixOut));
+            b.initializersUsedFrom(g);
+        }
+        b.nodes(net.suffix().nodes());
+        net.suffixInitializers().values().forEach(b::initializer);
+
+        List<String> parts = new ArrayList<>();
+        int i = 0;
+        for (String t : plan.prefixTaps()) {
+            parts.add(pool(b, GraphSurgery.floatName(g, t), plan.pool(), i++));
+        }
+        for (String t : plan.suffixTaps()) {
+            parts.add(pool(b, t, plan.pool(), i++));
+        }
+        String features = "vigil_features";
+        b.node(parts.size() == 1 ? node("Identity", "vigil_features", parts, List.of(features))
+                : node("Concat", "vigil_features", parts, List.of(features), intAttr("axis", 1)));
+        float[] scale = net.scale();
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_SCALE, new long[] {scale.length}, scale));
+        b.node(node("Mul", "vigil_scale", List.of(features, TransferNetwork.HEAD_SCALE), List.of("vigil_scaled")));
+        var w = net.headWeight().getArray();
+        var bias = net.headBias().getArray();
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT, w.getShape().getShape(),
+                w.toFloatArray()));
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_BIAS, bias.getShape().getShape(),
+                bias.toFloatArray()));
+        b.node(node("Gemm", "vigil_head", List.of("vigil_scaled", TransferNetwork.HEAD_WEIGHT,
+                TransferNetwork.HEAD_BIAS), List.of("vigil_logits"), intAttr("transB", 1)));
+        b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(OUTPUT), intAttr("axis", 1)));
+        b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
+        return b.build();
+    }
+
+    private static String pool(GraphBuilder b, String tensor, PoolMode mode, int index) {
+        String p = "vigil_tap" + index;
+        List<String> out = new ArrayList<>();
+        if (mode != PoolMode.MAX) {
+            b.node(node("GlobalAveragePool", p + "_avgpool", List.of(tensor), List.of(p + "_avg4")));
+            b.node(node("Flatten", p + "_avgflat", List.of(p + "_avg4"), List.of(p + "_avg")));
+            out.add(p + "_avg");
+        }
+        if (mode != PoolMode.AVG) {
+            b.node(node("GlobalMaxPool", p + "_maxpool", List.of(tensor), List.of(p + "_max4")));
+            b.node(node("Flatten", p + "_maxflat", List.of(p + "_max4"), List.of(p + "_max")));
+            out.add(p + "_max");
+        }
+        if (out.size() == 1) {
+            return out.get(0);
+        }
+        b.node(node("Concat", p + "_concat", out, List.of(p), intAttr("axis", 1)));
+        return p;
+    }
+
+    /** Result of checking the exported graph against the DJL model. */
+    public record Verification(int images, double maxAbsDiff) {}
+
+    /** Runs the graph with ONNX Runtime on held-out images and compares with the DJL model's probabilities. */
+    public Verification verify(OnnxGraph graph) {
+        Extracted val = trainer.validationFeatures();
+        int n = Math.min(VERIFY_IMAGES, val.kept().size());
+        Preprocessing pre = trainer.plan().preprocessing();
+        float[][] djl = trainer.probabilities(subset(val, n), trainer.cutShape());
+        float[] batch = new float[n * pre.valuesPerImage()];
+        for (int i = 0; i < n; i++) {
+            LabelledImage img = val.kept().get(i);
+            float[] x = ImageIo.preprocess(ImageIo.read(img.path()), pre, Variant.ORIGINAL, img.path().toString());
+            System.arraycopy(x, 0, batch, i * pre.valuesPerImage(), x.length);
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        double max = 0;
+        try (OrtSession s = env.createSession(graph.toBytes(), FeatureExtractor.sessionOptions());
+                OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch),
+                        new long[] {n, 3, pre.height(), pre.width()});
+                OrtSession.Result r = s.run(Map.of(graph.inputName(), in))) {
+            float[][] ort = (float[][]) r.get(0).getValue();
+            for (int i = 0; i < n; i++) {
+                for (int k = 0; k < ort[i].length; k++) {
+                    max = Math.max(max, Math.abs(ort[i][k] - djl[i][k]));
+                }
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime cannot run the exported model: " + e.getMessage(), e);
+        }
+        return new Verification(n, max);
+    }
+
+    private static Extracted subset(Extracted e, int n) {
+        return new Extracted(e.kept().subList(0, n), e.sha().subList(0, n),
+                java.util.Arrays.copyOf(e.features(), n), 0, 0, e.forwardSeconds(), e.cutShape());
+    }
+
+    /**
+     * Verifies and writes the package to {@code out} (which must not exist or be empty). Everything is written to a
+     * temporary sibling folder first and renamed into place, so a crash leaves no half-written package.
+     */
+    public ModelPackage write(Path out) throws IOException {
+        if (Files.exists(out)) {
+            try (Stream<Path> s = Files.list(out)) {
+                if (s.findAny().isPresent()) {
+                    throw new VigilException("--out " + out + " is not empty; choose a new folder (a package is never"
+                            + " written over another one)");
+                }
+            }
+        }
+        OnnxGraph graph = graph();
+        Verification v = verify(graph);
+        if (!(v.maxAbsDiff() <= MAX_ABS_DIFF)) {
+            throw new VigilException(String.format(Locale.ROOT, "the exported ONNX model disagrees with the trained"
+                    + " DJL model by %.3g (more than %.0g) on %d held-out images; nothing was written. Please report"
+                    + " this with the backbone name", v.maxAbsDiff(), MAX_ABS_DIFF, v.images()));
+        }
+        Path abs = out.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
+        try {
+            byte[] model = graph.toBytes();
+            Files.write(tmp.resolve(ModelPackage.MODEL), model);
+            String modelSha = Hashing.sha256(model);
+            byte[] report = ModelPackage.json().writeValueAsBytes(report(v));
+            Files.write(tmp.resolve(ModelPackage.REPORT), report);
+            Manifest m = manifest(modelSha, Hashing.sha256(report));
+            Files.write(tmp.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
+            if (Files.exists(abs)) {
+                Files.delete(abs);
+            }
+            AtomicFiles.move(tmp, abs);
+            return ModelPackage.open(abs);
+        } finally {
+            if (Files.exists(tmp)) {
+                try (Stream<Path> s = Files.walk(tmp)) {
+                    for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+    }
+
+    private Manifest manifest(String modelSha, String reportSha) {
+        TrainingResult r = trainer.result();
+        TrainOptions o = trainer.options();
+        TrainingPlan plan = trainer.plan();
+        Backbone bb = trainer.backbone();
+        Preprocessing pre = plan.preprocessing();
+        List<String> labels = trainer.dataset().classes();
+        Instant now = Instant.now();
+        String id = "vigil-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(now)
+                + "-" + modelSha.substring(0, 8);
+        Map<String, Integer> trainCounts = new LinkedHashMap<>();
+        Map<String, Integer> valCounts = new LinkedHashMap<>();
+        r.counts().forEach((k, v) -> {
+            trainCounts.put(k, v[0]);
+            valCounts.put(k, v[1]);
+        });
+        List<String> taps = new ArrayList<>(plan.prefixTaps());
+        taps.addAll(plan.suffixTaps());
+        Manifest.OperatingPointRef op = r.operatingPoint() == null ? null : new Manifest.OperatingPointRef(
+                r.operatingPoint().defectThreshold(), r.operatingPoint().targetRecall(),
+                r.operatingPoint().validationRecall(), r.operatingPoint().validationFalseRejectRate());
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("validationAccuracy", r.validation().accuracy());
+        metrics.put("validationBalancedAccuracy", r.validation().balancedAccuracy());
+        metrics.put("validationImages", r.validation().count());
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(ModelPackage.MODEL, modelSha);
+        files.put(ModelPackage.REPORT, reportSha);
+        return new Manifest(Manifest.SCHEMA_VERSION, id, now.toString(), labels,
+                trainer.okIndex() < 0 ? null : labels.get(trainer.okIndex()),
+                new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
+                        pre.scale(), pre.mean(), pre.std(), "NCHW"),
+                new Manifest.Output(OUTPUT, "probabilities"),
+                new Manifest.BackboneRef(bb.name(), bb.sha256()),
+                new Manifest.Training(plan.unfreeze(), plan.cut(), taps, plan.pool().name().toLowerCase(Locale.ROOT),
+                        plan.random(), r.history().size(), o.epochs(), r.bestEpoch(), o.headLr(),
+                        plan.random() ? o.headLr() : o.headLr() * o.backboneLrFactor(), o.batchSize(), o.seed(),
+                        o.augment().stream().map(Variant::id).toList(), r.datasetSha256(), trainCounts, valCounts,
+                        r.skippedImages()),
+                op, metrics, modelSha, files);
+    }
+
+    private Map<String, Object> report(Verification v) {
+        TrainingResult r = trainer.result();
+        Map<String, Object> rep = new LinkedHashMap<>();
+        rep.put("schema", "vigil.training-report/1");
+        rep.put("history", r.history());
+        rep.put("bestEpoch", r.bestEpoch());
+        rep.put("validation", r.validation());
+        rep.put("operatingPoint", r.operatingPoint());
+        Map<String, Object> timing = new LinkedHashMap<>();
+        timing.put("prefixForwardSeconds", r.prefixSeconds());
+        timing.put("prefixForwardSecondsOriginalOnly", r.prefixSecondsOriginal());
+        timing.put("trainSeconds", r.trainSeconds());
+        timing.put("totalSeconds", r.totalSeconds());
+        timing.put("featuresFromCache", r.featuresFromCache());
+        rep.put("timing", timing);
+        rep.put("verification", Map.of("images", v.images(), "maxAbsDiff", v.maxAbsDiff(),
+                "limit", MAX_ABS_DIFF));
+        return rep;
+    }
+}

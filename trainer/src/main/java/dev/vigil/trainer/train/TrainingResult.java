@@ -1,0 +1,21 @@
+package dev.vigil.trainer.train;
+
+import dev.vigil.trainer.eval.Metrics;
+import dev.vigil.trainer.eval.OperatingPoint;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a training run produced besides the network itself: the plan it followed, its history and its figures.
+ *
+ * @param counts images per class: train and validation
+ * @param operatingPoint null when the dataset has no good-part class
+ */
+public record TrainingResult(TrainingPlan plan, List<EpochStats> history, int bestEpoch, Metrics validation,
+        OperatingPoint operatingPoint, Map<String, int[]> counts, int skippedImages, int featuresFromCache,
+        String datasetSha256, double prefixSeconds, double prefixSecondsOriginal, double trainSeconds,
+        double totalSeconds) {
+
+    public record EpochStats(int epoch, double trainLoss, double validationLoss, double validationAccuracy,
+            double seconds) {}
+}

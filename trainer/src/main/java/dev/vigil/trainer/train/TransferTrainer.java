@@ -1,0 +1,423 @@
+package dev.vigil.trainer.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.optimizer.Optimizer;
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.data.LabelledImage;
+import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.eval.Metrics;
+import dev.vigil.trainer.eval.OperatingPoint;
+import dev.vigil.trainer.features.FeatureSpec;
+import dev.vigil.trainer.features.FeatureStore;
+import dev.vigil.trainer.features.FeatureStore.Extracted;
+import dev.vigil.trainer.features.Features;
+import dev.vigil.trainer.onnx.GraphAnatomy;
+import dev.vigil.trainer.onnx.GraphSurgery;
+import dev.vigil.trainer.util.Hashing;
+import dev.vigil.trainer.util.Progress;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Transfer learning from an ImageNet backbone. The frozen prefix runs once per image and variant (ONNX Runtime,
+ * cached); the suffix and the new head train on DJL's PyTorch engine with early stopping on the validation split.
+ *
+ * <pre>{@code
+ * try (TransferTrainer t = new TransferTrainer(backbone, dataset, TrainOptions.defaults(), cacheDir, System.err)) {
+ *     TrainingResult r = t.train();
+ *     new ModelExporter(t).write(outDir);
+ * }
+ * }</pre>
+ */
+public final class TransferTrainer implements AutoCloseable {
+    private final Backbone backbone;
+    private final ImageDataset dataset;
+    private final TrainOptions options;
+    private final Path cacheRoot;
+    private final PrintStream log;
+    private final NDManager manager;
+    private final TrainingPlan plan;
+    private final int okIndex;
+    private TransferNetwork network;
+    private Extracted validation;
+    private TrainingResult result;
+
+    public TransferTrainer(Backbone backbone, ImageDataset dataset, TrainOptions options, Path cacheRoot,
+            PrintStream log) {
+        this.backbone = backbone;
+        this.dataset = dataset;
+        this.options = options;
+        this.cacheRoot = cacheRoot;
+        this.log = log;
+        if (dataset.classes().size() < 2) {
+            throw new VigilException("dataset " + dataset.root() + " has only one class (" + dataset.classes()
+                    + "); a classifier needs at least two class folders");
+        }
+        this.okIndex = dataset.okIndex(options.okLabel());
+        this.plan = plan(backbone, options);
+        this.manager = Engine.getEngine("PyTorch").newBaseManager();
+    }
+
+    /** Resolves the cut and the taps for these options on this backbone. */
+    public static TrainingPlan plan(Backbone backbone, TrainOptions o) {
+        GraphAnatomy a = backbone.anatomy();
+        Preprocessing pre = o.inputSize() == 0 ? backbone.preprocessing()
+                : backbone.preprocessing().withSize(o.inputSize());
+        String cut = o.random() ? a.input() : a.cutFor(o.unfreeze());
+        int cutIndex = a.cutPoints().indexOf(cut);
+        List<String> prefixTaps = new ArrayList<>();
+        List<String> suffixTaps = new ArrayList<>();
+        for (int back : new TreeSet<>(o.taps()).descendingSet()) {
+            String t = a.blockBack(back);
+            if (!o.random() && a.cutPoints().indexOf(t) <= cutIndex) {
+                prefixTaps.add(t);
+            } else {
+                suffixTaps.add(t);
+            }
+        }
+        return new TrainingPlan(pre, cut, a.features(), prefixTaps, suffixTaps, o.pool(),
+                o.random() ? a.maxUnfreeze() + 1 : o.unfreeze(), o.random());
+    }
+
+    public TrainingPlan plan() {
+        return plan;
+    }
+
+    public Backbone backbone() {
+        return backbone;
+    }
+
+    public ImageDataset dataset() {
+        return dataset;
+    }
+
+    public TrainOptions options() {
+        return options;
+    }
+
+    public TransferNetwork network() {
+        return network;
+    }
+
+    public Extracted validationFeatures() {
+        return validation;
+    }
+
+    public int okIndex() {
+        return okIndex;
+    }
+
+    public TrainingResult result() {
+        return result;
+    }
+
+    public FeatureSpec featureSpec() {
+        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), plan.cut(), plan.hasSuffix(),
+                plan.prefixTaps(), plan.pool());
+    }
+
+    public TrainingResult train() {
+        long t0 = System.nanoTime();
+        Engine.getEngine("PyTorch").setRandomSeed((int) options.seed());
+        List<List<LabelledImage>> split = ImageDataset.stratifiedSplit(dataset.images(), dataset.classes().size(),
+                options.validationFraction(), options.seed());
+        FeatureSpec spec = featureSpec();
+        log.printf(Locale.ROOT, "backbone %s: cut at %s (%d block%s trained)%s, taps %s, input %dx%d, pool %s%n",
+                backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
+                plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
+                plan.preprocessing().width(), plan.preprocessing().height(), plan.pool().name().toLowerCase(Locale.ROOT));
+        Extracted train = FeatureStore.extract(backbone, spec, split.get(0), options.augment(), cacheRoot, log,
+                "features (train)");
+        validation = FeatureStore.extract(backbone, spec, split.get(1), List.of(Variant.ORIGINAL), cacheRoot, log,
+                "features (validation)");
+        int skipped = train.skipped() + validation.skipped();
+        if (train.kept().isEmpty() || validation.kept().isEmpty()) {
+            throw new VigilException("no readable images left in " + dataset.root() + " after skipping " + skipped
+                    + " unreadable ones");
+        }
+        double prefixSeconds = sum(train.forwardSeconds()) + sum(validation.forwardSeconds());
+        double prefixOriginal = train.forwardSeconds()[0] + validation.forwardSeconds()[0];
+        long tTrain = System.nanoTime();
+
+        int pooledWidth = train.features()[0][0].pooled().length;
+        GraphSurgery.Subgraph suffix = plan.hasSuffix()
+                ? GraphSurgery.floatSuffix(backbone.graph(), plan.cut(), plan.features())
+                : new GraphSurgery.Subgraph(List.of(), Map.of());
+        network = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(), plan.cut()),
+                plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(), options.dropout(),
+                plan.random(), options.seed());
+        long[] cutShape = train.cutShape();
+        calibrate(train, cutShape);
+
+        Set<String> headIds = new HashSet<>(List.of(network.headWeight().getId(), network.headBias().getId()));
+        float backboneLr = options.headLr() * options.backboneLrFactor();
+        float headLr = options.headLr();
+        Optimizer optimizer = Optimizer.adam()
+                .optLearningRateTracker((id, step) -> headIds.contains(id) || plan.random() ? headLr : backboneLr)
+                .optWeightDecays(options.weightDecay()).optClipGrad(5f).build();
+        List<Parameter> learnable = new ArrayList<>();
+        network.getParameters().forEach(p -> {
+            if (p.getValue().requiresGradient()) {
+                learnable.add(p.getValue());
+            }
+        });
+
+        int[] trainLabels = train.kept().stream().mapToInt(LabelledImage::label).toArray();
+        int[] valLabels = validation.kept().stream().mapToInt(LabelledImage::label).toArray();
+        float[] classWeights = classWeights(trainLabels, dataset.classes().size());
+        Random rnd = new Random(options.seed());
+        List<TrainingResult.EpochStats> history = new ArrayList<>();
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        Map<String, float[]> best = network.snapshot();
+        ParameterStore ps = new ParameterStore(manager, false);
+        try (Progress progress = new Progress(log, "training", options.epochs())) {
+            for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+                long e0 = System.nanoTime();
+                int[] order = shuffled(trainLabels.length, rnd);
+                double lossSum = 0;
+                for (int start = 0; start < order.length; start += options.batchSize()) {
+                    int n = Math.min(options.batchSize(), order.length - start);
+                    int[] idx = new int[n];
+                    int[] variant = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        idx[i] = order[start + i];
+                        variant[i] = rnd.nextInt(options.augment().size());
+                    }
+                    try (NDManager step = manager.newSubManager()) {
+                        NDList in = batch(step, train, idx, variant, cutShape);
+                        NDArray labels = step.create(pick(trainLabels, idx));
+                        try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                            NDArray logits = network.forward(ps, in, true).singletonOrThrow();
+                            NDArray loss = weightedCrossEntropy(logits, labels, classWeights);
+                            lossSum += loss.getFloat() * n;
+                            gc.backward(loss);
+                        }
+                        for (Parameter p : learnable) {
+                            NDArray w = p.getArray();
+                            NDArray g = w.getGradient();
+                            optimizer.update(p.getId(), w, g);
+                            g.subi(g);
+                            g.close();
+                        }
+                    }
+                }
+                double[] val = evaluateLoss(validation, valLabels, classWeights, cutShape);
+                double secs = (System.nanoTime() - e0) / 1e9;
+                history.add(new TrainingResult.EpochStats(epoch, lossSum / order.length, val[0], val[1], secs));
+                if (val[0] < bestLoss - 1e-6) {
+                    bestLoss = val[0];
+                    bestEpoch = epoch;
+                    best = network.snapshot();
+                }
+                progress.status(String.format(Locale.ROOT, "epoch %d loss %.4f val_loss %.4f val_acc %.3f", epoch,
+                        lossSum / order.length, val[0], val[1]));
+                progress.step(1);
+                if (epoch - bestEpoch >= options.patience()) {
+                    break;
+                }
+            }
+        }
+        network.restore(best);
+        float[][] valProbs = probabilities(validation, cutShape);
+        OperatingPoint op = okIndex < 0 ? null : operatingPoint(valProbs, valLabels);
+        Metrics valMetrics = Metrics.of(dataset.classes(), valLabels, valProbs, okIndex,
+                op == null ? 0.5 : op.defectThreshold());
+        Map<String, int[]> counts = new LinkedHashMap<>();
+        for (int c = 0; c < dataset.classes().size(); c++) {
+            final int cls = c;
+            counts.put(dataset.classes().get(c), new int[] {(int) java.util.Arrays.stream(trainLabels)
+                    .filter(l -> l == cls).count(), (int) java.util.Arrays.stream(valLabels).filter(l -> l == cls)
+                    .count()});
+        }
+        double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
+        result = new TrainingResult(plan, history, bestEpoch, valMetrics, op, counts, skipped,
+                train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
+                prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
+        return result;
+    }
+
+    private OperatingPoint operatingPoint(float[][] probs, int[] labels) {
+        List<Double> defect = new ArrayList<>();
+        List<Double> ok = new ArrayList<>();
+        for (int i = 0; i < labels.length; i++) {
+            double s = 1.0 - probs[i][okIndex];
+            (labels[i] == okIndex ? ok : defect).add(s);
+        }
+        return OperatingPoint.choose(defect.stream().mapToDouble(Double::doubleValue).toArray(),
+                ok.stream().mapToDouble(Double::doubleValue).toArray(), options.targetRecall());
+    }
+
+    /** Sets the head's per-feature scale so every tapped feature starts with unit root-mean-square. */
+    private void calibrate(Extracted train, long[] cutShape) {
+        int n = Math.min(256, train.kept().size());
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        try (NDManager step = manager.newSubManager()) {
+            NDList in = batch(step, train, idx, new int[n], cutShape);
+            NDArray f = network.features(in.get(0), in.get(1), false);
+            int width = (int) f.getShape().get(1);
+            network.initHead(width, options.seed());
+            float[] rms = f.square().mean(new int[] {0}).sqrt().toFloatArray();
+            float[] scale = new float[width];
+            for (int i = 0; i < width; i++) {
+                scale[i] = rms[i] > 1e-6f ? 1f / rms[i] : 1f;
+            }
+            network.setScale(scale);
+        }
+    }
+
+    private double[] evaluateLoss(Extracted set, int[] labels, float[] classWeights, long[] cutShape) {
+        float[][] probs = probabilities(set, cutShape);
+        double loss = 0;
+        double weight = 0;
+        int correct = 0;
+        for (int i = 0; i < labels.length; i++) {
+            double w = classWeights[labels[i]];
+            loss -= w * Math.log(Math.max(probs[i][labels[i]], 1e-12));
+            weight += w;
+            correct += Metrics.argmax(probs[i]) == labels[i] ? 1 : 0;
+        }
+        return new double[] {loss / weight, correct / (double) labels.length};
+    }
+
+    /** Class probabilities of the DJL model for every image of {@code set} (original variant). */
+    public float[][] probabilities(Extracted set, long[] cutShape) {
+        int count = set.kept().size();
+        float[][] out = new float[count][];
+        ParameterStore ps = new ParameterStore(manager, false);
+        for (int start = 0; start < count; start += 64) {
+            int n = Math.min(64, count - start);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = start + i;
+            }
+            try (NDManager step = manager.newSubManager()) {
+                NDList in = batch(step, set, idx, new int[n], cutShape);
+                NDArray p = network.forward(ps, in, false).singletonOrThrow().softmax(1);
+                float[] flat = p.toFloatArray();
+                int k = (int) p.getShape().get(1);
+                for (int i = 0; i < n; i++) {
+                    out[start + i] = java.util.Arrays.copyOfRange(flat, i * k, (i + 1) * k);
+                }
+            }
+        }
+        return out;
+    }
+
+    public long[] cutShape() {
+        return validation == null ? null : validation.cutShape();
+    }
+
+    private static NDList batch(NDManager m, Extracted set, int[] idx, int[] variant, long[] cutShape) {
+        int n = idx.length;
+        Features first = set.features()[idx[0]][variant[0]];
+        int cutLen = first.cutMap().length;
+        int pooledLen = first.pooled().length;
+        float[] cut = new float[Math.max(1, n * cutLen)];
+        float[] pooled = new float[Math.max(1, n * pooledLen)];
+        for (int i = 0; i < n; i++) {
+            Features f = set.features()[idx[i]][variant[i]];
+            System.arraycopy(f.cutMap(), 0, cut, i * cutLen, cutLen);
+            System.arraycopy(f.pooled(), 0, pooled, i * pooledLen, pooledLen);
+        }
+        NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1))
+                : m.create(cut, new Shape(n, cutShape[0], cutShape[1], cutShape[2]));
+        NDArray pooledArray = pooledLen == 0 ? m.zeros(new Shape(n, 0)) : m.create(pooled, new Shape(n, pooledLen));
+        return new NDList(cutArray, pooledArray);
+    }
+
+    private static NDArray weightedCrossEntropy(NDArray logits, NDArray labels, float[] classWeights) {
+        NDManager m = logits.getManager();
+        int k = classWeights.length;
+        NDArray oneHot = labels.oneHot(k);
+        NDArray w = oneHot.mul(m.create(classWeights)).sum(new int[] {1});
+        NDArray picked = logits.logSoftmax(1).mul(oneHot).sum(new int[] {1});
+        return picked.mul(w).sum().neg().div(w.sum());
+    }
+
+    private static float[] classWeights(int[] labels, int k) {
+        int[] count = new int[k];
+        for (int l : labels) {
+            count[l]++;
+        }
+        float[] w = new float[k];
+        for (int c = 0; c < k; c++) {
+            w[c] = count[c] == 0 ? 0f : labels.length / (float) (k * count[c]);
+        }
+        return w;
+    }
+
+    private static int[] shuffled(int n, Random rnd) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+        return a;
+    }
+
+    private static int[] pick(int[] a, int[] idx) {
+        int[] out = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = a[idx[i]];
+        }
+        return out;
+    }
+
+    private static double sum(double[] a) {
+        double s = 0;
+        for (double v : a) {
+            s += v;
+        }
+        return s;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> l = new ArrayList<>(a);
+        l.addAll(b);
+        return l;
+    }
+
+    private String datasetHash(Extracted train, Extracted val) {
+        TreeSet<String> entries = new TreeSet<>();
+        for (Extracted e : List.of(train, val)) {
+            for (int i = 0; i < e.kept().size(); i++) {
+                entries.add(dataset.classes().get(e.kept().get(i).label()) + "/" + e.sha().get(i));
+            }
+        }
+        return Hashing.sha256(String.join("\n", entries).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,5 +1,6 @@
 package dev.vigil.app;
 
+import dev.vigil.trainer.bench.TransferBenchmark;
 import dev.vigil.trainer.cli.BackbonesCommand;
 import dev.vigil.trainer.cli.ClassifyCommand;
 import dev.vigil.trainer.cli.Cli;
@@ -11,7 +12,8 @@ import picocli.CommandLine.Command;
 /** The {@code vigil} command line. */
 @Command(name = "vigil", mixinStandardHelpOptions = true, version = "vigil 0.1.0",
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
-        subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
+            TransferBenchmark.class})
 public final class Vigil implements Runnable {
     @Override
     public void run() {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite. Installs what the tests need where it is missing (JDK 17 via apt on Debian/Ubuntu), then
+# runs every module's tests. The tests read models and datasets from ../shared (or -Dvigil.shared=DIR); without it
+# they skip visibly, and with CI=true they fail instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
+  else
+    echo "please install: ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+export OPENCV_LOG_LEVEL=ERROR
+./mvnw -B -ntp verify "$@"

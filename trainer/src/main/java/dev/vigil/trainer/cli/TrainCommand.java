@@ -55,7 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--taps", split = ",", paramLabel = "B",
             description = "blocks whose pooled features feed the head, counted back from the final features"
-                    + " (default 0)")
+                    + " (default 0,4: the final features and those 4 blocks earlier)")
     List<Integer> taps = D.taps();
 
     @Option(names = "--pool", paramLabel = "avg|max|avgmax", description = "feature pooling (default avgmax)")

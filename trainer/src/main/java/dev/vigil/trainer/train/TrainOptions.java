@@ -69,7 +69,7 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
     }
 
     public static TrainOptions defaults() {
-        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-4f, 0.2f, 0.2, 42L, false, 0, List.of(0),
+        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-4f, 0.2f, 0.2, 42L, false, 0, List.of(0, 4),
                 PoolMode.AVGMAX, Variant.parseList("hflip,vflip,rot90"), 0.99, null);
     }
 

@@ -153,7 +153,7 @@ class TransferTrainerTest {
 
     @Test
     void castingModelFindsDefectsAtItsOperatingPoint() throws Exception {
-        Path train = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("cast-train"), 0, 30);
+        Path train = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("cast-train"), 0, 50);
         Path test = SharedAssets.subset(SharedAssets.casting().resolve("test"), tmp.resolve("cast-test"), 0, 40);
         ModelPackage pkg;
         try (TransferTrainer t = new TransferTrainer(squeezenet, ImageDataset.scan(train, 2),
@@ -166,7 +166,7 @@ class TransferTrainerTest {
         Metrics m = Evaluation.run(pkg, ImageDataset.scan(test, 1), QUIET).metrics();
         assertEquals(80, m.count());
         assertTrue(m.accuracy() >= 0.80, "casting held-out accuracy " + m.accuracy());
-        assertTrue(m.defectRecall() >= 0.85, "casting defect recall " + m.defectRecall());
+        assertTrue(m.defectRecall() >= 0.85, "casting defect recall " + m.defectRecall() + ", accuracy " + m.accuracy());
     }
 
     @Test

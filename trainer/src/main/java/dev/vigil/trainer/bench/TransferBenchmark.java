@@ -125,7 +125,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         TrainOptions vigil = d.withHead(size, taps, PoolMode.parse(pool));
         return switch (config) {
             case "baseline" -> d.withUnfreeze(0).withHead(0, List.of(0), PoolMode.AVG)
-                    .withAugment(List.of(Variant.ORIGINAL));
+                    .withAugment(List.of(Variant.ORIGINAL)).withTta(false);
             case "u0" -> vigil.withUnfreeze(0);
             case "u1" -> vigil.withUnfreeze(1);
             case "u2" -> vigil.withUnfreeze(2);

@@ -62,8 +62,19 @@ public final class TrainCommand implements Callable<Integer> {
     String pool = D.pool().name().toLowerCase(Locale.ROOT);
 
     @Option(names = "--augment", paramLabel = "LIST", description = "cached image variants: hflip, vflip, rot90,"
-            + " rot180, rot270, transpose, brighter, darker, or none (default hflip,vflip,rot90)")
-    String augment = "hflip,vflip,rot90";
+            + " rot180, rot270, transpose, transverse, brighter, darker, or none (default: all eight flips and turns)")
+    String augment = Variant.DIHEDRAL;
+
+    @Option(names = "--tta", negatable = true, description = "test-time augmentation: the model averages over the"
+            + " flips and turns of --augment (about 8x the inference cost; default on; --no-tta turns it off)")
+    boolean tta = D.tta();
+
+    @Option(names = "--weight-decay", paramLabel = "L2", description = "L2 penalty on the new head"
+            + " (default ${DEFAULT-VALUE})")
+    float weightDecay = D.weightDecay();
+
+    @Option(names = "--dropout", paramLabel = "P", description = "dropout on the head's input (default ${DEFAULT-VALUE})")
+    float dropout = D.dropout();
 
     @Option(names = "--lr", paramLabel = "LR", description = "head learning rate (default ${DEFAULT-VALUE})")
     float lr = D.headLr();
@@ -104,8 +115,8 @@ public final class TrainCommand implements Callable<Integer> {
             throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
-                D.weightDecay(), D.dropout(), valFraction, seed, init.equals("random"), size, taps,
-                PoolMode.parse(pool), Variant.parseList(augment), targetRecall, okLabel);
+                weightDecay, dropout, valFraction, seed, init.equals("random"), size, taps,
+                PoolMode.parse(pool), Variant.parseList(augment), tta, targetRecall, okLabel);
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);

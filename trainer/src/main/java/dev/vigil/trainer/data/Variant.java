@@ -20,6 +20,8 @@ public enum Variant {
     ROT180,
     ROT270,
     TRANSPOSE,
+    /** Mirror about the anti-diagonal: with the seven above, the whole dihedral group of the square. */
+    TRANSVERSE,
     BRIGHTER,
     DARKER;
 
@@ -37,10 +39,24 @@ public enum Variant {
             case ROT180 -> Core.rotate(in, out, Core.ROTATE_180);
             case ROT270 -> Core.rotate(in, out, Core.ROTATE_90_COUNTERCLOCKWISE);
             case TRANSPOSE -> Core.transpose(in, out);
+            case TRANSVERSE -> {
+                Mat t = new Mat();
+                Core.transpose(in, t);
+                Core.rotate(t, out, Core.ROTATE_180);
+                t.release();
+            }
             case BRIGHTER -> in.convertTo(out, -1, 1.0, BRIGHTNESS_SHIFT);
             case DARKER -> in.convertTo(out, -1, 1.0, -BRIGHTNESS_SHIFT);
         }
         return out;
+    }
+
+    /** The eight symmetries of a square part (flips and quarter turns): the default augmentation. */
+    public static final String DIHEDRAL = "hflip,vflip,rot90,rot180,rot270,transpose,transverse";
+
+    /** True for flips and turns, which test-time augmentation can also apply inside the exported graph. */
+    public boolean geometric() {
+        return this != BRIGHTER && this != DARKER;
     }
 
     public String id() {

@@ -1,6 +1,7 @@
 package dev.vigil.trainer.model;
 
 import static dev.vigil.trainer.onnx.GraphBuilder.intAttr;
+import static dev.vigil.trainer.onnx.GraphBuilder.intsAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.node;
 
 import ai.onnxruntime.OnnxTensor;
@@ -91,8 +92,12 @@ public final class ModelExporter {
         b.node(parts.size() == 1 ? node("Identity", "vigil_features", parts, List.of(features))
                 : node("Concat", "vigil_features", parts, List.of(features), intAttr("axis", 1)));
         float[] scale = net.scale();
+        float[] shift = net.shift();
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_SHIFT, new long[] {shift.length}, shift));
         b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_SCALE, new long[] {scale.length}, scale));
-        b.node(node("Mul", "vigil_scale", List.of(features, TransferNetwork.HEAD_SCALE), List.of("vigil_scaled")));
+        b.node(node("Sub", "vigil_shift", List.of(features, TransferNetwork.HEAD_SHIFT), List.of("vigil_centred")));
+        b.node(node("Mul", "vigil_scale", List.of("vigil_centred", TransferNetwork.HEAD_SCALE),
+                List.of("vigil_scaled")));
         var w = net.headWeight().getArray();
         var bias = net.headBias().getArray();
         b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT, w.getShape().getShape(),
@@ -101,9 +106,75 @@ public final class ModelExporter {
                 bias.toFloatArray()));
         b.node(node("Gemm", "vigil_head", List.of("vigil_scaled", TransferNetwork.HEAD_WEIGHT,
                 TransferNetwork.HEAD_BIAS), List.of("vigil_logits"), intAttr("transB", 1)));
-        b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(OUTPUT), intAttr("axis", 1)));
+        List<Variant> tta = trainer.ttaVariants();
+        String probs = tta.size() > 1 ? "vigil_variant_probabilities" : OUTPUT;
+        b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
+        if (tta.size() > 1) {
+            testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
+        }
         b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
         return b.build();
+    }
+
+    /**
+     * Wraps the network in test-time augmentation: the input batch is stacked with its flipped and turned copies
+     * (the same {@link Variant}s the validation probabilities average over), the network runs once on the stack, and
+     * the output is the mean of each image's probabilities. Flips are Gathers with reversed indices, turns a Transpose
+     * followed by flips, so the graph needs nothing newer than opset 7.
+     */
+    private static void testTimeAugmentation(GraphBuilder b, String input, List<Variant> variants, Preprocessing pre,
+            String variantProbs, int classes) {
+        String stacked = "vigil_tta_batch";
+        b.rewireInput(input, stacked);
+        b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_h", new long[] {pre.height()}, reversed(pre.height())));
+        b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_w", new long[] {pre.width()}, reversed(pre.width())));
+        List<String> copies = new ArrayList<>();
+        for (Variant v : variants) {
+            String x = input;
+            String p = "vigil_tta_" + v.id();
+            boolean transpose = v == Variant.TRANSPOSE || v == Variant.ROT90 || v == Variant.ROT270
+                    || v == Variant.TRANSVERSE;
+            boolean flipW = v == Variant.HFLIP || v == Variant.ROT180 || v == Variant.ROT90
+                    || v == Variant.TRANSVERSE;
+            boolean flipH = v == Variant.VFLIP || v == Variant.ROT180 || v == Variant.ROT270
+                    || v == Variant.TRANSVERSE;
+            if (transpose) {
+                b.node(node("Transpose", p + "_transpose", List.of(x), List.of(p + "_t"), intsAttr("perm", 0, 1, 3, 2)));
+                x = p + "_t";
+            }
+            if (flipH) {
+                b.node(node("Gather", p + "_flip_h", List.of(x, "vigil_tta_reverse_h"), List.of(p + "_h"),
+                        intAttr("axis", 2)));
+                x = p + "_h";
+            }
+            if (flipW) {
+                b.node(node("Gather", p + "_flip_w", List.of(x, "vigil_tta_reverse_w"), List.of(p + "_w"),
+                        intAttr("axis", 3)));
+                x = p + "_w";
+            }
+            copies.add(x);
+        }
+        b.node(node("Concat", "vigil_tta_stack", copies, List.of(stacked), intAttr("axis", 0)));
+        b.initializer(OnnxTensors.longTensor("vigil_tta_shape", new long[] {3}, new long[] {variants.size(), -1,
+                classes}));
+        b.node(node("Reshape", "vigil_tta_unstack", List.of(variantProbs, "vigil_tta_shape"),
+                List.of("vigil_tta_probabilities")));
+        if (b.opset() >= 18) {
+            b.initializer(OnnxTensors.longTensor("vigil_tta_axes", new long[] {1}, new long[] {0}));
+            b.node(node("ReduceMean", "vigil_tta_mean", List.of("vigil_tta_probabilities", "vigil_tta_axes"),
+                    List.of(OUTPUT), intAttr("keepdims", 0)));
+        } else {
+            b.node(node("ReduceMean", "vigil_tta_mean", List.of("vigil_tta_probabilities"), List.of(OUTPUT),
+                    intsAttr("axes", 0), intAttr("keepdims", 0)));
+        }
+    }
+
+    private static long[] reversed(int n) {
+        long[] r = new long[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = n - 1 - i;
+        }
+        return r;
     }
 
     private static String pool(GraphBuilder b, String tensor, PoolMode mode, int index) {
@@ -248,7 +319,8 @@ public final class ModelExporter {
                 new Manifest.Training(plan.unfreeze(), plan.cut(), taps, plan.pool().name().toLowerCase(Locale.ROOT),
                         plan.random(), r.history().size(), o.epochs(), r.bestEpoch(), o.headLr(),
                         plan.random() ? o.headLr() : o.headLr() * o.backboneLrFactor(), o.batchSize(), o.seed(),
-                        o.augment().stream().map(Variant::id).toList(), r.datasetSha256(), trainCounts, valCounts,
+                        o.augment().stream().map(Variant::id).toList(),
+                        trainer.ttaVariants().stream().map(Variant::id).toList(), r.datasetSha256(), trainCounts, valCounts,
                         r.skippedImages()),
                 op, metrics, modelSha, files);
     }

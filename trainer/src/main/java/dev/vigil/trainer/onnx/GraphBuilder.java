@@ -55,6 +55,25 @@ public final class GraphBuilder {
         return this;
     }
 
+    /** Makes every node added so far read {@code to} where it read {@code from}. */
+    public GraphBuilder rewireInput(String from, String to) {
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeProto n = nodes.get(i);
+            if (n.getInputList().contains(from)) {
+                NodeProto.Builder nb = n.toBuilder().clearInput();
+                n.getInputList().forEach(in -> nb.addInput(in.equals(from) ? to : in));
+                nodes.set(i, nb.build());
+            }
+        }
+        return this;
+    }
+
+    /** The default-domain opset version of the source model. */
+    public long opset() {
+        return source.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+                .mapToLong(OperatorSetIdProto::getVersion).max().orElse(1);
+    }
+
     /** Adds the initializers of {@code from} that the nodes added so far read. */
     public GraphBuilder initializersUsedFrom(OnnxGraph from) {
         for (NodeProto n : nodes) {

@@ -15,7 +15,8 @@ import java.util.List;
  * @param batchSize samples per step
  * @param headLr learning rate of the new head
  * @param backboneLrFactor the unfrozen backbone layers learn at {@code headLr * backboneLrFactor}
- * @param weightDecay L2 weight decay
+ * @param weightDecay L2 penalty on the new head's weights (the head's input is standardised, so one value suits
+ *     every dataset); pretrained layers are not decayed
  * @param dropout dropout on the head's input while training
  * @param validationFraction share of each class held out for validation, early stopping and the operating point
  * @param seed seeds the split, the shuffles, the head and the engine: the same seed gives the same model
@@ -24,13 +25,15 @@ import java.util.List;
  * @param taps block boundaries whose pooled features feed the head, counted back from the final features (0)
  * @param pool how feature maps become vectors
  * @param augment image variants whose features are computed and cached; training draws one per image per epoch
+ * @param tta test-time augmentation: the exported model averages its probabilities over the geometric variants of
+ *     {@code augment} (computed inside the ONNX graph), and validation does the same
  * @param targetRecall defect recall the operating point must reach on the validation split
  * @param okLabel the class meaning "good part"; null = guess (ok, good, pass, normal)
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
         boolean random, int inputSize, List<Integer> taps, PoolMode pool, List<Variant> augment,
-        double targetRecall, String okLabel) {
+        boolean tta, double targetRecall, String okLabel) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
@@ -63,53 +66,66 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
         if (taps.isEmpty() || !taps.contains(0)) {
             throw new VigilException("--taps must include 0 (the final features), found " + taps);
         }
+        if (!(weightDecay >= 0 && weightDecay < 10)) {
+            throw new VigilException("--weight-decay must be in [0, 10), found " + weightDecay);
+        }
         if (!(dropout >= 0 && dropout < 1)) {
             throw new VigilException("--dropout must be in [0, 1), found " + dropout);
         }
     }
 
     public static TrainOptions defaults() {
-        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-4f, 0.2f, 0.2, 42L, false, 0, List.of(0, 4),
-                PoolMode.AVGMAX, Variant.parseList("hflip,vflip,rot90"), 0.99, null);
+        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, 0, List.of(0, 4),
+                PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, s, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+                validationFraction, s, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, r, inputSize, taps, pool, augment, targetRecall, okLabel);
+                validationFraction, seed, r, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, size, t, p, augment, targetRecall, okLabel);
+                validationFraction, seed, random, size, t, p, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, a, targetRecall, okLabel);
+                validationFraction, seed, random, inputSize, taps, pool, a, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, okLabel);
+                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
+    }
+
+    public TrainOptions withTta(boolean t) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, inputSize, taps, pool, augment, t, targetRecall, okLabel);
+    }
+
+    public TrainOptions withRegularisation(float wd, float drop) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
+                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, targetRecall, ok);
+                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, ok);
     }
 }

@@ -42,6 +42,7 @@ public final class TransferNetwork extends AbstractBlock {
     public static final String HEAD_WEIGHT = "vigil_head_weight";
     public static final String HEAD_BIAS = "vigil_head_bias";
     public static final String HEAD_SCALE = "vigil_head_scale";
+    public static final String HEAD_SHIFT = "vigil_head_shift";
 
     private final Subgraph suffix;
     private final String suffixInput;
@@ -56,6 +57,7 @@ public final class TransferNetwork extends AbstractBlock {
     private Parameter headWeight;
     private Parameter headBias;
     private NDArray scale;
+    private NDArray shift;
 
     /**
      * @param suffix float nodes from the cut to the final feature map (empty when only the head learns)
@@ -152,10 +154,17 @@ public final class TransferNetwork extends AbstractBlock {
         headBias = addParameter(Parameter.builder().setName(HEAD_BIAS).setType(Parameter.Type.BIAS)
                 .optArray(ba).build());
         scale = manager.ones(new Shape(width));
+        shift = manager.zeros(new Shape(width));
     }
 
-    public void setScale(float[] s) {
-        scale = manager.create(s);
+    /** Standardises the head's input: {@code (features - shift) * scale}, fixed during training. */
+    public void setStandardisation(float[] shiftValues, float[] scaleValues) {
+        shift = manager.create(shiftValues);
+        scale = manager.create(scaleValues);
+    }
+
+    public float[] shift() {
+        return shift.toFloatArray();
     }
 
     public float[] scale() {
@@ -232,7 +241,7 @@ public final class TransferNetwork extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        NDArray x = features(inputs.get(0), inputs.get(1), training).mul(scale);
+        NDArray x = features(inputs.get(0), inputs.get(1), training).sub(shift).mul(scale);
         if (training && dropout > 0) {
             x = Dropout.dropout(x, dropout, true).singletonOrThrow();
         }

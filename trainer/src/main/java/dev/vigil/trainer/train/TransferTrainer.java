@@ -50,6 +50,13 @@ import java.util.TreeSet;
  * }</pre>
  */
 public final class TransferTrainer implements AutoCloseable {
+    /**
+     * An epoch is at least this many samples (whole shuffled passes, the last cut short): with a handful of images
+     * per class a pass is one or two steps, too few for the head to converge within the epoch budget.
+     */
+    static final int MIN_EPOCH_SAMPLES = 512;
+    /** Samples used to standardise the head's input (mean and standard deviation per feature). */
+    private static final int CALIBRATION_SAMPLES = 1024;
     private final Backbone backbone;
     private final ImageDataset dataset;
     private final TrainOptions options;
@@ -148,7 +155,7 @@ public final class TransferTrainer implements AutoCloseable {
                 plan.preprocessing().width(), plan.preprocessing().height(), plan.pool().name().toLowerCase(Locale.ROOT));
         Extracted train = FeatureStore.extract(backbone, spec, split.get(0), options.augment(), cacheRoot, log,
                 "features (train)");
-        validation = FeatureStore.extract(backbone, spec, split.get(1), List.of(Variant.ORIGINAL), cacheRoot, log,
+        validation = FeatureStore.extract(backbone, spec, split.get(1), ttaVariants(), cacheRoot, log,
                 "features (validation)");
         int skipped = train.skipped() + validation.skipped();
         if (train.kept().isEmpty() || validation.kept().isEmpty()) {
@@ -167,14 +174,15 @@ public final class TransferTrainer implements AutoCloseable {
                 plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(), options.dropout(),
                 plan.random(), options.seed());
         long[] cutShape = train.cutShape();
-        calibrate(train, cutShape);
+        calibrate(train, cutShape, new Random(options.seed() + 1));
 
         Set<String> headIds = new HashSet<>(List.of(network.headWeight().getId(), network.headBias().getId()));
         float backboneLr = options.headLr() * options.backboneLrFactor();
         float headLr = options.headLr();
+        int epochSamples = Math.max(train.kept().size(), MIN_EPOCH_SAMPLES);
         Optimizer optimizer = Optimizer.adam()
                 .optLearningRateTracker((id, step) -> headIds.contains(id) || plan.random() ? headLr : backboneLr)
-                .optWeightDecays(options.weightDecay()).optClipGrad(5f).build();
+                .optWeightDecays(0f).optClipGrad(5f).build();
         List<Parameter> learnable = new ArrayList<>();
         network.getParameters().forEach(p -> {
             if (p.getValue().requiresGradient()) {
@@ -194,7 +202,7 @@ public final class TransferTrainer implements AutoCloseable {
         try (Progress progress = new Progress(log, "training", options.epochs())) {
             for (int epoch = 1; epoch <= options.epochs(); epoch++) {
                 long e0 = System.nanoTime();
-                int[] order = shuffled(trainLabels.length, rnd);
+                int[] order = epochOrder(trainLabels.length, epochSamples, rnd);
                 double lossSum = 0;
                 for (int start = 0; start < order.length; start += options.batchSize()) {
                     int n = Math.min(options.batchSize(), order.length - start);
@@ -211,6 +219,10 @@ public final class TransferTrainer implements AutoCloseable {
                             NDArray logits = network.forward(ps, in, true).singletonOrThrow();
                             NDArray loss = weightedCrossEntropy(logits, labels, classWeights);
                             lossSum += loss.getFloat() * n;
+                            if (options.weightDecay() > 0) {
+                                loss = loss.add(network.headWeight().getArray().square().sum()
+                                        .mul(0.5f * options.weightDecay()));
+                            }
                             gc.backward(loss);
                         }
                         for (Parameter p : learnable) {
@@ -268,29 +280,73 @@ public final class TransferTrainer implements AutoCloseable {
                 ok.stream().mapToDouble(Double::doubleValue).toArray(), options.targetRecall());
     }
 
-    /** Sets the head's per-feature scale so every tapped feature starts with unit root-mean-square. */
-    private void calibrate(Extracted train, long[] cutShape) {
-        int n = Math.min(256, train.kept().size());
+    /**
+     * Standardises the head's input: per-feature mean and standard deviation over a sample of the training images and
+     * their variants, so taps of different depths and magnitudes start on an equal footing and one weight decay suits
+     * every dataset.
+     */
+    private void calibrate(Extracted train, long[] cutShape, Random rnd) {
+        int images = train.kept().size();
+        int variants = options.augment().size();
+        int n = Math.min(CALIBRATION_SAMPLES, images * variants);
         int[] idx = new int[n];
+        int[] variant = new int[n];
         for (int i = 0; i < n; i++) {
-            idx[i] = i;
+            int flat = n == images * variants ? i : rnd.nextInt(images * variants);
+            idx[i] = flat % images;
+            variant[i] = flat / images;
         }
-        try (NDManager step = manager.newSubManager()) {
-            NDList in = batch(step, train, idx, new int[n], cutShape);
-            NDArray f = network.features(in.get(0), in.get(1), false);
-            int width = (int) f.getShape().get(1);
-            network.initHead(width, options.seed());
-            float[] rms = f.square().mean(new int[] {0}).sqrt().toFloatArray();
-            float[] scale = new float[width];
-            for (int i = 0; i < width; i++) {
-                scale[i] = rms[i] > 1e-6f ? 1f / rms[i] : 1f;
+        float[] sum = null;
+        float[] sumSq = null;
+        for (int start = 0; start < n; start += 128) {
+            int m = Math.min(128, n - start);
+            try (NDManager step = manager.newSubManager()) {
+                NDList in = batch(step, train, java.util.Arrays.copyOfRange(idx, start, start + m),
+                        java.util.Arrays.copyOfRange(variant, start, start + m), cutShape);
+                NDArray f = network.features(in.get(0), in.get(1), false);
+                if (sum == null) {
+                    int width = (int) f.getShape().get(1);
+                    network.initHead(width, options.seed());
+                    sum = new float[width];
+                    sumSq = new float[width];
+                }
+                float[] s1 = f.sum(new int[] {0}).toFloatArray();
+                float[] s2 = f.square().sum(new int[] {0}).toFloatArray();
+                for (int j = 0; j < s1.length; j++) {
+                    sum[j] += s1[j];
+                    sumSq[j] += s2[j];
+                }
             }
-            network.setScale(scale);
         }
+        float[] mean = new float[sum.length];
+        float[] scale = new float[sum.length];
+        for (int j = 0; j < sum.length; j++) {
+            mean[j] = sum[j] / n;
+            double var = Math.max(0, sumSq[j] / n - (double) mean[j] * mean[j]);
+            double sd = Math.sqrt(var);
+            scale[j] = sd > 1e-6 ? (float) (1 / sd) : 1f;
+        }
+        network.setStandardisation(mean, scale);
     }
 
+    /**
+     * The variants the exported model averages over (test-time augmentation): the geometric ones of
+     * {@code --augment}, only the original when TTA is off. Transposes need a square input and are left out otherwise.
+     */
+    public List<Variant> ttaVariants() {
+        if (!options.tta()) {
+            return List.of(Variant.ORIGINAL);
+        }
+        boolean square = plan.preprocessing().width() == plan.preprocessing().height();
+        return options.augment().stream().filter(Variant::geometric)
+                .filter(v -> square || !(v == Variant.ROT90 || v == Variant.ROT270 || v == Variant.TRANSPOSE
+                        || v == Variant.TRANSVERSE))
+                .toList();
+    }
+
+    /** Validation loss and accuracy on the original images (cheap enough for every epoch). */
     private double[] evaluateLoss(Extracted set, int[] labels, float[] classWeights, long[] cutShape) {
-        float[][] probs = probabilities(set, cutShape);
+        float[][] probs = probabilities(set, cutShape, 1);
         double loss = 0;
         double weight = 0;
         int correct = 0;
@@ -303,8 +359,16 @@ public final class TransferTrainer implements AutoCloseable {
         return new double[] {loss / weight, correct / (double) labels.length};
     }
 
-    /** Class probabilities of the DJL model for every image of {@code set} (original variant). */
+    /**
+     * Class probabilities of the DJL model for every image of {@code set}: the mean over the set's variants, which
+     * are the {@link #ttaVariants()} for the validation set (the exported graph computes the same mean).
+     */
     public float[][] probabilities(Extracted set, long[] cutShape) {
+        return probabilities(set, cutShape, set.kept().isEmpty() ? 1 : set.features()[0].length);
+    }
+
+    /** Mean class probabilities over the first {@code variants} variants of each image. */
+    private float[][] probabilities(Extracted set, long[] cutShape, int variants) {
         int count = set.kept().size();
         float[][] out = new float[count][];
         ParameterStore ps = new ParameterStore(manager, false);
@@ -314,13 +378,20 @@ public final class TransferTrainer implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 idx[i] = start + i;
             }
-            try (NDManager step = manager.newSubManager()) {
-                NDList in = batch(step, set, idx, new int[n], cutShape);
-                NDArray p = network.forward(ps, in, false).singletonOrThrow().softmax(1);
-                float[] flat = p.toFloatArray();
-                int k = (int) p.getShape().get(1);
-                for (int i = 0; i < n; i++) {
-                    out[start + i] = java.util.Arrays.copyOfRange(flat, i * k, (i + 1) * k);
+            for (int v = 0; v < variants; v++) {
+                int[] variant = new int[n];
+                java.util.Arrays.fill(variant, v);
+                try (NDManager step = manager.newSubManager()) {
+                    NDList in = batch(step, set, idx, variant, cutShape);
+                    NDArray p = network.forward(ps, in, false).singletonOrThrow().softmax(1);
+                    float[] flat = p.toFloatArray();
+                    int k = (int) p.getShape().get(1);
+                    for (int i = 0; i < n; i++) {
+                        float[] acc = out[start + i] == null ? (out[start + i] = new float[k]) : out[start + i];
+                        for (int j = 0; j < k; j++) {
+                            acc[j] += flat[i * k + j] / variants;
+                        }
+                    }
                 }
             }
         }
@@ -368,6 +439,16 @@ public final class TransferTrainer implements AutoCloseable {
             w[c] = count[c] == 0 ? 0f : labels.length / (float) (k * count[c]);
         }
         return w;
+    }
+
+    /** At least {@code samples} indices: whole shuffled passes over {@code n} images, the last one cut short. */
+    private static int[] epochOrder(int n, int samples, Random rnd) {
+        int[] out = new int[Math.max(n, samples)];
+        for (int filled = 0; filled < out.length; filled += n) {
+            int[] pass = shuffled(n, rnd);
+            System.arraycopy(pass, 0, out, filled, Math.min(n, out.length - filled));
+        }
+        return out;
     }
 
     private static int[] shuffled(int n, Random rnd) {

@@ -108,6 +108,26 @@ class TransferTrainerTest {
     }
 
     @Test
+    void testTimeAugmentationMakesTheExportedModelInvariantToFlipsAndTurns() throws Exception {
+        assertEquals(8, neuPackage.manifest().training().testTimeAugmentation().size());
+        byte[] original = ImageIo.read(firstValidationImage);
+        try (OrtClassifier clf = new OrtClassifier(neuPackage)) {
+            float[] p = clf.classify(original, "original");
+            for (int code : new int[] {org.opencv.core.Core.ROTATE_90_CLOCKWISE, org.opencv.core.Core.ROTATE_180}) {
+                org.opencv.core.Mat img = ImageIo.decode(original, "original");
+                org.opencv.core.Mat turned = new org.opencv.core.Mat();
+                org.opencv.core.Core.rotate(img, turned, code);
+                org.opencv.core.MatOfByte png = new org.opencv.core.MatOfByte();
+                org.opencv.imgcodecs.Imgcodecs.imencode(".png", turned, png);
+                float[] q = clf.classify(png.toArray(), "turned");
+                for (int i = 0; i < p.length; i++) {
+                    assertEquals(p[i], q[i], 1e-4, "class " + i + " after rotation code " + code);
+                }
+            }
+        }
+    }
+
+    @Test
     void manifestDescribesTheModel() {
         var m = neuPackage.manifest();
         assertEquals(1, m.schemaVersion());

@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# Builds Vigil and trains a defect classifier on a small example: 50 good and 50 defective casting images,
-# measured on the held-out test split. Usage: scripts/demo.sh [SHARED_DIR] (default ../shared).
-# Until the inspection service lands (issue 3), this is the "build and run" command of the README.
+# Builds Vigil and starts the inspection service on a working default: one synthetic camera (a simulated production
+# line with seeded random defects) and a demonstration model trained here on frames of that line, so the whole loop
+# runs on a machine with no camera and no data. HTTP on :8080 (/health, /prometheus, /api/status); MQTT alerts go to
+# tcp://127.0.0.1:1883 when a broker runs there (they wait on disk until one does).
+# Usage: scripts/demo.sh [BACKBONE]  (a catalog name or an ONNX file; default ../shared/models/squeezenet1.1-fp16.onnx
+# when present, else the catalog's squeezenet1.1-fp16, downloaded and verified). Ctrl-C stops the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared="${1:-../shared}"
-data="$shared/datasets/casting-impellers"
-backbone="$shared/models/squeezenet1.1-fp16.onnx"
-[ -d "$data" ] && [ -f "$backbone" ] || { echo "demo: needs $data and $backbone (pass the shared folder as the first argument)" >&2; exit 1; }
 command -v java >/dev/null 2>&1 || { echo "demo: needs Java 17+ (apt-get install openjdk-17-jdk-headless)" >&2; exit 1; }
-./mvnw -q -B -ntp -DskipTests package
-work="${TMPDIR:-/tmp}/vigil-demo"
-rm -rf "$work" && mkdir -p "$work/train/ok" "$work/train/defective"
-for c in ok defective; do
-  ls "$data/train/$c" | sort | head -50 | while read -r f; do ln -s "$(cd "$data/train/$c" && pwd)/$f" "$work/train/$c/$f"; done
-done
-./vigil train --data "$work/train" --backbone "$backbone" --out "$work/model" --unfreeze 1
-./vigil evaluate --model "$work/model" --data "$data/test" --json "$work/evaluation.json"
-echo "model package: $work/model   evaluation: $work/evaluation.json"
+backbone="${1:-}"
+if [ -z "$backbone" ]; then
+  if [ -f ../shared/models/squeezenet1.1-fp16.onnx ]; then backbone=../shared/models/squeezenet1.1-fp16.onnx
+  else backbone=squeezenet1.1-fp16; fi
+fi
+./mvnw -q -B -ntp -DskipTests install
+work="${VIGIL_DEMO_DIR:-${TMPDIR:-/tmp}/vigil-demo}"
+mkdir -p "$work"
+if [ ! -f "$work/model/manifest.json" ]; then
+  rm -rf "$work/synthetic" "$work/model"
+  ./vigil synth --out "$work/synthetic" --count 240 --size 320 --seed 7
+  ./vigil train --data "$work/synthetic" --backbone "$backbone" --out "$work/model" --unfreeze 0 --epochs 20
+fi
+cat > "$work/vigil.yml" <<YAML
+schemaVersion: 1
+device: { id: demo }
+cameras:
+  - id: line1
+    source: { type: synthetic, fps: 2, width: 320, height: 320, defectRate: 0.2, seed: 42 }
+model: { package: $work/model, device: auto }
+mqtt: { url: tcp://127.0.0.1:1883 }
+storage: { dir: $work/data }
+web: { port: ${VIGIL_PORT:-8080} }
+YAML
+echo "demo: serving with $work/vigil.yml -> http://localhost:${VIGIL_PORT:-8080}/api/status" >&2
+exec ./vigil serve --config "$work/vigil.yml"

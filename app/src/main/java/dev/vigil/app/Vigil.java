@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
 @Command(name = "vigil", mixinStandardHelpOptions = true, version = "vigil 0.1.0",
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
-            TransferBenchmark.class, ServeCommand.class})
+            TransferBenchmark.class, ServeCommand.class,
+            dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class})
 public final class Vigil implements Runnable {
     @Override
     public void run() {

@@ -90,8 +90,8 @@ final class ConfigValidator {
             p.add("model.device: '" + c.model().device() + "' is not one of " + new java.util.TreeSet<>(DEVICES));
         }
         double band = c.decision().uncertaintyBand();
-        if (!(band >= 0 && band < 0.5)) {
-            p.add("decision.uncertaintyBand: " + band + " must be in [0, 0.5)");
+        if (!(band >= 0 && band <= 10)) {
+            p.add("decision.uncertaintyBand: " + band + " must be between 0 and 10 (logits)");
         }
         if (c.decision().consensus() < 1 || c.decision().consensus() > 100) {
             p.add("decision.consensus: " + c.decision().consensus() + " must be between 1 and 100");

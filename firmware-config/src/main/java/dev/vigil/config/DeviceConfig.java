@@ -112,13 +112,13 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
     }
 
     /**
-     * @param uncertaintyBand a frame whose defect score is within this distance of the threshold is
-     *     {@code uncertain}
+     * @param uncertaintyBand a frame whose defect score is within this many logits (log-odds) of the package's defect
+     *     threshold is {@code uncertain}: 1.0 means odds within a factor e of the threshold's, whatever the threshold
      * @param consensus the verdict of a camera is the majority over its last N frames (1 = every frame alone)
      */
     public record Decision(Double uncertaintyBand, Integer consensus) {
         public Decision {
-            uncertaintyBand = uncertaintyBand == null ? 0.15 : uncertaintyBand;
+            uncertaintyBand = uncertaintyBand == null ? 1.0 : uncertaintyBand;
             consensus = consensus == null ? 1 : consensus;
         }
     }

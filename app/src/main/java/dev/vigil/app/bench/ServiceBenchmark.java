@@ -1,0 +1,167 @@
+package dev.vigil.app.bench;
+
+import dev.vigil.app.inference.LoadedModel;
+import dev.vigil.app.service.InspectionPipeline;
+import dev.vigil.config.DeviceConfig;
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.trainer.data.Variant;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code vigil benchmark-service}: the inspection pipeline against the bare model, in one run. Prints the raw ONNX
+ * Runtime throughput of the package's model (forward only, one image per call, as the pipeline runs one camera),
+ * the pipeline's throughput with a folder camera replaying as fast as it can, the ratio of the two, per-frame latency
+ * (capture to verdict) p50/p99 at a fixed 10 frames/s, resident memory in steady state, and the time from start to
+ * the first verdict.
+ */
+@Command(name = "benchmark-service", mixinStandardHelpOptions = true,
+        description = "Pipeline throughput vs raw ONNX Runtime, latency at 10 frames/s, memory, time to first verdict.")
+public final class ServiceBenchmark implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "PKG", description = "model package")
+    Path model;
+
+    @Option(names = "--images", required = true, paramLabel = "DIR", description = "images replayed by the camera")
+    Path images;
+
+    @Option(names = "--seconds", description = "length of each measurement (default ${DEFAULT-VALUE})")
+    int seconds = 15;
+
+    @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (default: a temp folder)")
+    Path work;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = work != null ? work : Files.createTempDirectory("vigil-bench-service");
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(images)) {
+            files = s.filter(Files::isRegularFile).filter(ImageDataset::isImageName)
+                    .sorted().limit(200).toList();
+        }
+        if (files.isEmpty()) {
+            throw new dev.vigil.trainer.VigilException("--images " + images + " holds no images");
+        }
+        Path flat = dir.resolve("frames");
+        Files.createDirectories(flat);
+        for (int i = 0; i < files.size(); i++) {
+            Path link = flat.resolve(String.format("%05d-%s", i, files.get(i).getFileName()));
+            if (!Files.exists(link)) {
+                Files.createSymbolicLink(link, files.get(i).toAbsolutePath());
+            }
+        }
+
+        double raw = rawThroughput(files);
+        System.out.printf(Locale.ROOT, "raw ONNX Runtime (forward only, 1 image per call): %.1f frames/s%n", raw);
+
+        Run fast = runPipeline(dir.resolve("fast"), flat, 240);
+        System.out.printf(Locale.ROOT, "pipeline, folder camera at full speed: %.1f frames/s = %.2fx raw"
+                + " (%d frames in %.1f s, %d dropped by newest-frame-wins)%n", fast.fps, fast.fps / raw, fast.frames,
+                fast.seconds, fast.dropped);
+        System.out.printf(Locale.ROOT, "start to first verdict: %.2f s (model load + camera open + first frame)%n",
+                fast.firstVerdictSeconds);
+
+        Run paced = runPipeline(dir.resolve("paced"), flat, 10);
+        System.out.printf(Locale.ROOT, "pipeline at 10 frames/s: %.1f frames/s, latency capture->verdict p50 %.1f ms,"
+                + " p99 %.1f ms; resident memory %.0f MiB%n", paced.fps, paced.p50, paced.p99, paced.rssMiB);
+        return 0;
+    }
+
+    private double rawThroughput(List<Path> files) {
+        try (LoadedModel m = LoadedModel.open(model, "cpu")) {
+            Preprocessing pre = m.preprocessing();
+            List<float[]> inputs = new ArrayList<>();
+            for (Path f : files.subList(0, Math.min(50, files.size()))) {
+                inputs.add(ImageIo.preprocess(ImageIo.read(f), pre, Variant.ORIGINAL, f.toString()));
+            }
+            for (int i = 0; i < 10; i++) {
+                m.classify(inputs.get(i % inputs.size()), 1);
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(3, seconds / 2));
+            long t0 = System.nanoTime();
+            int n = 0;
+            while (System.nanoTime() < end) {
+                m.classify(inputs.get(n % inputs.size()), 1);
+                n++;
+            }
+            return n / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private record Run(double fps, long frames, double seconds, long dropped, double firstVerdictSeconds, double p50,
+            double p99, double rssMiB) {}
+
+    private Run runPipeline(Path data, Path frames, double fps) throws Exception {
+        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("bench"),
+                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), fps, true), null,
+                        null)),
+                new DeviceConfig.ModelSettings(model.toString(), "cpu", false), null,
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
+                new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Instant start = Instant.now();
+        try (InspectionPipeline p = new InspectionPipeline(c, registry)) {
+            p.start();
+            while (p.firstVerdict() == null) {
+                if (Duration.between(start, Instant.now()).toSeconds() > 120) {
+                    throw new IllegalStateException("no verdict within 120 s; is the model package valid?");
+                }
+                Thread.sleep(20);
+            }
+            double first = Duration.between(start, p.firstVerdict()).toNanos() / 1e9;
+            Thread.sleep(2000);
+            long before = verdicts(p);
+            long droppedBefore = p.status().cameras().get(0).dropped();
+            Timer latency = registry.find("vigil.frame.latency").timer();
+            long t0 = System.nanoTime();
+            Thread.sleep(seconds * 1000L);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            long n = verdicts(p) - before;
+            double p50 = Double.NaN;
+            double p99 = Double.NaN;
+            if (latency != null) {
+                for (ValueAtPercentile v : latency.takeSnapshot().percentileValues()) {
+                    if (v.percentile() == 0.5) {
+                        p50 = v.value(TimeUnit.MILLISECONDS);
+                    } else if (v.percentile() == 0.99) {
+                        p99 = v.value(TimeUnit.MILLISECONDS);
+                    }
+                }
+            }
+            return new Run(n / secs, n, secs, p.status().cameras().get(0).dropped() - droppedBefore, first, p50, p99,
+                    rssMiB());
+        }
+    }
+
+    private static long verdicts(InspectionPipeline p) {
+        return p.status().verdicts().entrySet().stream().filter(e -> !e.getKey().equals("unclassified"))
+                .mapToLong(java.util.Map.Entry::getValue).sum();
+    }
+
+    static double rssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.vigil.app.inference;
+
+import ai.djl.Device;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.translate.NoopTranslator;
+import ai.djl.translate.TranslateException;
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.model.ModelPackage;
+import java.util.List;
+
+/**
+ * A verified model package loaded on DJL's ONNX Runtime engine, ready to classify preprocessed batches. Opening
+ * verifies the package's hashes ({@link ModelPackage#open}); a package that fails is refused with the reason.
+ * Thread-safe for one caller at a time (the inference worker); close it when it is swapped out.
+ */
+public final class LoadedModel implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LoadedModel.class.getName());
+    private final ModelPackage pkg;
+    private final ZooModel<NDList, NDList> model;
+    private final Predictor<NDList, NDList> predictor;
+    private final String device;
+
+    private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
+        this.pkg = pkg;
+        this.model = model;
+        this.predictor = model.newPredictor();
+        this.device = device;
+    }
+
+    /**
+     * Opens and verifies the package at {@code dir} on {@code device} ({@code cpu}, {@code cuda}, {@code tensorrt} or
+     * {@code auto}: the GPU when ONNX Runtime's GPU libraries load, otherwise the CPU with a log line).
+     */
+    public static LoadedModel open(java.nio.file.Path dir, String device) {
+        ModelPackage pkg = ModelPackage.open(dir);
+        if (pkg.okIndex() < 0 && pkg.manifest().okLabel() != null) {
+            throw new VigilException("model package " + dir + ": okLabel '" + pkg.manifest().okLabel()
+                    + "' is not one of its labels " + pkg.manifest().labels());
+        }
+        if (!device.equals("cpu")) {
+            try {
+                return new LoadedModel(pkg, load(pkg, device), device);
+            } catch (RuntimeException | ai.djl.ModelException | java.io.IOException e) {
+                if (!device.equals("auto")) {
+                    throw new VigilException("model.device " + device + ": ONNX Runtime could not run " + dir
+                            + " there (" + e.getMessage() + "); install ONNX Runtime's GPU build or use cpu/auto");
+                }
+                LOG.log(System.Logger.Level.INFO, "model.device auto: no usable GPU ({0}); running on the CPU",
+                        e.getMessage());
+            }
+        }
+        try {
+            return new LoadedModel(pkg, load(pkg, "cpu"), "cpu");
+        } catch (ai.djl.ModelException | java.io.IOException e) {
+            throw new VigilException("model package " + dir + ": ONNX Runtime cannot load model.onnx ("
+                    + e.getMessage() + "); retrain or restore the package");
+        }
+    }
+
+    private static ZooModel<NDList, NDList> load(ModelPackage pkg, String device)
+            throws ai.djl.ModelException, java.io.IOException {
+        Criteria.Builder<NDList, NDList> c = Criteria.builder().setTypes(NDList.class, NDList.class)
+                .optModelPath(pkg.modelFile()).optEngine("OnnxRuntime").optTranslator(new NoopTranslator());
+        switch (device) {
+            case "cpu" -> c.optDevice(Device.cpu());
+            case "cuda", "auto" -> {
+                if (ai.djl.util.cuda.CudaUtils.getGpuCount() == 0) {
+                    throw new IllegalStateException("no CUDA GPU found");
+                }
+                c.optDevice(Device.gpu());
+            }
+            case "tensorrt" -> c.optDevice(Device.gpu()).optOption("ortDevice", "TensorRT");
+            default -> throw new VigilException("model.device: unknown device '" + device + "'");
+        }
+        return c.build().loadModel();
+    }
+
+    public ModelPackage modelPackage() {
+        return pkg;
+    }
+
+    public String id() {
+        return pkg.manifest().id();
+    }
+
+    public Preprocessing preprocessing() {
+        return pkg.preprocessing();
+    }
+
+    public List<String> labels() {
+        return pkg.manifest().labels();
+    }
+
+    public String device() {
+        return device;
+    }
+
+    /** Class probabilities for {@code count} preprocessed images (CHW floats, one after the other). */
+    public float[][] classify(float[] batch, int count) {
+        Preprocessing p = preprocessing();
+        NDManager m = model.getNDManager().newSubManager();
+        try (m) {
+            NDArray x = m.create(batch, new Shape(count, 3, p.height(), p.width()));
+            NDArray probs = predictor.predict(new NDList(x)).singletonOrThrow();
+            int k = (int) probs.getShape().get(1);
+            float[] flat = probs.toFloatArray();
+            float[][] out = new float[count][k];
+            for (int i = 0; i < count; i++) {
+                System.arraycopy(flat, i * k, out[i], 0, k);
+            }
+            return out;
+        } catch (TranslateException e) {
+            throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        predictor.close();
+        model.close();
+    }
+}

@@ -1,0 +1,44 @@
+package dev.vigil.app.mqtt;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * An alert: a part judged defective ({@code <prefix>/<camera>/alert}, QoS 1, not retained, never silently lost).
+ * Schema {@value #SCHEMA}. The {@code id} is unique and stable (it is journaled with the alert), so a consumer
+ * that must not count an alert twice (QoS 1 may in principle deliver twice) de-duplicates on it.
+ *
+ * @param schema always {@value #SCHEMA}
+ * @param id unique alert id (a UUID)
+ * @param time when the frame was captured (ISO-8601 UTC, {@link Payloads#time(Instant)})
+ * @param device {@code device.id}
+ * @param camera camera id
+ * @param label the class the model gave the part
+ * @param confidence the model's probability of that label, 0..1
+ * @param verdict {@code defect} (or {@code uncertain} if the service is set to alert on those)
+ * @param modelId id of the model package that judged the part
+ * @param sampleId id of the stored frame in the sample store; null when the frame was not stored
+ */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record AlertPayload(String schema, String id, String time, String device, String camera, String label,
+        double confidence, String verdict, String modelId, String sampleId) {
+    public static final String SCHEMA = "vigil.alert/1";
+
+    public AlertPayload {
+        Objects.requireNonNull(schema, "alert schema");
+        Objects.requireNonNull(id, "alert id");
+        Objects.requireNonNull(time, "alert time");
+        Objects.requireNonNull(camera, "alert camera");
+        if (!Double.isFinite(confidence)) {
+            throw new IllegalArgumentException("alert " + id + ": confidence " + confidence + " is not a number");
+        }
+    }
+
+    /** An alert of the current schema; {@code time} is written with {@link Payloads#time(Instant)}. */
+    public static AlertPayload of(String id, Instant time, String device, String camera, String label,
+            double confidence, String verdict, String modelId, String sampleId) {
+        return new AlertPayload(SCHEMA, id, Payloads.time(time), device, camera, label, confidence, verdict, modelId,
+                sampleId);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.vigil.app.samples;
+
+import dev.vigil.app.decision.Verdict;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Which frames go to the labelling queue: defects and uncertain frames, a random audit share of ok frames, every
+ * frame in collect mode — at most {@code perHour} per camera in any sliding hour, so a faulty line cannot fill the
+ * disk. Thread-safe.
+ */
+public final class FlagPolicy {
+    private final double auditShare;
+    private final int perHour;
+    private final Random random;
+    private final Map<String, Deque<Instant>> recent = new HashMap<>();
+    private long capped;
+
+    public FlagPolicy(double auditShare, int perHour, long seed) {
+        this.auditShare = auditShare;
+        this.perHour = perHour;
+        this.random = new Random(seed);
+    }
+
+    /** The reason to flag this frame, or null to let it go. */
+    public synchronized String reason(String camera, Verdict verdict, Instant now) {
+        String reason = switch (verdict) {
+            case DEFECT -> "defect";
+            case UNCERTAIN -> "uncertain";
+            case UNCLASSIFIED -> "collect";
+            case OK -> random.nextDouble() < auditShare ? "audit" : null;
+        };
+        if (reason == null) {
+            return null;
+        }
+        Deque<Instant> q = recent.computeIfAbsent(camera, c -> new ArrayDeque<>());
+        Instant hourAgo = now.minus(Duration.ofHours(1));
+        while (!q.isEmpty() && q.peekFirst().isBefore(hourAgo)) {
+            q.removeFirst();
+        }
+        if (q.size() >= perHour) {
+            capped++;
+            return null;
+        }
+        q.addLast(now);
+        return reason;
+    }
+
+    /** Frames that would have been flagged but the hourly cap stopped. */
+    public synchronized long capped() {
+        return capped;
+    }
+}

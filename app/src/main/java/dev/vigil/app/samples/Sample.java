@@ -1,0 +1,27 @@
+package dev.vigil.app.samples;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One flagged frame in the sample store: the JPEG on disk plus what the service knew when it flagged it.
+ *
+ * @param id stable id ({@code s<millis>-<hex>}), safe in paths and URLs
+ * @param file the JPEG, relative to the store's folder
+ * @param reason why it was flagged: {@code defect}, {@code uncertain}, {@code audit} (random share of ok frames) or
+ *     {@code collect} (no model yet)
+ * @param modelId the model that judged it, null in collect mode
+ * @param verdict the service's verdict ({@code ok}, {@code defect}, {@code uncertain}, {@code unclassified})
+ * @param label the model's most likely class, null in collect mode
+ * @param probabilities the model's class probabilities in the order of {@code labels}
+ * @param assignedLabel the operator's label, null until labelled
+ * @param source what the camera's source called the frame (a file name, a frame number), may be null
+ */
+public record Sample(String id, String camera, Instant time, String file, long bytes, String reason, String modelId,
+        String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
+        String assignedLabel, String source) {
+    public Sample {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        probabilities = probabilities == null ? List.of() : List.copyOf(probabilities);
+    }
+}

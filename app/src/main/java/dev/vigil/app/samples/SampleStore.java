@@ -1,0 +1,224 @@
+package dev.vigil.app.samples;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.trainer.util.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Flagged samples: JPEG files under {@code <dir>/samples/<yyyy-MM-dd>/} with a JSON sidecar each, indexed in an
+ * embedded H2 database ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a
+ * crash never leaves a half-written image behind an index row. A disk quota removes the oldest samples first and a
+ * retention period removes old ones. Thread-safe.
+ */
+public final class SampleStore implements AutoCloseable {
+    /** Sample ids: what {@link #newId} makes, and all that lookups accept (no path tricks). */
+    public static final Pattern ID = Pattern.compile("s[0-9]{13}-[0-9a-f]{8}");
+    private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+    private static final System.Logger LOG = System.getLogger(SampleStore.class.getName());
+    private final Path dir;
+    private final long quotaBytes;
+    private final Duration retention;
+    private final Connection db;
+    private final SecureRandom random = new SecureRandom();
+
+    public SampleStore(Path dir, long quotaBytes, int retentionDays) {
+        this.dir = dir.toAbsolutePath();
+        this.quotaBytes = quotaBytes;
+        this.retention = retentionDays <= 0 ? null : Duration.ofDays(retentionDays);
+        try {
+            Files.createDirectories(this.dir.resolve("samples"));
+            db = DriverManager.getConnection("jdbc:h2:file:" + this.dir.resolve("index").resolve("samples")
+                    + ";DB_CLOSE_ON_EXIT=FALSE", "vigil", "");
+            try (Statement s = db.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS samples (id VARCHAR(32) PRIMARY KEY, camera VARCHAR(64) NOT NULL,"
+                        + " time TIMESTAMP WITH TIME ZONE NOT NULL, file VARCHAR(256) NOT NULL, bytes BIGINT NOT NULL,"
+                        + " reason VARCHAR(16) NOT NULL, model_id VARCHAR(128), verdict VARCHAR(16) NOT NULL,"
+                        + " label VARCHAR(128), confidence DOUBLE PRECISION, labels VARCHAR(8192),"
+                        + " probabilities VARCHAR(8192), assigned_label VARCHAR(128), source VARCHAR(256))");
+                s.execute("CREATE INDEX IF NOT EXISTS samples_time ON samples(time)");
+            }
+        } catch (IOException | SQLException e) {
+            throw new IllegalStateException("sample store " + this.dir + " cannot be opened (" + e.getMessage()
+                    + "); check storage.dir is writable and not used by another Vigil", e);
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Stores one flagged frame (already JPEG-encoded) and returns its record. */
+    public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
+            String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
+            String source) throws IOException {
+        String id = newId(time);
+        String rel = "samples/" + DAY.format(time) + "/" + id + ".jpg";
+        Sample s = new Sample(id, camera, time, rel, jpeg.length, reason, modelId, verdict, label, confidence, labels,
+                probabilities, null, source);
+        AtomicFiles.write(dir.resolve(rel), jpeg);
+        AtomicFiles.write(dir.resolve(rel.replace(".jpg", ".json")), JSON.writeValueAsBytes(s));
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+            p.setString(1, id);
+            p.setString(2, camera);
+            p.setTimestamp(3, Timestamp.from(time));
+            p.setString(4, rel);
+            p.setLong(5, jpeg.length);
+            p.setString(6, reason);
+            p.setString(7, modelId);
+            p.setString(8, verdict);
+            p.setString(9, label);
+            p.setDouble(10, confidence);
+            p.setString(11, JSON.writeValueAsString(labels == null ? List.of() : labels));
+            p.setString(12, JSON.writeValueAsString(probabilities == null ? List.of() : probabilities));
+            p.setString(13, null);
+            p.setString(14, source);
+            p.executeUpdate();
+        } catch (SQLException e) {
+            Files.deleteIfExists(dir.resolve(rel));
+            Files.deleteIfExists(dir.resolve(rel.replace(".jpg", ".json")));
+            throw new IOException("sample index in " + dir + " rejected sample " + id + ": " + e.getMessage(), e);
+        }
+        return s;
+    }
+
+    private String newId(Instant time) {
+        byte[] b = new byte[4];
+        random.nextBytes(b);
+        return String.format("s%013d-%s", time.toEpochMilli(), HexFormat.of().formatHex(b));
+    }
+
+    public synchronized Optional<Sample> get(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            return Optional.empty();
+        }
+        List<Sample> l = query("SELECT * FROM samples WHERE id = ?", id);
+        return l.isEmpty() ? Optional.empty() : Optional.of(l.get(0));
+    }
+
+    /** Newest first; {@code labelled} null = all. */
+    public synchronized List<Sample> list(Boolean labelled, int limit) {
+        String where = labelled == null ? "" : labelled ? " WHERE assigned_label IS NOT NULL"
+                : " WHERE assigned_label IS NULL";
+        return query("SELECT * FROM samples" + where + " ORDER BY time DESC LIMIT " + Math.max(0, limit));
+    }
+
+    public Path imageFile(Sample s) {
+        return dir.resolve(s.file());
+    }
+
+    public synchronized long count() {
+        return scalar("SELECT COUNT(*) FROM samples");
+    }
+
+    public synchronized long totalBytes() {
+        return scalar("SELECT COALESCE(SUM(bytes), 0) FROM samples");
+    }
+
+    /**
+     * Applies retention (older than the period go) and the quota (oldest first until under it). Returns how many
+     * samples were removed.
+     */
+    public synchronized int enforce(Instant now) {
+        int removed = 0;
+        if (retention != null) {
+            for (Sample s : query("SELECT * FROM samples WHERE time < ?", Timestamp.from(now.minus(retention)))) {
+                removed += delete(s) ? 1 : 0;
+            }
+        }
+        long total = totalBytes();
+        if (total > quotaBytes) {
+            for (Sample s : query("SELECT * FROM samples ORDER BY time ASC LIMIT 10000")) {
+                if (total <= quotaBytes) {
+                    break;
+                }
+                if (delete(s)) {
+                    total -= s.bytes();
+                    removed++;
+                }
+            }
+        }
+        if (removed > 0) {
+            LOG.log(System.Logger.Level.INFO, "sample store: removed {0} samples (quota {1} MB, retention {2})",
+                    removed, quotaBytes >> 20, retention);
+        }
+        return removed;
+    }
+
+    /** Removes a sample: index row first, then its files. */
+    public synchronized boolean delete(Sample s) {
+        try (PreparedStatement p = db.prepareStatement("DELETE FROM samples WHERE id = ?")) {
+            p.setString(1, s.id());
+            if (p.executeUpdate() == 0) {
+                return false;
+            }
+            Files.deleteIfExists(dir.resolve(s.file()));
+            Files.deleteIfExists(dir.resolve(s.file().replace(".jpg", ".json")));
+            return true;
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("cannot delete sample " + s.id() + " from " + dir + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    private long scalar(String sql) {
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private List<Sample> query(String sql, Object... args) {
+        try (PreparedStatement p = db.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                p.setObject(i + 1, args[i]);
+            }
+            List<Sample> out = new ArrayList<>();
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    out.add(new Sample(r.getString("id"), r.getString("camera"),
+                            r.getTimestamp("time").toInstant(), r.getString("file"), r.getLong("bytes"),
+                            r.getString("reason"), r.getString("model_id"), r.getString("verdict"),
+                            r.getString("label"), r.getDouble("confidence"),
+                            JSON.readValue(r.getString("labels"), new TypeReference<List<String>>() {}),
+                            JSON.readValue(r.getString("probabilities"), new TypeReference<List<Double>>() {}),
+                            r.getString("assigned_label"), r.getString("source")));
+                }
+            }
+            return out;
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            db.close();
+        } catch (SQLException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing the sample index: " + e.getMessage());
+        }
+    }
+}

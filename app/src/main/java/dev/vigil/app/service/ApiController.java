@@ -1,0 +1,69 @@
+package dev.vigil.app.service;
+
+import dev.vigil.app.mqtt.StatusPayload;
+import dev.vigil.app.samples.Sample;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.http.server.types.files.SystemFile;
+import java.util.List;
+import java.util.Map;
+
+/** The service's JSON API (the part of DESIGN.md's /api that inspection needs; labelling comes with the page). */
+@Controller("/api")
+public class ApiController {
+    private final VigilService service;
+
+    public ApiController(VigilService service) {
+        this.service = service;
+    }
+
+    @Get("/status")
+    public StatusPayload status() {
+        return service.pipeline().status();
+    }
+
+    @Post("/cameras/{id}/trigger")
+    public HttpResponse<Map<String, String>> trigger(@PathVariable String id) {
+        return service.pipeline().trigger(id) ? HttpResponse.accepted().body(Map.of("camera", id))
+                : HttpResponse.notFound(Map.of("error", "no camera '" + id + "'; cameras are "
+                        + service.pipeline().cameraStatus().keySet()));
+    }
+
+    @Get("/samples")
+    public HttpResponse<?> samples(@QueryValue(defaultValue = "") String status,
+            @QueryValue(defaultValue = "100") int limit) {
+        Boolean labelled = switch (status) {
+            case "" -> null;
+            case "labelled" -> Boolean.TRUE;
+            case "unlabelled" -> Boolean.FALSE;
+            default -> null;
+        };
+        if (!status.isEmpty() && labelled == null) {
+            return HttpResponse.badRequest(Map.of("error", "status must be labelled or unlabelled, found '" + status
+                    + "'"));
+        }
+        if (limit < 1 || limit > 1000) {
+            return HttpResponse.badRequest(Map.of("error", "limit must be between 1 and 1000, found " + limit));
+        }
+        List<Sample> l = service.pipeline().samples().list(labelled, limit);
+        return HttpResponse.ok(l);
+    }
+
+    @Get("/samples/{id}")
+    public HttpResponse<?> sample(@PathVariable String id) {
+        return service.pipeline().samples().get(id).<HttpResponse<?>>map(HttpResponse::ok)
+                .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")));
+    }
+
+    @Get(value = "/samples/{id}/image", produces = MediaType.IMAGE_JPEG)
+    public HttpResponse<?> image(@PathVariable String id) {
+        var store = service.pipeline().samples();
+        return store.get(id).<HttpResponse<?>>map(s -> HttpResponse.ok(new SystemFile(store.imageFile(s).toFile(),
+                MediaType.IMAGE_JPEG_TYPE))).orElseGet(() -> HttpResponse.notFound());
+    }
+}

@@ -1,0 +1,408 @@
+package dev.vigil.app.service;
+
+import dev.vigil.app.capture.CameraRunner;
+import dev.vigil.app.capture.CameraStatus;
+import dev.vigil.app.capture.CapturedFrame;
+import dev.vigil.app.decision.Consensus;
+import dev.vigil.app.decision.Decision;
+import dev.vigil.app.decision.DecisionPolicy;
+import dev.vigil.app.decision.Verdict;
+import dev.vigil.app.inference.LoadedModel;
+import dev.vigil.app.mqtt.AlertPayload;
+import dev.vigil.app.mqtt.InspectionPayload;
+import dev.vigil.app.mqtt.ModelStatePayload;
+import dev.vigil.app.mqtt.MqttLink;
+import dev.vigil.app.mqtt.StatusPayload;
+import dev.vigil.app.samples.FlagPolicy;
+import dev.vigil.app.samples.Sample;
+import dev.vigil.app.samples.SampleStore;
+import dev.vigil.config.DeviceConfig;
+import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.data.ImageIo;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.core.MatOfInt;
+import org.opencv.imgcodecs.Imgcodecs;
+
+/**
+ * The inspection loop: cameras → newest frame per camera → one batch → classifier → verdict → alert, flagged sample,
+ * metrics. Capture never waits for inference: each camera has a one-frame slot, a newer frame replaces an unprocessed
+ * one (counted as dropped), and the inference worker takes whatever slots are full as one batch. With no model the
+ * pipeline runs in collect mode and only flags frames for labelling.
+ */
+public final class InspectionPipeline implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(InspectionPipeline.class.getName());
+    private final DeviceConfig config;
+    private final MeterRegistry metrics;
+    private final SampleStore store;
+    private final MqttLink mqtt;
+    private final FlagPolicy flags;
+    private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
+    private final Map<String, AtomicReference<CapturedFrame>> slots = new ConcurrentHashMap<>();
+    private final Map<String, Consensus> consensus = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
+    private final Map<Verdict, AtomicLong> verdicts = new ConcurrentHashMap<>();
+    private final Semaphore pending = new Semaphore(0);
+    private final Object modelLock = new Object();
+    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, r -> {
+        Thread t = new Thread(r, "vigil-housekeeping");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Instant started = Instant.now();
+    private final ModelWatcher watcher;
+    private volatile LoadedModel model;
+    private volatile LoadedModel previousModel;
+    private volatile String modelError;
+    private volatile Instant firstVerdict;
+    private volatile boolean running;
+    private Thread worker;
+
+    public InspectionPipeline(DeviceConfig config, MeterRegistry metrics) {
+        this.config = config;
+        this.metrics = metrics;
+        Path data = Path.of(config.storage().dir());
+        this.store = new SampleStore(data, (long) config.storage().quotaMb() << 20, config.storage().retentionDays());
+        this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
+                System.nanoTime());
+        this.mqtt = new MqttLink(config, data.resolve("mqtt"), new MqttLink.Listener() {
+            @Override
+            public void onTrigger(String camera) {
+                trigger(camera);
+            }
+        });
+        for (Verdict v : Verdict.values()) {
+            verdicts.put(v, new AtomicLong());
+        }
+        for (DeviceConfig.Camera c : config.cameras()) {
+            slots.put(c.id(), new AtomicReference<>());
+            consensus.put(c.id(), new Consensus(config.decision().consensus()));
+            AtomicLong d = new AtomicLong();
+            dropped.put(c.id(), d);
+            metrics.gauge("vigil.frames.dropped", List.of(io.micrometer.core.instrument.Tag.of("camera", c.id())), d,
+                    AtomicLong::doubleValue);
+            cameras.put(c.id(), new CameraRunner(c, this::offer));
+        }
+        metrics.gauge("vigil.alerts.queue", mqtt, m -> m.alertQueueDepth());
+        metrics.gauge("vigil.alerts.overflow", mqtt, m -> m.alertOverflow());
+        this.watcher = config.model().packageDir() == null ? null
+                : new ModelWatcher(Path.of(config.model().packageDir()), this::swapModel);
+    }
+
+    public void start() {
+        running = true;
+        if (config.model().packageDir() != null) {
+            Path p = Path.of(config.model().packageDir());
+            if (Files.isDirectory(p)) {
+                swapModel(p);
+            } else {
+                modelError = "model.package " + p + " does not exist yet; collecting samples until it does";
+                LOG.log(System.Logger.Level.WARNING, modelError);
+            }
+        } else {
+            LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
+                    + " labelling, at most {0} per camera and hour)", config.storage().flagsPerHour());
+        }
+        mqtt.start();
+        worker = new Thread(this::work, "vigil-inference");
+        worker.setDaemon(true);
+        worker.start();
+        cameras.values().forEach(CameraRunner::start);
+        int every = config.mqtt().statusSeconds();
+        scheduler.scheduleWithFixedDelay(this::publishStatus, 1, every, TimeUnit.SECONDS);
+        scheduler.scheduleWithFixedDelay(() -> store.enforce(Instant.now()), 1, 60, TimeUnit.SECONDS);
+        if (watcher != null && config.model().watch()) {
+            scheduler.scheduleWithFixedDelay(watcher::poll, 2, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Capture side: keep only the newest frame per camera. */
+    private void offer(CapturedFrame f) {
+        AtomicReference<CapturedFrame> slot = slots.get(f.cameraId());
+        CapturedFrame old = slot.getAndSet(f);
+        if (old != null) {
+            old.image().release();
+            dropped.get(f.cameraId()).incrementAndGet();
+        } else {
+            pending.release();
+        }
+    }
+
+    private void work() {
+        while (running) {
+            try {
+                if (!pending.tryAcquire(200, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+                pending.drainPermits();
+                List<CapturedFrame> batch = new ArrayList<>();
+                for (AtomicReference<CapturedFrame> s : slots.values()) {
+                    CapturedFrame f = s.getAndSet(null);
+                    if (f != null) {
+                        batch.add(f);
+                    }
+                }
+                if (!batch.isEmpty()) {
+                    process(batch);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "inference worker: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private void process(List<CapturedFrame> batch) {
+        try {
+            synchronized (modelLock) {
+                LoadedModel m = model;
+                if (m == null) {
+                    for (CapturedFrame f : batch) {
+                        count(f.cameraId(), Verdict.UNCLASSIFIED);
+                        String reason = flags.reason(f.cameraId(), Verdict.UNCLASSIFIED, f.capturedAt());
+                        if (reason != null) {
+                            flag(f, reason, null, null);
+                        }
+                    }
+                    return;
+                }
+                Preprocessing pre = m.preprocessing();
+                long t0 = System.nanoTime();
+                float[] input = new float[batch.size() * pre.valuesPerImage()];
+                for (int i = 0; i < batch.size(); i++) {
+                    Mat resized = ImageIo.resize(batch.get(i).image(), pre);
+                    ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
+                    resized.release();
+                }
+                long t1 = System.nanoTime();
+                float[][] probs = m.classify(input, batch.size());
+                long t2 = System.nanoTime();
+                DecisionPolicy policy = new DecisionPolicy(m.labels(), m.modelPackage().okIndex(),
+                        m.modelPackage().defectThreshold(), config.decision().uncertaintyBand());
+                for (int i = 0; i < batch.size(); i++) {
+                    CapturedFrame f = batch.get(i);
+                    long d0 = System.nanoTime();
+                    Decision d = policy.decide(probs[i]);
+                    Verdict v = consensus.get(f.cameraId()).add(d.verdict());
+                    d = new Decision(v, d.label(), d.confidence(), d.defectScore(), d.probabilities());
+                    String camera = f.cameraId();
+                    timer("capture", camera).record(f.captureNanos(), TimeUnit.NANOSECONDS);
+                    timer("preprocess", camera).record((t1 - t0) / batch.size(), TimeUnit.NANOSECONDS);
+                    timer("inference", camera).record((t2 - t1) / batch.size(), TimeUnit.NANOSECONDS);
+                    count(camera, v);
+                    if (firstVerdict == null) {
+                        firstVerdict = Instant.now();
+                    }
+                    String reason = flags.reason(camera, v, f.capturedAt());
+                    Sample sample = reason == null ? null : flag(f, reason, m, d);
+                    if (v == Verdict.DEFECT) {
+                        mqtt.publishAlert(AlertPayload.of(UUID.randomUUID().toString(), f.capturedAt(),
+                                config.device().id(), camera, d.label(), d.confidence(), v.id(), m.id(),
+                                sample == null ? null : sample.id()));
+                    }
+                    if (config.mqtt().inspections()) {
+                        mqtt.publishInspection(new InspectionPayload(InspectionPayload.SCHEMA,
+                                UUID.randomUUID().toString(), f.capturedAt().toString(), config.device().id(), camera,
+                                d.label(), d.confidence(), d.defectScore(), v.id(), m.id(),
+                                java.time.Duration.between(f.capturedAt(), Instant.now()).toNanos() / 1e6));
+                    }
+                    timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
+                    Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
+                            .tag("camera", camera).publishPercentiles(0.5, 0.99).register(metrics)
+                            .record(java.time.Duration.between(f.capturedAt(), Instant.now()));
+                }
+            }
+        } finally {
+            batch.forEach(f -> f.image().release());
+        }
+    }
+
+    private Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d) {
+        MatOfByte jpeg = new MatOfByte();
+        try {
+            Imgcodecs.imencode(".jpg", f.image(), jpeg, new MatOfInt(Imgcodecs.IMWRITE_JPEG_QUALITY,
+                    config.storage().jpegQuality()));
+            List<Double> probs = new ArrayList<>();
+            if (d != null) {
+                for (float p : d.probabilities()) {
+                    probs.add((double) p);
+                }
+            }
+            return store.add(f.cameraId(), f.capturedAt(), jpeg.toArray(), reason, m == null ? null : m.id(),
+                    d == null ? Verdict.UNCLASSIFIED.id() : d.verdict().id(), d == null ? null : d.label(),
+                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not store a flagged frame of " + f.cameraId() + ": "
+                    + e.getMessage());
+            metrics.counter("vigil.samples.failed").increment();
+            return null;
+        } finally {
+            jpeg.release();
+        }
+    }
+
+    private void count(String camera, Verdict v) {
+        verdicts.get(v).incrementAndGet();
+        Counter.builder("vigil.verdicts").tag("camera", camera).tag("verdict", v.id()).register(metrics).increment();
+    }
+
+    private Timer timer(String stage, String camera) {
+        return Timer.builder("vigil.stage.latency").tag("stage", stage).tag("camera", camera)
+                .publishPercentiles(0.5, 0.99).register(metrics);
+    }
+
+    /**
+     * Loads, verifies and puts a model package into service between two batches. A package that fails is refused
+     * and the current model keeps serving. Returns null on success, else the reason.
+     */
+    public String swapModel(Path dir) {
+        LoadedModel fresh;
+        try {
+            fresh = LoadedModel.open(dir, config.model().device());
+        } catch (RuntimeException e) {
+            modelError = "model package " + dir + " refused: " + e.getMessage();
+            LOG.log(System.Logger.Level.WARNING, modelError + (model == null ? " (collect mode continues)"
+                    : " (model " + model.id() + " keeps serving)"));
+            metrics.counter("vigil.model.refused").increment();
+            return modelError;
+        }
+        LoadedModel old;
+        synchronized (modelLock) {
+            old = model;
+            model = fresh;
+            modelError = null;
+        }
+        if (previousModel != null) {
+            previousModel.close();
+        }
+        previousModel = old;
+        LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
+                old == null ? "" : ", replacing " + old.id());
+        mqtt.publishModelState(new ModelStatePayload(ModelStatePayload.SCHEMA, fresh.id(), null,
+                old == null ? null : old.id(), Instant.now().toString()));
+        return null;
+    }
+
+    public boolean trigger(String camera) {
+        CameraRunner r = cameras.get(camera);
+        if (r == null) {
+            return false;
+        }
+        r.trigger();
+        return true;
+    }
+
+    public Map<String, CameraStatus> cameraStatus() {
+        Map<String, CameraStatus> m = new LinkedHashMap<>();
+        cameras.forEach((id, r) -> m.put(id, r.status()));
+        return m;
+    }
+
+    public StatusPayload status() {
+        List<StatusPayload.CameraState> cams = new ArrayList<>();
+        cameras.forEach((id, r) -> {
+            CameraStatus s = r.status();
+            cams.add(new StatusPayload.CameraState(id, s.state().name().toLowerCase(java.util.Locale.ROOT),
+                    s.reason(), s.fps(), s.frames(), dropped.get(id).get(), s.corruptFrames()));
+        });
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Verdict v : Verdict.values()) {
+            counts.put(v.id(), verdicts.get(v).get());
+        }
+        LoadedModel m = model;
+        return new StatusPayload(StatusPayload.SCHEMA, config.device().id(), Instant.now().toString(),
+                dev.vigil.trainer.onnx.GraphBuilder.Version.VALUE, m == null ? "collect" : "inspect",
+                m == null ? null : m.id(), cams, counts, mqtt.alertQueueDepth(), mqtt.alertOverflow(),
+                java.time.Duration.between(started, Instant.now()).toSeconds());
+    }
+
+    private void publishStatus() {
+        try {
+            mqtt.publishStatus(status());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "status publish failed: " + e.getMessage());
+        }
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    public String modelError() {
+        return modelError;
+    }
+
+    public MqttLink mqtt() {
+        return mqtt;
+    }
+
+    public SampleStore samples() {
+        return store;
+    }
+
+    public DeviceConfig config() {
+        return config;
+    }
+
+    public Instant started() {
+        return started;
+    }
+
+    /** When the first verdict was reached (startup time to first verdict), null before. */
+    public Instant firstVerdict() {
+        return firstVerdict;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        scheduler.shutdownNow();
+        cameras.values().forEach(CameraRunner::close);
+        if (worker != null) {
+            worker.interrupt();
+            try {
+                worker.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        slots.values().forEach(s -> {
+            CapturedFrame f = s.getAndSet(null);
+            if (f != null) {
+                f.image().release();
+            }
+        });
+        publishStatus();
+        mqtt.close();
+        synchronized (modelLock) {
+            if (model != null) {
+                model.close();
+            }
+            if (previousModel != null) {
+                previousModel.close();
+            }
+        }
+        store.close();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.vigil.app.service;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
+
+/**
+ * Watches the configured model package folder and hands it to the pipeline when its manifest changes (a new package
+ * copied or renamed into place, or a symlink switched). Polls the manifest's bytes rather than using a WatchService,
+ * which misses symlink switches and atomic renames of the parent. A refused package is not retried until it changes.
+ */
+final class ModelWatcher {
+    private final Path dir;
+    private final Function<Path, String> swap;
+    private String lastSeen;
+
+    ModelWatcher(Path dir, Function<Path, String> swap) {
+        this.dir = dir;
+        this.swap = swap;
+        this.lastSeen = fingerprint();
+    }
+
+    void poll() {
+        String now = fingerprint();
+        if (now != null && !now.equals(lastSeen)) {
+            lastSeen = now;
+            swap.apply(dir);
+        }
+    }
+
+    private String fingerprint() {
+        try {
+            Path manifest = dir.resolve("manifest.json");
+            return Files.exists(manifest) ? dev.vigil.trainer.util.Hashing.sha256(Files.readAllBytes(manifest)) : null;
+        } catch (IOException e) {
+            return lastSeen;
+        }
+    }
+}

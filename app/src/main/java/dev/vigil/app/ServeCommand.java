@@ -38,6 +38,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Starts the service on a configuration (also used by tests). */
     public static ApplicationContext start(DeviceConfig c) {
+        dev.vigil.app.inference.LoadedModel.initEngine();
         return Micronaut.build(new String[0]).mainClass(Vigil.class).banner(false)
                 .properties(Map.of("micronaut.server.port", c.web().port() == 0 ? -1 : c.web().port(),
                         "micronaut.server.host", c.web().host()))

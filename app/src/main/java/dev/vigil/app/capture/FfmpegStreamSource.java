@@ -331,7 +331,10 @@ public final class FfmpegStreamSource implements FrameSource {
         }
     }
 
-    /** Ends ffmpeg: its children first, then ffmpeg politely, then forcibly after a second. */
+    /**
+     * Ends ffmpeg: its children first (killed), then ffmpeg politely, then forcibly after a second. Waits for ffmpeg
+     * itself; the children are reaped by the system.
+     */
     private void destroy(Process p) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroy();

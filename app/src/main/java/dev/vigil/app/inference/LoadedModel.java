@@ -35,6 +35,14 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
+     * Starts DJL's ONNX Runtime engine. Call it before anything else in the process touches ONNX Runtime: the engine
+     * creates the process-wide environment with its own thread pools and fails if one already exists.
+     */
+    public static void initEngine() {
+        ai.djl.engine.Engine.getEngine("OnnxRuntime");
+    }
+
+    /**
      * Opens and verifies the package at {@code dir} on {@code device} ({@code cpu}, {@code cuda}, {@code tensorrt} or
      * {@code auto}: the GPU when ONNX Runtime's GPU libraries load, otherwise the CPU with a log line).
      */

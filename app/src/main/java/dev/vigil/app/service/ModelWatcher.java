@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.function.Function;
 
 /**
- * Watches the configured model package folder and hands it to the pipeline when its manifest changes (a new package
+ * Watches the configured model package folder and hands it to the pipeline when its manifest or its files change (a new package
  * copied or renamed into place, or a symlink switched). Polls the manifest's bytes rather than using a WatchService,
  * which misses symlink switches and atomic renames of the parent. A refused package is not retried until it changes.
  */
@@ -32,7 +32,17 @@ final class ModelWatcher {
     private String fingerprint() {
         try {
             Path manifest = dir.resolve("manifest.json");
-            return Files.exists(manifest) ? dev.vigil.trainer.util.Hashing.sha256(Files.readAllBytes(manifest)) : null;
+            if (!Files.exists(manifest)) {
+                return null;
+            }
+            StringBuilder f = new StringBuilder(dev.vigil.trainer.util.Hashing.sha256(Files.readAllBytes(manifest)));
+            for (String name : new String[] {"model.onnx", "report.json"}) {
+                Path p = dir.resolve(name);
+                if (Files.exists(p)) {
+                    f.append(' ').append(Files.size(p)).append('@').append(Files.getLastModifiedTime(p).toMillis());
+                }
+            }
+            return f.toString();
         } catch (IOException e) {
             return lastSeen;
         }

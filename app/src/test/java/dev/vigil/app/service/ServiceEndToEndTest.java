@@ -1,0 +1,338 @@
+package dev.vigil.app.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.app.ServeCommand;
+import dev.vigil.app.decision.DecisionPolicy;
+import dev.vigil.app.decision.Verdict;
+import dev.vigil.app.samples.Sample;
+import dev.vigil.app.testing.Mosquitto;
+import dev.vigil.config.DeviceConfig;
+import dev.vigil.trainer.SharedAssets;
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.backbone.BackboneResolver;
+import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.trainer.model.ModelExporter;
+import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.model.OrtClassifier;
+import dev.vigil.trainer.train.TrainOptions;
+import dev.vigil.trainer.train.TransferTrainer;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.io.PrintStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service end to end with real parts: casting images from ../shared replayed by a folder camera, a model package
+ * trained in the test, a real Mosquitto, the Micronaut service over HTTP.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ServiceEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int PER_CLASS = 6;
+    @TempDir
+    static Path tmp;
+    private Path model;
+    private Path frames;
+    /** What the package says about each frame file, computed independently of the service. */
+    private final Map<String, Verdict> expected = new HashMap<>();
+    private final Map<String, Boolean> defective = new HashMap<>();
+
+    @BeforeAll
+    void trainAModelAndPrepareFrames() throws Exception {
+        dev.vigil.app.inference.LoadedModel.initEngine();
+        Path casting = SharedAssets.casting();
+        Path train = SharedAssets.subset(casting.resolve("train"), tmp.resolve("train"), 0, 30);
+        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
+                SharedAssets.squeezenet().toString());
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(train, 2),
+                TrainOptions.defaults().withUnfreeze(0).withEpochs(15), tmp.resolve("features"), quiet)) {
+            t.train();
+            model = new ModelExporter(t).write(tmp.resolve("model")).dir();
+        }
+        frames = tmp.resolve("frames");
+        Files.createDirectories(frames);
+        ModelPackage pkg = ModelPackage.open(model);
+        DecisionPolicy policy = new DecisionPolicy(pkg.manifest().labels(), pkg.okIndex(), pkg.defectThreshold(),
+                DeviceConfig.defaults().decision().uncertaintyBand());
+        try (OrtClassifier clf = new OrtClassifier(pkg)) {
+            int n = 0;
+            for (String cls : List.of("def_front", "ok_front")) {
+                List<Path> imgs;
+                try (Stream<Path> s = Files.list(casting.resolve("test").resolve(cls.startsWith("def") ? "defective"
+                        : "ok"))) {
+                    imgs = s.sorted().limit(PER_CLASS).toList();
+                }
+                for (Path img : imgs) {
+                    String name = String.format("%02d-%s", n++, img.getFileName());
+                    Files.createSymbolicLink(frames.resolve(name), img.toAbsolutePath());
+                    float[] p = clf.classify(ImageIo.read(img), img.toString());
+                    expected.put(name, policy.decide(p).verdict());
+                    defective.put(name, cls.startsWith("def"));
+                }
+            }
+        }
+    }
+
+    private DeviceConfig config(String url, Path data, Path framesDir, String packageDir) {
+        return new DeviceConfig(null, new DeviceConfig.Device("line1"),
+                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2, false),
+                        null, null)),
+                new DeviceConfig.ModelSettings(packageDir, "cpu", true), null,
+                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, 1),
+                new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null), new DeviceConfig.Web(0, "127.0.0.1"));
+    }
+
+    @Test
+    void eachDefectiveFrameYieldsOneAlertOkFramesNoneAndFlaggedSamplesLandInTheStore() throws Exception {
+        try (Mosquitto broker = Mosquitto.launch();
+                Subscriber sub = new Subscriber(broker.url(), "vigil/line1/#")) {
+            Path data = tmp.resolve("e2e-data");
+            ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames, model.toString()));
+            try {
+                InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+                await(() -> {
+                    detail = p.status().toString();
+                    return p.cameraStatus().get("cam1").state().name().equals("FINISHED");
+                }, Duration.ofSeconds(60), "camera finished");
+                await(() -> verdictCount(p) == expected.size(), Duration.ofSeconds(60), "all frames judged");
+                System.err.println("e2e status: " + p.status());
+                long expectedAlerts = expected.values().stream().filter(v -> v == Verdict.DEFECT).count();
+                await(() -> sub.messages("vigil/line1/cam1/alert").size() >= expectedAlerts, Duration.ofSeconds(10),
+                        "alerts delivered");
+                Thread.sleep(500);
+                List<JsonNode> alerts = sub.messages("vigil/line1/cam1/alert");
+                assertEquals(expectedAlerts, alerts.size(), "one alert per frame the model calls a defect");
+                assertEquals(0, p.status().cameras().get(0).dropped(), "no frame dropped at 2 frames/s");
+
+                // the model is good enough that this is about the images, not luck: most defective frames alert,
+                // (almost) no ok frame does
+                long defectiveAlerted = expected.entrySet().stream().filter(e -> defective.get(e.getKey())
+                        && e.getValue() == Verdict.DEFECT).count();
+                long okAlerted = expected.entrySet().stream().filter(e -> !defective.get(e.getKey())
+                        && e.getValue() == Verdict.DEFECT).count();
+                assertTrue(defectiveAlerted >= PER_CLASS - 1, "defective frames alerted: " + defectiveAlerted);
+                assertTrue(okAlerted <= 1, "ok frames alerted: " + okAlerted);
+
+                String modelId = ModelPackage.open(model).manifest().id();
+                List<String> alertedFiles = new ArrayList<>();
+                for (JsonNode a : alerts) {
+                    assertEquals("vigil.alert/1", a.get("schema").asText());
+                    assertEquals("line1", a.get("device").asText());
+                    assertEquals("cam1", a.get("camera").asText());
+                    assertEquals("defect", a.get("verdict").asText());
+                    assertEquals("defective", a.get("label").asText());
+                    assertEquals(modelId, a.get("modelId").asText());
+                    assertTrue(a.get("confidence").asDouble() > 0 && a.get("confidence").asDouble() <= 1);
+                    Sample s = p.samples().get(a.get("sampleId").asText()).orElseThrow();
+                    assertTrue(Files.size(p.samples().imageFile(s)) > 1000, "the flagged JPEG is on disk");
+                    alertedFiles.add(s.source());
+                }
+                List<String> expectedFiles = expected.entrySet().stream().filter(e -> e.getValue() == Verdict.DEFECT)
+                        .map(Map.Entry::getKey).sorted().toList();
+                Collections.sort(alertedFiles);
+                assertEquals(expectedFiles, alertedFiles, "exactly the frames the model calls defects alerted");
+
+                long flagged = expected.values().stream().filter(v -> v != Verdict.OK).count();
+                assertEquals(flagged, p.samples().count(), "defect and uncertain frames are flagged, ok ones not");
+
+                // retained status and model state, and the HTTP face
+                await(() -> !sub.messages("vigil/line1/status").isEmpty(), Duration.ofSeconds(5), "status");
+                assertEquals("online", sub.raw("vigil/line1/available").get(0));
+                assertEquals(modelId, sub.messages("vigil/line1/model/state").get(0).get("active").asText());
+                String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+                JsonNode health = JSON.readTree(get(url + "/health").body());
+                assertEquals("UP", health.get("status").asText());
+                HttpResponse<String> prom = get(url + "/prometheus");
+                assertEquals(200, prom.statusCode());
+                assertTrue(prom.body().contains("vigil_verdicts_total"), "verdict counters exported");
+                assertTrue(prom.body().contains("vigil_stage_latency_seconds"), "stage latency exported");
+                JsonNode status = JSON.readTree(get(url + "/api/status").body());
+                assertEquals("inspect", status.get("mode").asText());
+                assertEquals(404, post(url + "/api/cameras/nope/trigger").statusCode());
+                assertEquals(404, get(url + "/api/samples/..%2F..%2Fetc%2Fpasswd").statusCode());
+            } finally {
+                ctx.close();
+            }
+            await(() -> "offline".equals(last(sub.raw("vigil/line1/available"))), Duration.ofSeconds(5),
+                    "offline on shutdown");
+        }
+    }
+
+    @Test
+    void corruptFramesAreCountedAndATamperedModelIsRefusedWhileTheServiceKeepsRunning() throws Exception {
+        Path dir = tmp.resolve("corrupt-frames");
+        Files.createDirectories(dir);
+        List<String> names;
+        try (Stream<Path> s = Files.list(frames)) {
+            names = s.map(f -> f.getFileName().toString()).sorted().limit(4).toList();
+        }
+        for (String n : names) {
+            Files.createSymbolicLink(dir.resolve(n), frames.resolve(n).toRealPath());
+        }
+        Files.write(dir.resolve("99-broken.jpg"), new byte[] {(byte) 0xff, (byte) 0xd8, 1, 2, 3});
+        Path tampered = tmp.resolve("tampered");
+        copyTree(model, tampered);
+        byte[] onnx = Files.readAllBytes(tampered.resolve("model.onnx"));
+        onnx[onnx.length / 2] ^= 0x5a;
+        Files.write(tampered.resolve("model.onnx"), onnx);
+        try (Mosquitto broker = Mosquitto.launch()) {
+            // the tampered package: refused at start, collect mode, still running and capturing
+            ApplicationContext ctx = ServeCommand.start(config(broker.url(), tmp.resolve("corrupt-data"), dir,
+                    tampered.toString()));
+            try {
+                InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+                await(() -> p.cameraStatus().get("cam1").state().name().equals("FINISHED"), Duration.ofSeconds(30),
+                        "frames replayed");
+                assertEquals(1, p.cameraStatus().get("cam1").corruptFrames());
+                assertEquals(null, p.model());
+                assertNotNull(p.modelError());
+                assertTrue(p.modelError().contains("tampered") || p.modelError().contains("hash")
+                        || p.modelError().contains("SHA"), p.modelError());
+                String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+                assertEquals(503, get(url + "/health").statusCode(), "not ready while the configured model is refused");
+                // a good package swapped in by the file watch: inspection starts without a restart
+                Files.walk(tampered).sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                copyTree(model, tampered);
+                await(() -> p.model() != null, Duration.ofSeconds(15), "good package picked up by the watch");
+                // and a tampered one later is refused while the good one keeps serving
+                String goodId = p.model().id();
+                assertTrue(p.swapModel(tmp.resolve("does-not-exist")) != null);
+                assertEquals(goodId, p.model().id());
+                assertEquals(200, get(url + "/health").statusCode());
+            } finally {
+                ctx.close();
+            }
+        }
+    }
+
+    private static String last(List<String> l) {
+        return l.isEmpty() ? null : l.get(l.size() - 1);
+    }
+
+    private static long verdictCount(InspectionPipeline p) {
+        return p.status().verdicts().entrySet().stream().filter(e -> !e.getKey().equals("unclassified"))
+                .mapToLong(Map.Entry::getValue).sum();
+    }
+
+    static String detail = "";
+
+    static void await(BooleanSupplier cond, Duration max, String what) throws InterruptedException {
+        long end = System.nanoTime() + max.toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out after " + max + " waiting for: " + what + " " + detail);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    static HttpResponse<String> get(String url) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> post(String url) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void copyTree(Path from, Path to) throws Exception {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path f : s.toList()) {
+                Path t = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(f, t);
+                }
+            }
+        }
+    }
+
+    /** A plain Paho client that records what arrives, per topic, in order. */
+    static final class Subscriber implements AutoCloseable {
+        private final MqttClient client;
+        private final Map<String, List<String>> received = new java.util.concurrent.ConcurrentHashMap<>();
+
+        Subscriber(String url, String filter) throws Exception {
+            client = new MqttClient(url, "test-sub-" + System.nanoTime(), new MemoryPersistence());
+            MqttConnectionOptions o = new MqttConnectionOptions();
+            o.setCleanStart(true);
+            client.connect(o);
+            client.subscribe(filter, 1);
+            client.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
+                @Override
+                public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) { }
+
+                @Override
+                public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) { }
+
+                @Override
+                public void messageArrived(String topic, org.eclipse.paho.mqttv5.common.MqttMessage m) {
+                    received.computeIfAbsent(topic, t -> Collections.synchronizedList(new ArrayList<>()))
+                            .add(new String(m.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken t) { }
+
+                @Override
+                public void connectComplete(boolean reconnect, String uri) { }
+
+                @Override
+                public void authPacketArrived(int code, org.eclipse.paho.mqttv5.common.packet.MqttProperties p) { }
+            });
+        }
+
+        List<String> raw(String topic) {
+            return new ArrayList<>(received.getOrDefault(topic, List.of()));
+        }
+
+        List<JsonNode> messages(String topic) {
+            List<JsonNode> out = new ArrayList<>();
+            for (String s : raw(topic)) {
+                try {
+                    out.add(JSON.readTree(s));
+                } catch (Exception e) {
+                    throw new AssertionError("not JSON on " + topic + ": " + s);
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public void close() throws Exception {
+            client.disconnect();
+            client.close();
+        }
+    }
+}

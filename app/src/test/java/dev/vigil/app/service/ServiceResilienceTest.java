@@ -1,0 +1,114 @@
+package dev.vigil.app.service;
+
+import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.service.ServiceEndToEndTest.get;
+import static dev.vigil.app.service.ServiceEndToEndTest.post;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.app.ServeCommand;
+import dev.vigil.app.capture.CameraStatus;
+import dev.vigil.app.testing.Mosquitto;
+import dev.vigil.config.DeviceConfig;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.Scalar;
+import org.opencv.imgcodecs.Imgcodecs;
+
+/**
+ * The service without a model (collect mode): a camera that is lost comes back by itself and health follows it;
+ * triggered cameras capture on an HTTP or MQTT trigger; collected frames land in the sample store.
+ */
+class ServiceResilienceTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aLostCameraIsDownInHealthThenComesBackAndTriggersCaptureOneFrameEach() throws Exception {
+        dev.vigil.trainer.data.OpenCv.load();
+        Path folder = tmp.resolve("line");
+        Files.createDirectories(folder);
+        for (int i = 0; i < 3; i++) {
+            Mat m = new Mat(120, 160, CvType.CV_8UC3, new Scalar(40 * i, 80, 120));
+            Imgcodecs.imwrite(folder.resolve("f" + i + ".png").toString(), m);
+            m.release();
+        }
+        try (Mosquitto broker = Mosquitto.launch()) {
+            DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line2"), List.of(
+                    new DeviceConfig.Camera("live", DeviceConfig.Source.folder(folder.toString(), 20, true), null, null),
+                    new DeviceConfig.Camera("station", DeviceConfig.Source.folder(folder.toString(), 20, true), null,
+                            "triggered")),
+                    null, null, new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 1),
+                    new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, 1000, null),
+                    new DeviceConfig.Web(0, "127.0.0.1"));
+            ApplicationContext ctx = ServeCommand.start(c);
+            try {
+                InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+                String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+                await(() -> p.cameraStatus().get("live").frames() > 5, Duration.ofSeconds(10), "live frames");
+                assertEquals(200, get(url + "/health").statusCode());
+                assertTrue(p.samples().count() > 0, "collect mode flags frames for labelling");
+
+                // the camera goes away: down in health, the service keeps running
+                Path away = tmp.resolve("unplugged");
+                Files.move(folder, away);
+                await(() -> state(p, "live") == CameraStatus.State.DOWN, Duration.ofSeconds(10), "camera down");
+                var down = get(url + "/health");
+                assertEquals(503, down.statusCode());
+                JsonNode details = JSON.readTree(down.body());
+                assertTrue(details.toString().contains("\"down\""), details.toString());
+                // and comes back by itself
+                Files.move(away, folder);
+                await(() -> state(p, "live") == CameraStatus.State.UP, Duration.ofSeconds(20), "camera back up");
+                long before = p.cameraStatus().get("live").frames();
+                await(() -> p.cameraStatus().get("live").frames() > before + 3, Duration.ofSeconds(10),
+                        "frames again");
+                assertTrue(p.cameraStatus().get("live").reconnects() >= 1);
+                await(() -> state(p, "station") == CameraStatus.State.UP, Duration.ofSeconds(20), "station up");
+                await(() -> get200(url + "/health"), Duration.ofSeconds(10), "healthy again");
+
+                // triggered capture: nothing until asked, then one frame per trigger (HTTP and MQTT)
+                long s0 = p.cameraStatus().get("station").frames();
+                Thread.sleep(500);
+                assertEquals(s0, p.cameraStatus().get("station").frames(), "a triggered camera waits");
+                assertEquals(202, post(url + "/api/cameras/station/trigger").statusCode());
+                await(() -> p.cameraStatus().get("station").frames() == s0 + 1, Duration.ofSeconds(5), "HTTP trigger");
+                MqttClient cmd = new MqttClient(broker.url(), "test-cmd", new MemoryPersistence());
+                cmd.connect();
+                await(() -> p.mqtt().connected(), Duration.ofSeconds(10), "service connected");
+                cmd.publish("vigil/line2/station/trigger", new MqttMessage("{}".getBytes()));
+                await(() -> p.cameraStatus().get("station").frames() == s0 + 2, Duration.ofSeconds(5), "MQTT trigger");
+                cmd.disconnect();
+                cmd.close();
+            } finally {
+                ctx.close();
+            }
+        }
+    }
+
+    private static boolean get200(String url) {
+        try {
+            return get(url).statusCode() == 200;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static CameraStatus.State state(InspectionPipeline p, String camera) {
+        return p.cameraStatus().get(camera).state();
+    }
+}

@@ -68,10 +68,13 @@ public final class ServiceBenchmark implements Callable<Integer> {
         double raw = rawThroughput(files);
         System.out.printf(Locale.ROOT, "raw ONNX Runtime (forward only, 1 image per call): %.1f frames/s%n", raw);
 
-        Run fast = runPipeline(dir.resolve("fast"), flat, 240);
-        System.out.printf(Locale.ROOT, "pipeline, folder camera at full speed: %.1f frames/s = %.2fx raw"
-                + " (%d frames in %.1f s, %d dropped by newest-frame-wins)%n", fast.fps, fast.fps / raw, fast.frames,
-                fast.seconds, fast.dropped);
+        // The camera offers frames 20% faster than the bare model can take them: enough to keep the pipeline
+        // saturated, without spending a core on decoding frames that newest-frame-wins then drops.
+        double offered = Math.min(240, raw * 1.2);
+        Run fast = runPipeline(dir.resolve("fast"), flat, offered);
+        System.out.printf(Locale.ROOT, "pipeline, folder camera offering %.0f frames/s: %.1f frames/s = %.2fx raw"
+                + " (%d frames in %.1f s, %d dropped by newest-frame-wins)%n", offered, fast.fps, fast.fps / raw,
+                fast.frames, fast.seconds, fast.dropped);
         System.out.printf(Locale.ROOT, "start to first verdict: %.2f s (model load + camera open + first frame)%n",
                 fast.firstVerdictSeconds);
 

@@ -65,9 +65,9 @@ public final class TrainCommand implements Callable<Integer> {
             + " rot180, rot270, transpose, transverse, brighter, darker, or none (default: all eight flips and turns)")
     String augment = Variant.DIHEDRAL;
 
-    @Option(names = "--tta", negatable = true, description = "test-time augmentation: the model averages over the"
-            + " flips and turns of --augment (about 8x the inference cost; default on; --no-tta turns it off)")
-    boolean tta = D.tta();
+    @Option(names = "--no-tta", description = "no test-time augmentation (by default the model averages over the"
+            + " flips and turns of --augment, at about 8x the inference cost)")
+    boolean noTta;
 
     @Option(names = "--weight-decay", paramLabel = "L2", description = "L2 penalty on the new head"
             + " (default ${DEFAULT-VALUE})")
@@ -116,7 +116,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
                 weightDecay, dropout, valFraction, seed, init.equals("random"), size, taps,
-                PoolMode.parse(pool), Variant.parseList(augment), tta, targetRecall, okLabel);
+                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel);
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);

@@ -73,6 +73,7 @@ public final class MqttLink implements AutoCloseable {
     /** The longest pause between two connection attempts. */
     public static final long MAX_RECONNECT_DELAY_MS = 2000;
     private static final long FIRST_RECONNECT_DELAY_MS = 250;
+    private static final long AFTER_LOSS_DELAY_MS = 100;
     private static final long STILL_DOWN_LOG_MS = 60_000;
     private static final System.Logger LOG = System.getLogger(MqttLink.class.getName());
 
@@ -113,7 +114,8 @@ public final class MqttLink implements AutoCloseable {
     private volatile long lastDownLogNanos;
 
     /**
-     * Prepares the link; nothing is sent before {@link #start()} (alerts published earlier are journaled).
+     * Prepares the link and opens the alert journal; nothing is sent before {@link #start()} (alerts published
+     * earlier wait in memory and are journaled when it starts, or when it is closed).
      *
      * @param config the device configuration ({@code mqtt.*}, {@code device.id})
      * @param journalDir where alerts wait for the broker (created if needed; one link per folder)
@@ -329,6 +331,11 @@ public final class MqttLink implements AutoCloseable {
                     || e.getReasonCode() == MqttClientException.REASON_CODE_CLIENT_CONNECTED) {
                 return; // the attempt under way reports back
             }
+            if (e.getReasonCode() == MqttClientException.REASON_CODE_CLIENT_DISCONNECTING) {
+                attempts--;
+                schedule(AFTER_LOSS_DELAY_MS); // the old connection is still being torn down
+                return;
+            }
             connectFailed(e);
         } catch (RuntimeException e) {
             connectFailed(e);
@@ -404,7 +411,7 @@ public final class MqttLink implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "MQTT connection to {0} lost: {1}; reconnecting (every {2} s at"
                     + " most); {3} alerts waiting in {4}", serverUri, reason, MAX_RECONNECT_DELAY_MS / 1000,
                     outbox.depth(), journalDir);
-            schedule(0);
+            schedule(AFTER_LOSS_DELAY_MS);
         }
 
         @Override
@@ -658,6 +665,9 @@ public final class MqttLink implements AutoCloseable {
     private static String describe(Throwable t) {
         if (t instanceof MqttException e) {
             Throwable cause = e.getCause();
+            if (e.getReasonCode() == 0 && cause != null) {
+                return cause.toString(); // Paho's "Untranslated MqttException": the cause says it all
+            }
             return e.getMessage() + " (" + e.getReasonCode() + ")" + (cause == null ? "" : ": " + cause);
         }
         return String.valueOf(t);

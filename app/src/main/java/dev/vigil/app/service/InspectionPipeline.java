@@ -222,8 +222,8 @@ public final class InspectionPipeline implements AutoCloseable {
                                 sample == null ? null : sample.id()));
                     }
                     if (config.mqtt().inspections()) {
-                        mqtt.publishInspection(new InspectionPayload(InspectionPayload.SCHEMA,
-                                UUID.randomUUID().toString(), f.capturedAt().toString(), config.device().id(), camera,
+                        mqtt.publishInspection(InspectionPayload.of(
+                                UUID.randomUUID().toString(), f.capturedAt(), config.device().id(), camera,
                                 d.label(), d.confidence(), d.defectScore(), v.id(), m.id(),
                                 java.time.Duration.between(f.capturedAt(), Instant.now()).toNanos() / 1e6));
                     }
@@ -299,8 +299,7 @@ public final class InspectionPipeline implements AutoCloseable {
         previousModel = old;
         LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
                 old == null ? "" : ", replacing " + old.id());
-        mqtt.publishModelState(new ModelStatePayload(ModelStatePayload.SCHEMA, fresh.id(), null,
-                old == null ? null : old.id(), Instant.now().toString()));
+        mqtt.publishModelState(ModelStatePayload.of(fresh.id(), null, old == null ? null : old.id(), Instant.now()));
         return null;
     }
 
@@ -331,7 +330,7 @@ public final class InspectionPipeline implements AutoCloseable {
             counts.put(v.id(), verdicts.get(v).get());
         }
         LoadedModel m = model;
-        return new StatusPayload(StatusPayload.SCHEMA, config.device().id(), Instant.now().toString(),
+        return StatusPayload.of(config.device().id(), Instant.now(),
                 dev.vigil.trainer.onnx.GraphBuilder.Version.VALUE, m == null ? "collect" : "inspect",
                 m == null ? null : m.id(), cams, counts, mqtt.alertQueueDepth(), mqtt.alertOverflow(),
                 java.time.Duration.between(started, Instant.now()).toSeconds());

@@ -25,11 +25,12 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  */
 final class Observer implements AutoCloseable {
     /** One received message. */
-    record Received(String topic, String payload, boolean retained, boolean duplicate) {}
+    record Received(String topic, String payload, boolean retained) {}
 
     private final MqttAsyncClient client;
     private final List<Received> received = new ArrayList<>();
     private final String[] filters;
+    private boolean closed;
     private final java.util.concurrent.atomic.AtomicInteger subscribed = new java.util.concurrent.atomic.AtomicInteger();
 
     private Observer(String url, String clientId, boolean persistentSession, String... filters) throws MqttException {
@@ -46,7 +47,7 @@ final class Observer implements AutoCloseable {
             public void messageArrived(String topic, MqttMessage message) {
                 synchronized (received) {
                     received.add(new Received(topic, new String(message.getPayload(), StandardCharsets.UTF_8),
-                            message.isRetained(), message.isDuplicate()));
+                            message.isRetained()));
                 }
             }
 
@@ -166,19 +167,23 @@ final class Observer implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             if (client.isConnected()) {
                 client.disconnect().waitForCompletion(2000);
             } else {
                 client.disconnectForcibly(0, 100, false);
             }
-        } catch (MqttException ignored) {
+        } catch (MqttException | RuntimeException ignored) {
             // test teardown
         }
         try {
             client.close(true);
-        } catch (MqttException ignored) {
+        } catch (MqttException | RuntimeException ignored) {
             // test teardown
         }
     }

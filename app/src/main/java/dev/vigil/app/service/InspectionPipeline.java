@@ -100,7 +100,16 @@ public final class InspectionPipeline implements AutoCloseable {
             dropped.put(c.id(), d);
             metrics.gauge("vigil.frames.dropped", List.of(io.micrometer.core.instrument.Tag.of("camera", c.id())), d,
                     AtomicLong::doubleValue);
-            cameras.put(c.id(), new CameraRunner(c, this::offer));
+            CameraRunner runner = new CameraRunner(c, this::offer);
+            cameras.put(c.id(), runner);
+            List<io.micrometer.core.instrument.Tag> tags = List.of(io.micrometer.core.instrument.Tag.of("camera",
+                    c.id()));
+            metrics.gauge("vigil.camera.fps", tags, runner, r -> r.status().fps());
+            metrics.gauge("vigil.camera.up", tags, runner,
+                    r -> r.status().state() == CameraStatus.State.DOWN ? 0 : 1);
+            metrics.gauge("vigil.frames.captured", tags, runner, r -> r.status().frames());
+            metrics.gauge("vigil.frames.corrupt", tags, runner, r -> r.status().corruptFrames());
+            metrics.gauge("vigil.camera.reconnects", tags, runner, r -> r.status().reconnects());
         }
         metrics.gauge("vigil.alerts.queue", mqtt, m -> m.alertQueueDepth());
         metrics.gauge("vigil.alerts.overflow", mqtt, m -> m.alertOverflow());

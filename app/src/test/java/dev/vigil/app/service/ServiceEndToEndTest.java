@@ -175,6 +175,7 @@ class ServiceEndToEndTest {
                 assertEquals(200, prom.statusCode());
                 assertTrue(prom.body().contains("vigil_verdicts_total"), "verdict counters exported");
                 assertTrue(prom.body().contains("vigil_stage_latency_seconds"), "stage latency exported");
+                assertTrue(prom.body().contains("vigil_camera_fps"), "per-camera frame rate exported");
                 JsonNode status = JSON.readTree(get(url + "/api/status").body());
                 assertEquals("inspect", status.get("mode").asText());
                 assertEquals(404, post(url + "/api/cameras/nope/trigger").statusCode());

@@ -57,7 +57,7 @@ public final class InspectionPipeline implements AutoCloseable {
     private final MqttLink mqtt;
     private final FlagPolicy flags;
     private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
-    private final Map<String, AtomicReference<CapturedFrame>> slots = new ConcurrentHashMap<>();
+    private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
     private final Map<String, Consensus> consensus = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
     private final Map<Verdict, AtomicLong> verdicts = new ConcurrentHashMap<>();
@@ -144,12 +144,34 @@ public final class InspectionPipeline implements AutoCloseable {
         }
     }
 
-    /** Capture side: keep only the newest frame per camera. */
+    /**
+     * A frame waiting for the inference worker, already preprocessed for the model in service when it was captured
+     * (null tensor in collect mode): resizing and normalising run on the camera's thread, overlapping inference.
+     */
+    private record Pending(CapturedFrame frame, Preprocessing pre, float[] tensor, long preprocessNanos) {}
+
+    /** Capture side (the camera's thread): preprocess, then keep only the newest frame per camera. */
     private void offer(CapturedFrame f) {
-        AtomicReference<CapturedFrame> slot = slots.get(f.cameraId());
-        CapturedFrame old = slot.getAndSet(f);
+        LoadedModel m = model;
+        Pending ready;
+        if (m == null) {
+            ready = new Pending(f, null, null, 0);
+        } else {
+            long t0 = System.nanoTime();
+            Preprocessing pre = m.preprocessing();
+            float[] tensor = new float[pre.valuesPerImage()];
+            Mat resized = ImageIo.resize(f.image(), pre);
+            try {
+                ImageIo.toTensor(resized, pre, tensor, 0);
+            } finally {
+                resized.release();
+            }
+            ready = new Pending(f, pre, tensor, System.nanoTime() - t0);
+        }
+        AtomicReference<Pending> slot = slots.get(f.cameraId());
+        Pending old = slot.getAndSet(ready);
         if (old != null) {
-            old.image().release();
+            old.frame().image().release();
             dropped.get(f.cameraId()).incrementAndGet();
         } else {
             pending.release();
@@ -163,9 +185,9 @@ public final class InspectionPipeline implements AutoCloseable {
                     continue;
                 }
                 pending.drainPermits();
-                List<CapturedFrame> batch = new ArrayList<>();
-                for (AtomicReference<CapturedFrame> s : slots.values()) {
-                    CapturedFrame f = s.getAndSet(null);
+                List<Pending> batch = new ArrayList<>();
+                for (AtomicReference<Pending> s : slots.values()) {
+                    Pending f = s.getAndSet(null);
                     if (f != null) {
                         batch.add(f);
                     }
@@ -182,7 +204,8 @@ public final class InspectionPipeline implements AutoCloseable {
         }
     }
 
-    private void process(List<CapturedFrame> batch) {
+    private void process(List<Pending> pending) {
+        List<CapturedFrame> batch = pending.stream().map(Pending::frame).toList();
         try {
             synchronized (modelLock) {
                 LoadedModel m = model;
@@ -199,10 +222,20 @@ public final class InspectionPipeline implements AutoCloseable {
                 Preprocessing pre = m.preprocessing();
                 long t0 = System.nanoTime();
                 float[] input = new float[batch.size() * pre.valuesPerImage()];
+                long[] preNanos = new long[batch.size()];
                 for (int i = 0; i < batch.size(); i++) {
-                    Mat resized = ImageIo.resize(batch.get(i).image(), pre);
-                    ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
-                    resized.release();
+                    Pending p = pending.get(i);
+                    if (p.tensor() != null && pre.equals(p.pre())) {
+                        System.arraycopy(p.tensor(), 0, input, i * pre.valuesPerImage(), p.tensor().length);
+                        preNanos[i] = p.preprocessNanos();
+                    } else {
+                        // captured before this model came into service: preprocess for it here
+                        long p0 = System.nanoTime();
+                        Mat resized = ImageIo.resize(batch.get(i).image(), pre);
+                        ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
+                        resized.release();
+                        preNanos[i] = System.nanoTime() - p0;
+                    }
                 }
                 long t1 = System.nanoTime();
                 float[][] probs = m.classify(input, batch.size());
@@ -217,7 +250,7 @@ public final class InspectionPipeline implements AutoCloseable {
                     d = new Decision(v, d.label(), d.confidence(), d.defectScore(), d.probabilities());
                     String camera = f.cameraId();
                     timer("capture", camera).record(f.captureNanos(), TimeUnit.NANOSECONDS);
-                    timer("preprocess", camera).record((t1 - t0) / batch.size(), TimeUnit.NANOSECONDS);
+                    timer("preprocess", camera).record(preNanos[i], TimeUnit.NANOSECONDS);
                     timer("inference", camera).record((t2 - t1) / batch.size(), TimeUnit.NANOSECONDS);
                     count(camera, v);
                     if (firstVerdict == null) {
@@ -396,9 +429,9 @@ public final class InspectionPipeline implements AutoCloseable {
             }
         }
         slots.values().forEach(s -> {
-            CapturedFrame f = s.getAndSet(null);
+            Pending f = s.getAndSet(null);
             if (f != null) {
-                f.image().release();
+                f.frame().image().release();
             }
         });
         publishStatus();

@@ -110,10 +110,11 @@ public final class TransferBenchmark implements Callable<Integer> {
                 TrainingResult r = t.train();
                 ModelPackage pkg = new ModelExporter(t).write(out);
                 Metrics m = Evaluation.run(pkg, ImageDataset.scan(test, 1), log).metrics();
-                String row = String.format(Locale.ROOT, "%-8s %4d %-9s %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6.2f",
+                String row = String.format(Locale.ROOT, "%-8s %4d %-9s %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s",
                         name, k, c, m.accuracy(), m.balancedAccuracy(), pct(m.defectRecall()),
                         pct(m.falseRejectRate()), r.prefixSecondsOriginal(), r.prefixSeconds(), r.totalSeconds(),
-                        r.totalSeconds() / Math.max(1e-9, r.prefixSecondsOriginal()));
+                        r.prefixSecondsOriginal() < 1e-3 ? "-" : String.format(Locale.ROOT, "%.2f",
+                                r.totalSeconds() / r.prefixSecondsOriginal()));
                 System.out.println(row);
                 rows.add(row);
             }

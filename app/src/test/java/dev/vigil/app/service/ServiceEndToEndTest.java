@@ -235,6 +235,45 @@ class ServiceEndToEndTest {
         }
     }
 
+    @Test
+    void alertsRaisedWhileTheBrokerIsDownArriveOnceInOrderAfterAServiceRestart() throws Exception {
+        long expectedAlerts = expected.values().stream().filter(v -> v == Verdict.DEFECT).count();
+        Path data = tmp.resolve("restart-data");
+        try (Mosquitto broker = Mosquitto.prepared(false)) {
+            List<String> journaled = new ArrayList<>();
+            ApplicationContext first = ServeCommand.start(config(broker.url(), data, frames, model.toString()));
+            try {
+                InspectionPipeline p = first.getBean(VigilService.class).pipeline();
+                await(() -> p.cameraStatus().get("cam1").state().name().equals("FINISHED")
+                        && verdictCount(p) == expected.size(), Duration.ofSeconds(60), "all frames judged offline");
+                await(() -> p.mqtt().alertQueueDepth() == expectedAlerts, Duration.ofSeconds(5), "alerts journaled");
+                p.samples().list(null, 100).stream().filter(s -> s.verdict().equals("defect"))
+                        .sorted(java.util.Comparator.comparing(Sample::time)).forEach(s -> journaled.add(s.id()));
+            } finally {
+                first.close();
+            }
+            broker.start();
+            try (Subscriber sub = new Subscriber(broker.url(), "vigil/line1/+/alert")) {
+                // the restarted service: same storage, a triggered camera that captures nothing by itself
+                DeviceConfig c = config(broker.url(), data, frames, model.toString());
+                DeviceConfig restarted = new DeviceConfig(null, c.device(), List.of(new DeviceConfig.Camera("cam1",
+                        c.cameras().get(0).source(), null, "triggered")), c.model(), null, c.mqtt(), c.storage(),
+                        c.web());
+                ApplicationContext second = ServeCommand.start(restarted);
+                try {
+                    await(() -> sub.messages("vigil/line1/cam1/alert").size() >= expectedAlerts,
+                            Duration.ofSeconds(20), "journaled alerts delivered after restart");
+                    Thread.sleep(1000);
+                    List<String> sampleIds = sub.messages("vigil/line1/cam1/alert").stream()
+                            .map(a -> a.get("sampleId").asText()).toList();
+                    assertEquals(journaled, sampleIds, "every alert exactly once, in the order raised");
+                } finally {
+                    second.close();
+                }
+            }
+        }
+    }
+
     private static String last(List<String> l) {
         return l.isEmpty() ? null : l.get(l.size() - 1);
     }

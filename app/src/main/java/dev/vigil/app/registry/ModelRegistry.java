@@ -1,0 +1,182 @@
+package dev.vigil.app.registry;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.util.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The models a device knows: every version's package under {@code <root>/versions/<id>/}, their list in
+ * {@code registry.json}, and which one serves in {@code pointer.json} (active, previous, candidate). Both files are
+ * replaced atomically (temp file + rename), and a version folder is copied under a temporary name and renamed into
+ * place before it is listed, so a power loss at any moment leaves either the old or the new state: never a pointer
+ * to a half-copied package. Rollback is one step: the previous active model becomes active again.
+ */
+public final class ModelRegistry {
+    private static final System.Logger LOG = System.getLogger(ModelRegistry.class.getName());
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final String TMP_PREFIX = ".incoming-";
+
+    /** One known model version. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record Entry(String id, Instant addedAt, String origin, Double validationAccuracy) {}
+
+    /** Which version serves, which served before it, and which waits for promotion. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record Pointer(String active, String previous, String candidate) {
+        public static final Pointer EMPTY = new Pointer(null, null, null);
+    }
+
+    private final Path root;
+    private final List<Entry> entries = new ArrayList<>();
+    private Pointer pointer = Pointer.EMPTY;
+
+    /** Opens (or creates) the registry at {@code root}, repairing what an interrupted change left behind. */
+    public ModelRegistry(Path root) {
+        this.root = root.toAbsolutePath();
+        try {
+            Files.createDirectories(versions());
+            try (Stream<Path> s = Files.list(versions())) {
+                for (Path p : s.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
+                    LOG.log(System.Logger.Level.WARNING, "model registry: removing {0}, left by an interrupted add", p);
+                    deleteTree(p);
+                }
+            }
+            if (Files.exists(registryFile())) {
+                entries.addAll(JSON.readValue(registryFile().toFile(), new TypeReference<List<Entry>>() {}));
+            }
+            entries.removeIf(e -> {
+                boolean missing = !Files.isDirectory(versions().resolve(e.id()));
+                if (missing) {
+                    LOG.log(System.Logger.Level.WARNING, "model registry: version {0} is listed but its folder is"
+                            + " gone; forgetting it", e.id());
+                }
+                return missing;
+            });
+            if (Files.exists(pointerFile())) {
+                pointer = JSON.readValue(pointerFile().toFile(), Pointer.class);
+            }
+            pointer = new Pointer(known(pointer.active()), known(pointer.previous()), known(pointer.candidate()));
+        } catch (IOException e) {
+            throw new VigilException("model registry " + this.root + " cannot be read (" + e.getMessage()
+                    + "); check storage.dir, or move the damaged file aside to start an empty registry");
+        }
+    }
+
+    private String known(String id) {
+        return id != null && entries.stream().anyMatch(e -> e.id().equals(id)) ? id : null;
+    }
+
+    private Path versions() {
+        return root.resolve("versions");
+    }
+
+    private Path registryFile() {
+        return root.resolve("registry.json");
+    }
+
+    private Path pointerFile() {
+        return root.resolve("pointer.json");
+    }
+
+    /**
+     * Verifies the package at {@code dir} and copies it in as the candidate. A package already known (same id) is not
+     * copied again. Refuses a package that fails verification, saying why.
+     */
+    public synchronized Entry add(Path dir, String origin) throws IOException {
+        ModelPackage pkg = ModelPackage.open(dir);
+        String id = pkg.manifest().id();
+        Optional<Entry> existing = entries.stream().filter(e -> e.id().equals(id)).findFirst();
+        if (existing.isEmpty()) {
+            Path tmp = versions().resolve(TMP_PREFIX + id);
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+            for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT)) {
+                Files.copy(dir.resolve(f), tmp.resolve(f));
+            }
+            ModelPackage.open(tmp);
+            AtomicFiles.move(tmp, versions().resolve(id));
+            Object acc = pkg.manifest().metrics() == null ? null : pkg.manifest().metrics().get("validationAccuracy");
+            entries.add(new Entry(id, Instant.now(), origin, acc instanceof Number n ? n.doubleValue() : null));
+            writeEntries();
+        }
+        if (!id.equals(pointer.active())) {
+            setPointer(new Pointer(pointer.active(), pointer.previous(), id));
+        }
+        return entries.stream().filter(e -> e.id().equals(id)).findFirst().orElseThrow();
+    }
+
+    /** Makes {@code id} the active model; the model active before becomes the one a rollback returns to. */
+    public synchronized Pointer promote(String id) throws IOException {
+        if (known(id) == null) {
+            throw new VigilException("no model '" + id + "' in the registry; known: " + ids());
+        }
+        if (id.equals(pointer.active())) {
+            return pointer;
+        }
+        return setPointer(new Pointer(id, pointer.active(), id.equals(pointer.candidate()) ? null
+                : pointer.candidate()));
+    }
+
+    /** Returns to the previous active model, in one step. */
+    public synchronized Pointer rollback() throws IOException {
+        if (pointer.previous() == null) {
+            throw new VigilException("nothing to roll back to: no model was active before "
+                    + (pointer.active() == null ? "(no active model)" : pointer.active()));
+        }
+        return setPointer(new Pointer(pointer.previous(), pointer.active(), pointer.candidate()));
+    }
+
+    public synchronized Pointer pointer() {
+        return pointer;
+    }
+
+    public synchronized List<Entry> entries() {
+        return List.copyOf(entries);
+    }
+
+    /** The folder of a known version's package. */
+    public Path packageDir(String id) {
+        if (known(id) == null) {
+            throw new VigilException("no model '" + id + "' in the registry; known: " + ids());
+        }
+        return versions().resolve(id);
+    }
+
+    private List<String> ids() {
+        return entries.stream().map(Entry::id).toList();
+    }
+
+    private Pointer setPointer(Pointer p) throws IOException {
+        AtomicFiles.write(pointerFile(), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(p));
+        pointer = p;
+        return p;
+    }
+
+    private void writeEntries() throws IOException {
+        AtomicFiles.write(registryFile(), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entries));
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ import dev.vigil.app.mqtt.InspectionPayload;
 import dev.vigil.app.mqtt.ModelStatePayload;
 import dev.vigil.app.mqtt.MqttLink;
 import dev.vigil.app.mqtt.StatusPayload;
+import dev.vigil.app.registry.ModelRegistry;
 import dev.vigil.app.samples.FlagPolicy;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
@@ -70,6 +71,7 @@ public final class InspectionPipeline implements AutoCloseable {
     });
     private final Instant started = Instant.now();
     private final ModelWatcher watcher;
+    private final ModelRegistry registry;
     private volatile LoadedModel model;
     private volatile LoadedModel previousModel;
     private volatile String modelError;
@@ -82,12 +84,18 @@ public final class InspectionPipeline implements AutoCloseable {
         this.metrics = metrics;
         Path data = Path.of(config.storage().dir());
         this.store = new SampleStore(data, (long) config.storage().quotaMb() << 20, config.storage().retentionDays());
+        this.registry = new ModelRegistry(data.resolve("models"));
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
                 System.nanoTime());
         this.mqtt = new MqttLink(config, data.resolve("mqtt"), new MqttLink.Listener() {
             @Override
             public void onTrigger(String camera) {
                 trigger(camera);
+            }
+
+            @Override
+            public void onModelCommand(String payload) {
+                modelCommand(payload);
             }
         });
         for (Verdict v : Verdict.values()) {
@@ -114,19 +122,20 @@ public final class InspectionPipeline implements AutoCloseable {
         metrics.gauge("vigil.alerts.queue", mqtt, m -> m.alertQueueDepth());
         metrics.gauge("vigil.alerts.overflow", mqtt, m -> m.alertOverflow());
         this.watcher = config.model().packageDir() == null ? null
-                : new ModelWatcher(Path.of(config.model().packageDir()), this::swapModel);
+                : new ModelWatcher(Path.of(config.model().packageDir()), dir -> install(dir, "watch"));
     }
 
     public void start() {
         running = true;
-        if (config.model().packageDir() != null) {
-            Path p = Path.of(config.model().packageDir());
-            if (Files.isDirectory(p)) {
-                swapModel(p);
-            } else {
-                modelError = "model.package " + p + " does not exist yet; collecting samples until it does";
-                LOG.log(System.Logger.Level.WARNING, modelError);
-            }
+        String active = registry.pointer().active();
+        Path inbox = config.model().packageDir() == null ? null : Path.of(config.model().packageDir());
+        if (inbox != null && Files.isDirectory(inbox) && !knownToRegistry(inbox)) {
+            install(inbox, "model.package");
+        } else if (active != null) {
+            swapModel(registry.packageDir(active));
+        } else if (inbox != null) {
+            modelError = "model.package " + inbox + " does not exist yet; collecting samples until it does";
+            LOG.log(System.Logger.Level.WARNING, modelError);
         } else {
             LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
                     + " labelling, at most {0} per camera and hour)", config.storage().flagsPerHour());
@@ -341,8 +350,102 @@ public final class InspectionPipeline implements AutoCloseable {
         previousModel = old;
         LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
                 old == null ? "" : ", replacing " + old.id());
-        mqtt.publishModelState(ModelStatePayload.of(fresh.id(), null, old == null ? null : old.id(), Instant.now()));
+        publishModelState();
         return null;
+    }
+
+    private boolean knownToRegistry(Path dir) {
+        try {
+            String id = dev.vigil.trainer.model.ModelPackage.json().readTree(dir.resolve("manifest.json").toFile())
+                    .path("id").asText(null);
+            return id != null && registry.entries().stream().anyMatch(e -> e.id().equals(id));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Takes a new package into the registry (verified, copied) and puts it into service. The configured
+     * {@code model.package} folder is an inbox: a package there whose id the registry does not know yet is installed
+     * at start and whenever it changes; otherwise the registry's active model serves, so a rollback survives a
+     * restart. Returns null on success, else the reason (the current model keeps serving).
+     */
+    public synchronized String install(Path dir, String origin) {
+        ModelRegistry.Entry e;
+        try {
+            e = registry.add(dir, origin);
+        } catch (IOException | RuntimeException ex) {
+            modelError = "model package " + dir + " refused: " + ex.getMessage();
+            LOG.log(System.Logger.Level.WARNING, modelError + (model == null ? " (collect mode continues)"
+                    : " (model " + model.id() + " keeps serving)"));
+            metrics.counter("vigil.model.refused").increment();
+            return modelError;
+        }
+        return promote(e.id());
+    }
+
+    /** Puts a registered model into service and makes it the active one. */
+    public synchronized String promote(String id) {
+        String reason;
+        try {
+            reason = swapModel(registry.packageDir(id));
+            if (reason == null) {
+                registry.promote(id);
+                publishModelState();
+            }
+        } catch (IOException | RuntimeException ex) {
+            reason = "cannot promote " + id + ": " + ex.getMessage();
+        }
+        return reason;
+    }
+
+    /** Returns to the model that was active before, in one step. */
+    public synchronized String rollback() {
+        String previous = registry.pointer().previous();
+        if (previous == null) {
+            return "nothing to roll back to: no model was active before " + registry.pointer().active();
+        }
+        String reason = swapModel(registry.packageDir(previous));
+        if (reason == null) {
+            try {
+                registry.rollback();
+            } catch (IOException | RuntimeException ex) {
+                reason = "rollback to " + previous + " failed: " + ex.getMessage();
+            }
+            publishModelState();
+        }
+        return reason;
+    }
+
+    /** {@code vigil/<device>/model/set}: {@code {"action":"promote","id":"..."}} or {@code {"action":"rollback"}}. */
+    private void modelCommand(String payload) {
+        String reason;
+        try {
+            var cmd = dev.vigil.trainer.model.ModelPackage.json().readTree(payload);
+            String action = cmd.path("action").asText("");
+            reason = switch (action) {
+                case "promote" -> cmd.hasNonNull("id") ? promote(cmd.get("id").asText())
+                        : "model/set promote needs an \"id\"";
+                case "rollback" -> rollback();
+                default -> "model/set: unknown action '" + action + "'; use promote or rollback";
+            };
+        } catch (IOException | RuntimeException e) {
+            reason = "model/set: not a JSON command (" + e.getMessage() + "): " + payload;
+        }
+        if (reason != null) {
+            LOG.log(System.Logger.Level.WARNING, reason);
+        }
+    }
+
+    private void publishModelState() {
+        ModelRegistry.Pointer p = registry.pointer();
+        LoadedModel m = model;
+        mqtt.publishModelState(ModelStatePayload.of(p.active() != null ? p.active() : m == null ? null : m.id(),
+                p.candidate(), p.previous(), Instant.now()));
+    }
+
+    public ModelRegistry registry() {
+        return registry;
     }
 
     public boolean trigger(String camera) {

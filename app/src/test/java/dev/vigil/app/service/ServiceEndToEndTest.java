@@ -60,6 +60,7 @@ class ServiceEndToEndTest {
     @TempDir
     static Path tmp;
     private Path model;
+    private Path otherModel;
     private Path frames;
     /** What the package says about each frame file, computed independently of the service. */
     private final Map<String, Verdict> expected = new HashMap<>();
@@ -77,6 +78,11 @@ class ServiceEndToEndTest {
                 TrainOptions.defaults().withUnfreeze(0).withEpochs(15), tmp.resolve("features"), quiet)) {
             t.train();
             model = new ModelExporter(t).write(tmp.resolve("model")).dir();
+        }
+        try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(train, 2),
+                TrainOptions.defaults().withUnfreeze(0).withEpochs(15).withSeed(43), tmp.resolve("features"), quiet)) {
+            t.train();
+            otherModel = new ModelExporter(t).write(tmp.resolve("other-model")).dir();
         }
         frames = tmp.resolve("frames");
         Files.createDirectories(frames);
@@ -270,6 +276,53 @@ class ServiceEndToEndTest {
                 } finally {
                     second.close();
                 }
+            }
+        }
+    }
+
+    @Test
+    void aNewPackageIsInstalledByTheWatchRolledBackOverMqttAndTheRollbackSurvivesARestart() throws Exception {
+        Path inbox = tmp.resolve("inbox");
+        copyTree(model, inbox);
+        Path data = tmp.resolve("registry-data");
+        String a = ModelPackage.open(model).manifest().id();
+        String b = ModelPackage.open(otherModel).manifest().id();
+        try (Mosquitto broker = Mosquitto.launch();
+                Subscriber sub = new Subscriber(broker.url(), "vigil/line1/model/state")) {
+            DeviceConfig c = config(broker.url(), data, frames, inbox.toString());
+            ApplicationContext ctx = ServeCommand.start(c);
+            try {
+                InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+                assertEquals(a, p.model().id());
+                // a new package copied into the configured folder goes into service without a restart
+                for (String f : List.of(ModelPackage.MODEL, ModelPackage.REPORT, ModelPackage.MANIFEST)) {
+                    Files.copy(otherModel.resolve(f), inbox.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                await(() -> p.model() != null && p.model().id().equals(b), Duration.ofSeconds(15), "watch installs B");
+                assertEquals(new dev.vigil.app.registry.ModelRegistry.Pointer(b, a, null), p.registry().pointer());
+                // rollback over MQTT, one step
+                await(() -> p.mqtt().connected(), Duration.ofSeconds(10), "connected");
+                MqttClient cmd = new MqttClient(broker.url(), "test-model-cmd", new MemoryPersistence());
+                cmd.connect();
+                cmd.publish("vigil/line1/model/set", new org.eclipse.paho.mqttv5.common.MqttMessage(
+                        "{\"action\":\"rollback\"}".getBytes()));
+                await(() -> p.model().id().equals(a), Duration.ofSeconds(10), "rolled back to A");
+                await(() -> {
+                    List<JsonNode> states = sub.messages("vigil/line1/model/state");
+                    return !states.isEmpty() && states.get(states.size() - 1).get("active").asText().equals(a)
+                            && states.get(states.size() - 1).get("previous").asText().equals(b);
+                }, Duration.ofSeconds(5), "model/state says A active, B previous");
+                cmd.disconnect();
+                cmd.close();
+            } finally {
+                ctx.close();
+            }
+            // the folder still holds B, but B is known: the registry's choice (A) survives the restart
+            ApplicationContext again = ServeCommand.start(c);
+            try {
+                assertEquals(a, again.getBean(VigilService.class).pipeline().model().id());
+            } finally {
+                again.close();
             }
         }
     }

@@ -184,7 +184,7 @@ class ServiceEndToEndTest {
                 assertTrue(prom.body().contains("vigil_camera_fps"), "per-camera frame rate exported");
                 JsonNode status = JSON.readTree(get(url + "/api/status").body());
                 assertEquals("inspect", status.get("mode").asText());
-                assertEquals(404, post(url + "/api/cameras/nope/trigger").statusCode());
+                assertEquals(401, post(url + "/api/cameras/cam1/trigger").statusCode(), "state changes need a login");
                 assertEquals(404, get(url + "/api/samples/..%2F..%2Fetc%2Fpasswd").statusCode());
             } finally {
                 ctx.close();

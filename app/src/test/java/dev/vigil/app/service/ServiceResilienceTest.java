@@ -55,6 +55,8 @@ class ServiceResilienceTest {
                     null, null, new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 1),
                     new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, 1000, null),
                     new DeviceConfig.Web(0, "127.0.0.1"));
+            new dev.vigil.app.auth.AccountStore(tmp.resolve("data").resolve("accounts.json"))
+                    .put("olga", dev.vigil.app.auth.AccountStore.Role.OPERATOR, "line two operator".toCharArray());
             ApplicationContext ctx = ServeCommand.start(c);
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
@@ -85,7 +87,23 @@ class ServiceResilienceTest {
                 long s0 = p.cameraStatus().get("station").frames();
                 Thread.sleep(500);
                 assertEquals(s0, p.cameraStatus().get("station").frames(), "a triggered camera waits");
-                assertEquals(202, post(url + "/api/cameras/station/trigger").statusCode());
+                // refused without a session, then without the CSRF token: nothing captured
+                assertEquals(401, post(url + "/api/cameras/station/trigger").statusCode());
+                assertEquals(401, send(url + "/api/login", "{\"name\":\"olga\",\"password\":\"wrong pass!\"}",
+                        null, null).statusCode());
+                var login = send(url + "/api/login", "{\"name\":\"olga\",\"password\":\"line two operator\"}",
+                        null, null);
+                assertEquals(200, login.statusCode());
+                String cookie = login.headers().firstValue("set-cookie").orElseThrow().split(";")[0];
+                String setCookie = login.headers().firstValue("set-cookie").get().toLowerCase(java.util.Locale.ROOT);
+                assertTrue(setCookie.contains("httponly") && setCookie.contains("samesite=strict"), setCookie);
+                String csrf = JSON.readTree(login.body()).get("csrf").asText();
+                assertEquals(403, send(url + "/api/cameras/station/trigger", "", cookie, null).statusCode());
+                assertEquals(403, send(url + "/api/cameras/station/trigger", "", cookie, "forged").statusCode());
+                Thread.sleep(300);
+                assertEquals(s0, p.cameraStatus().get("station").frames(), "refused requests change nothing");
+                assertEquals(404, send(url + "/api/cameras/nope/trigger", "", cookie, csrf).statusCode());
+                assertEquals(202, send(url + "/api/cameras/station/trigger", "", cookie, csrf).statusCode());
                 await(() -> p.cameraStatus().get("station").frames() == s0 + 1, Duration.ofSeconds(5), "HTTP trigger");
                 MqttClient cmd = new MqttClient(broker.url(), "test-cmd", new MemoryPersistence());
                 cmd.connect();
@@ -98,6 +116,20 @@ class ServiceResilienceTest {
                 ctx.close();
             }
         }
+    }
+
+    private static java.net.http.HttpResponse<String> send(String url, String body, String cookie, String csrf)
+            throws Exception {
+        var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).header("Content-Type",
+                "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        if (cookie != null) {
+            b.header("Cookie", cookie);
+        }
+        if (csrf != null) {
+            b.header("X-CSRF-Token", csrf);
+        }
+        return java.net.http.HttpClient.newHttpClient().send(b.build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
     private static boolean get200(String url) {

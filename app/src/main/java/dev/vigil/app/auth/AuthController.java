@@ -1,0 +1,61 @@
+package dev.vigil.app.auth;
+
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.cookie.Cookie;
+import io.micronaut.http.cookie.SameSite;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.util.Locale;
+import java.util.Map;
+
+/** Login, logout and the current session (its CSRF token) for the labelling page and scripts. */
+@Controller("/api")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class AuthController {
+    private final AccountStore accounts;
+    private final Sessions sessions;
+
+    public AuthController(AccountStore accounts, Sessions sessions) {
+        this.accounts = accounts;
+        this.sessions = sessions;
+    }
+
+    /** Credentials of a login. */
+    public record Login(String name, String password) {}
+
+    @Post("/login")
+    public HttpResponse<?> login(@Body Login login) {
+        if (login == null || login.name() == null || login.password() == null) {
+            return HttpResponse.badRequest(Map.of("error", "send {\"name\": ..., \"password\": ...}"));
+        }
+        return accounts.authenticate(login.name(), login.password().toCharArray())
+                .<HttpResponse<?>>map(a -> {
+                    Sessions.Session s = sessions.create(a);
+                    return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
+                            .sameSite(SameSite.Strict).path("/").maxAge(Sessions.IDLE));
+                })
+                .orElseGet(() -> HttpResponse.unauthorized().body(Map.of("error", "wrong name or password")));
+    }
+
+    @Post("/logout")
+    public HttpResponse<?> logout(HttpRequest<?> request) {
+        request.getCookies().findCookie(Sessions.COOKIE).ifPresent(c -> sessions.remove(c.getValue()));
+        return HttpResponse.ok(Map.of("loggedOut", true)).cookie(Cookie.of(Sessions.COOKIE, "").maxAge(0).path("/"));
+    }
+
+    @Get("/session")
+    public HttpResponse<?> session(HttpRequest<?> request) {
+        return request.getCookies().findCookie(Sessions.COOKIE).flatMap(c -> sessions.find(c.getValue()))
+                .<HttpResponse<?>>map(s -> HttpResponse.ok(body(s)))
+                .orElseGet(() -> HttpResponse.unauthorized().body(Map.of("error", "not logged in")));
+    }
+
+    private static Map<String, String> body(Sessions.Session s) {
+        return Map.of("name", s.name(), "role", s.role().name().toLowerCase(Locale.ROOT), "csrf", s.csrf());
+    }
+}

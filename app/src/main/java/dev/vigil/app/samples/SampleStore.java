@@ -57,6 +57,9 @@ public final class SampleStore implements AutoCloseable {
                         + " label VARCHAR(128), confidence DOUBLE PRECISION, labels VARCHAR(8192),"
                         + " probabilities VARCHAR(8192), assigned_label VARCHAR(128), source VARCHAR(256))");
                 s.execute("CREATE INDEX IF NOT EXISTS samples_time ON samples(time)");
+                s.execute("CREATE TABLE IF NOT EXISTS label_history (sample_id VARCHAR(32) NOT NULL,"
+                        + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
+                        + " previous VARCHAR(128))");
             }
         } catch (IOException | SQLException e) {
             throw new IllegalStateException("sample store " + this.dir + " cannot be opened (" + e.getMessage()
@@ -121,6 +124,62 @@ public final class SampleStore implements AutoCloseable {
         String where = labelled == null ? "" : labelled ? " WHERE assigned_label IS NOT NULL"
                 : " WHERE assigned_label IS NULL";
         return query("SELECT * FROM samples" + where + " ORDER BY time DESC LIMIT " + Math.max(0, limit));
+    }
+
+    /** One change of a sample's label: who, when, what, and what it was before (null = unlabelled). */
+    public record LabelChange(String sampleId, Instant at, String who, String label, String previous) {}
+
+    /**
+     * Sets (or with {@code label} null, clears) the operator's label of a sample and records the change in the
+     * history, in one transaction. Returns the updated sample, empty when there is no such sample.
+     */
+    public synchronized Optional<Sample> label(String id, String label, String who, Instant at) {
+        Optional<Sample> s = get(id);
+        if (s.isEmpty()) {
+            return s;
+        }
+        try {
+            db.setAutoCommit(false);
+            try (PreparedStatement u = db.prepareStatement("UPDATE samples SET assigned_label = ? WHERE id = ?");
+                    PreparedStatement h = db.prepareStatement("INSERT INTO label_history VALUES (?,?,?,?,?)")) {
+                u.setString(1, label);
+                u.setString(2, id);
+                u.executeUpdate();
+                h.setString(1, id);
+                h.setTimestamp(2, Timestamp.from(at));
+                h.setString(3, who);
+                h.setString(4, label);
+                h.setString(5, s.get().assignedLabel());
+                h.executeUpdate();
+                db.commit();
+            } catch (SQLException e) {
+                db.rollback();
+                throw e;
+            } finally {
+                db.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot label sample " + id + " in " + dir + ": " + e.getMessage(), e);
+        }
+        return get(id);
+    }
+
+    /** The label history of a sample, oldest first. */
+    public synchronized List<LabelChange> history(String id) {
+        List<LabelChange> out = new ArrayList<>();
+        try (PreparedStatement p = db.prepareStatement(
+                "SELECT * FROM label_history WHERE sample_id = ? ORDER BY at, label")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    out.add(new LabelChange(r.getString("sample_id"), r.getTimestamp("at").toInstant(),
+                            r.getString("who"), r.getString("label"), r.getString("previous")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+        }
+        return out;
     }
 
     public Path imageFile(Sample s) {

@@ -1,0 +1,102 @@
+package dev.vigil.app.service;
+
+import dev.vigil.app.auth.AuthFilter;
+import dev.vigil.app.auth.Sessions;
+import dev.vigil.app.samples.ClassList;
+import dev.vigil.app.samples.SampleStore;
+import dev.vigil.trainer.VigilException;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Labelling: the class list (extendable with new defect types), labels on flagged samples with their history, and
+ * deletion. State changes pass {@link AuthFilter} first (session, CSRF); each change records who made it.
+ */
+@Controller("/api")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class LabelController {
+    private final VigilService service;
+    private final ClassList classes;
+
+    public LabelController(VigilService service, ClassList classes) {
+        this.service = service;
+        this.classes = classes;
+    }
+
+    /** The class list's bean: starts from the model's labels, or ok/defect in collect mode. */
+    @Factory
+    static class Beans {
+        @Singleton
+        ClassList classList(VigilService service) {
+            var m = service.pipeline().model();
+            return new ClassList(Path.of(service.pipeline().config().storage().dir()).resolve("classes.json"),
+                    m == null ? List.of("ok", "defect") : m.labels());
+        }
+    }
+
+    /** A label request; {@code label} null removes the label (undo). */
+    public record LabelRequest(String label) {}
+
+    /** A new class. */
+    public record NewClass(String name) {}
+
+    @Get("/classes")
+    public List<String> classes() {
+        return classes.list();
+    }
+
+    @Post("/classes")
+    public HttpResponse<?> addClass(@Body NewClass c) throws IOException {
+        try {
+            boolean added = classes.add(c == null ? null : c.name());
+            return added ? HttpResponse.created(classes.list()) : HttpResponse.ok(classes.list());
+        } catch (VigilException e) {
+            return HttpResponse.badRequest(Map.of("error", e.getMessage()));
+        }
+    }
+
+    @Post("/samples/{id}/label")
+    public HttpResponse<?> label(@PathVariable String id, @Body LabelRequest body, HttpRequest<?> request) {
+        SampleStore store = service.pipeline().samples();
+        if (store.get(id).isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"));
+        }
+        String label = body == null ? null : body.label();
+        if (label != null && !classes.contains(label)) {
+            return HttpResponse.badRequest(Map.of("error", "unknown label '" + label + "'; the classes are "
+                    + classes.list() + " (POST /api/classes adds one)"));
+        }
+        Sessions.Session who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).orElseThrow();
+        return HttpResponse.ok(store.label(id, label, who.name(), Instant.now()).orElseThrow());
+    }
+
+    @Get("/samples/{id}/history")
+    public HttpResponse<?> history(@PathVariable String id) {
+        SampleStore store = service.pipeline().samples();
+        return store.get(id).isEmpty() ? HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
+                : HttpResponse.ok(store.history(id));
+    }
+
+    @Delete("/samples/{id}")
+    public HttpResponse<?> delete(@PathVariable String id) {
+        SampleStore store = service.pipeline().samples();
+        return store.get(id).map(s -> store.delete(s) ? HttpResponse.ok(Map.of("deleted", id))
+                : HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")))
+                .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")));
+    }
+}

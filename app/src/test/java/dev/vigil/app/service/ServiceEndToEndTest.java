@@ -290,6 +290,9 @@ class ServiceEndToEndTest {
         try (Mosquitto broker = Mosquitto.launch();
                 Subscriber sub = new Subscriber(broker.url(), "vigil/line1/model/state")) {
             DeviceConfig c = config(broker.url(), data, frames, inbox.toString());
+            var accounts = new dev.vigil.app.auth.AccountStore(data.resolve("accounts.json"));
+            accounts.put("admin", dev.vigil.app.auth.AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
+            accounts.put("olga", dev.vigil.app.auth.AccountStore.Role.OPERATOR, "operator secret".toCharArray());
             ApplicationContext ctx = ServeCommand.start(c);
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
@@ -314,6 +317,20 @@ class ServiceEndToEndTest {
                 }, Duration.ofSeconds(5), "model/state says A active, B previous");
                 cmd.disconnect();
                 cmd.close();
+                // and over HTTP: operators may not promote, admins may; rollback returns in one step
+                String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+                String[] olga = login(url, "olga", "operator secret");
+                assertEquals(403, postAs(url + "/api/models/" + b + "/promote", olga).statusCode());
+                assertEquals(a, p.model().id(), "a refused promotion changes nothing");
+                String[] admin = login(url, "admin", "admin secret 1");
+                JsonNode models = JSON.readTree(get(url + "/api/models").body());
+                assertEquals(2, models.get("models").size());
+                assertEquals(a, models.get("serving").asText());
+                assertEquals(404, postAs(url + "/api/models/nope/promote", admin).statusCode());
+                assertEquals(200, postAs(url + "/api/models/" + b + "/promote", admin).statusCode());
+                assertEquals(b, p.model().id());
+                assertEquals(200, postAs(url + "/api/models/rollback", admin).statusCode());
+                assertEquals(a, p.model().id());
             } finally {
                 ctx.close();
             }
@@ -325,6 +342,23 @@ class ServiceEndToEndTest {
                 again.close();
             }
         }
+    }
+
+    /** Logs in; returns {cookie, csrf}. */
+    static String[] login(String url, String name, String password) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/api/login"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"name\":\"" + name + "\",\"password\":\"" + password + "\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return new String[] {r.headers().firstValue("set-cookie").orElseThrow().split(";")[0],
+            JSON.readTree(r.body()).get("csrf").asText()};
+    }
+
+    static HttpResponse<String> postAs(String url, String[] session) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).header("Cookie", session[0])
+                .header("X-CSRF-Token", session[1]).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static String last(List<String> l) {

@@ -128,6 +128,12 @@ final class ConfigValidator {
         if (c.storage().jpegQuality() < 10 || c.storage().jpegQuality() > 100) {
             p.add("storage.jpegQuality: " + c.storage().jpegQuality() + " must be between 10 and 100");
         }
+        if (c.training().unfreeze() < 0 || c.training().unfreeze() > 20) {
+            p.add("training.unfreeze: " + c.training().unfreeze() + " must be between 0 and 20");
+        }
+        if (c.training().epochs() < 1 || c.training().epochs() > 10_000) {
+            p.add("training.epochs: " + c.training().epochs() + " must be between 1 and 10000");
+        }
         if (c.web().port() < 0 || c.web().port() > 65535) {
             p.add("web.port: " + c.web().port() + " must be between 0 and 65535");
         }

@@ -12,7 +12,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
-        Decision decision, Mqtt mqtt, Storage storage, Web web) {
+        Decision decision, Mqtt mqtt, Storage storage, Web web, Training training) {
     public static final int SCHEMA_VERSION = 1;
 
     public DeviceConfig {
@@ -24,11 +24,18 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
         mqtt = mqtt == null ? new Mqtt(null, null, null, null, null, null, null, null, null) : mqtt;
         storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
         web = web == null ? new Web(null, null) : web;
+        training = training == null ? new Training(null, null, null, null) : training;
+    }
+
+    /** The same configuration written the short way (no training section: its defaults). */
+    public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
+            Decision decision, Mqtt mqtt, Storage storage, Web web) {
+        this(schemaVersion, device, cameras, model, decision, mqtt, storage, web, null);
     }
 
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
-        return new DeviceConfig(null, null, null, null, null, null, null, null);
+        return new DeviceConfig(null, null, null, null, null, null, null, null, null);
     }
 
     /** @param id the device id, part of every MQTT topic */
@@ -169,6 +176,22 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
         public Web {
             port = port == null ? 8080 : port;
             host = host == null ? "0.0.0.0" : host;
+        }
+    }
+
+    /**
+     * On-device retraining from the operator's labels.
+     *
+     * @param backbone catalog name or ONNX file the trainer starts from
+     * @param unfreeze backbone blocks trained (0 = only the new head)
+     * @param epochs most epochs
+     * @param modelCache where catalog backbones are kept; null = {@code <storage.dir>/backbones}
+     */
+    public record Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
+        public Training {
+            backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
+            unfreeze = unfreeze == null ? 0 : unfreeze;
+            epochs = epochs == null ? 40 : epochs;
         }
     }
 

@@ -47,6 +47,9 @@ public final class FeatureStore {
             List<float[]> pendingInputs = new ArrayList<>();
             List<int[]> pendingSlots = new ArrayList<>();
             for (LabelledImage img : images) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new dev.vigil.trainer.VigilException("training cancelled");
+                }
                 byte[] bytes;
                 try {
                     bytes = ImageIo.read(img.path());

@@ -201,6 +201,7 @@ public final class TransferTrainer implements AutoCloseable {
         ParameterStore ps = new ParameterStore(manager, false);
         try (Progress progress = new Progress(log, "training", options.epochs())) {
             for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+                checkCancelled();
                 long e0 = System.nanoTime();
                 int[] order = epochOrder(trainLabels.length, epochSamples, rnd);
                 double lossSum = 0;
@@ -267,6 +268,13 @@ public final class TransferTrainer implements AutoCloseable {
                 train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
                 prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
         return result;
+    }
+
+    /** Training runs on a thread of its own in the service: interrupting it cancels at the next epoch or image. */
+    static void checkCancelled() {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new VigilException("training cancelled");
+        }
     }
 
     private OperatingPoint operatingPoint(float[][] probs, int[] labels) {

@@ -1,0 +1,67 @@
+package dev.vigil.app.training;
+
+import dev.vigil.app.auth.AuthFilter;
+import dev.vigil.app.auth.Sessions;
+import dev.vigil.app.service.VigilService;
+import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import jakarta.inject.Singleton;
+import java.util.List;
+import java.util.Map;
+
+/** Background retraining: start (admin), follow progress, cancel (admin). The result is a registry candidate. */
+@Controller("/api/training")
+public class TrainingController {
+    private final TrainingJobs jobs;
+
+    public TrainingController(TrainingJobs jobs) {
+        this.jobs = jobs;
+    }
+
+    /** The jobs' bean, closed with the service. */
+    @Factory
+    static class Beans {
+        @Singleton
+        @Bean(preDestroy = "close")
+        TrainingJobs trainingJobs(VigilService service) {
+            return new TrainingJobs(service.pipeline().config(), service.pipeline().samples(),
+                    service.pipeline().registry());
+        }
+    }
+
+    @Post
+    public HttpResponse<?> start(HttpRequest<?> request) {
+        String who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).map(Sessions.Session::name)
+                .orElse("?");
+        String id = jobs.start(who);
+        return HttpResponse.accepted().body(Map.of("job", id));
+    }
+
+    @Get
+    public List<TrainingJobs.Job> list() {
+        return jobs.list();
+    }
+
+    @Get("/{job}")
+    public HttpResponse<?> get(@PathVariable String job) {
+        return jobs.get(job).<HttpResponse<?>>map(HttpResponse::ok)
+                .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no training job '" + job + "'")));
+    }
+
+    @Delete("/{job}")
+    public HttpResponse<?> cancel(@PathVariable String job) {
+        if (jobs.get(job).isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no training job '" + job + "'"));
+        }
+        return jobs.cancel(job) ? HttpResponse.ok(jobs.get(job).orElseThrow())
+                : HttpResponse.status(HttpStatus.CONFLICT).body(Map.of("error", "job " + job + " is already over"));
+    }
+}

@@ -1,0 +1,120 @@
+package dev.vigil.app.service;
+
+import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.service.ServiceEndToEndTest.get;
+import static dev.vigil.app.service.ServiceEndToEndTest.login;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.app.ServeCommand;
+import dev.vigil.app.auth.AccountStore;
+import dev.vigil.app.samples.Sample;
+import dev.vigil.config.DeviceConfig;
+import dev.vigil.trainer.SharedAssets;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Collect → label through the API → train in the background → a candidate in the registry, not in service; a second
+ * job cancelled; operators may not start training. Real casting images and the real SqueezeNet.
+ */
+class TrainingApiTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    Path tmp;
+
+    @Test
+    void labelledSamplesTrainACandidateInTheBackground() throws Exception {
+        dev.vigil.app.inference.LoadedModel.initEngine();
+        Path casting = SharedAssets.casting().resolve("test");
+        Path frames = tmp.resolve("frames");
+        Files.createDirectories(frames);
+        for (String cls : List.of("defective", "ok")) {
+            List<Path> imgs;
+            try (Stream<Path> s = Files.list(casting.resolve(cls))) {
+                imgs = s.sorted().limit(10).toList();
+            }
+            for (int i = 0; i < imgs.size(); i++) {
+                Files.createSymbolicLink(frames.resolve(String.format("%s-%02d.jpeg", cls, i)),
+                        imgs.get(i).toAbsolutePath());
+            }
+        }
+        Path data = tmp.resolve("data");
+        AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
+        accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
+        accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
+        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line4"), List.of(new DeviceConfig.Camera(
+                "cam1", DeviceConfig.Source.folder(frames.toString(), 5, false), null, null)), null, null,
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
+                new DeviceConfig.Web(0, "127.0.0.1"),
+                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null));
+        ApplicationContext ctx = ServeCommand.start(c);
+        try {
+            InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+            String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+            await(() -> p.samples().count() == 20, Duration.ofSeconds(30), "20 frames collected");
+            String[] olga = login(url, "olga", "operator secret");
+            for (Sample s : p.samples().list(null, 100)) {
+                String label = s.source().startsWith("defective") ? "defect" : "ok";
+                assertEquals(200, send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\"" + label
+                        + "\"}", olga).statusCode());
+            }
+            assertEquals(403, send("POST", url + "/api/training", "", olga).statusCode(), "operators cannot train");
+
+            String[] admin = login(url, "admin", "admin secret 1");
+            var started = send("POST", url + "/api/training", "", admin);
+            assertEquals(202, started.statusCode(), started.body());
+            String job = JSON.readTree(started.body()).get("job").asText();
+            await(() -> state(url, job).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(180), "training done");
+            JsonNode done = JSON.readTree(get(url + "/api/training/" + job).body());
+            assertEquals("DONE", done.get("state").asText(), done.toString());
+            assertEquals(10, done.get("images").get("defect").asInt());
+            String candidate = done.get("candidateId").asText();
+            assertEquals(candidate, p.registry().pointer().candidate(), "the new model is a candidate");
+            assertNull(p.registry().pointer().active(), "a candidate is not put into service by training");
+            assertNull(p.model());
+
+            var second = send("POST", url + "/api/training", "", admin);
+            String job2 = JSON.readTree(second.body()).get("job").asText();
+            assertEquals(200, send("DELETE", url + "/api/training/" + job2, null, admin).statusCode());
+            await(() -> state(url, job2).matches("CANCELLED|DONE|FAILED"), Duration.ofSeconds(60), "cancelled");
+            assertEquals("CANCELLED", state(url, job2));
+            assertEquals(404, get(url + "/api/training/nope").statusCode());
+            assertTrue(p.cameraStatus().get("cam1").frames() == 20, "inspection kept its frames");
+        } finally {
+            ctx.close();
+        }
+    }
+
+    private static String state(String url, String job) {
+        try {
+            return JSON.readTree(get(url + "/api/training/" + job).body()).get("state").asText();
+        } catch (Exception e) {
+            return "?";
+        }
+    }
+
+    private static HttpResponse<String> send(String method, String url, String body, String[] session)
+            throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
+                .header("Cookie", session[0]).header("X-CSRF-Token", session[1])
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}

@@ -32,8 +32,10 @@ public class TrainingController {
         @Singleton
         @Bean(preDestroy = "close")
         TrainingJobs trainingJobs(VigilService service) {
-            return new TrainingJobs(service.pipeline().config(), service.pipeline().samples(),
+            TrainingJobs jobs = new TrainingJobs(service.pipeline().config(), service.pipeline().samples(),
                     service.pipeline().registry());
+            jobs.promoter(service.pipeline()::promote);
+            return jobs;
         }
     }
 

@@ -7,6 +7,8 @@ import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.eval.Evaluation;
+import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
@@ -48,7 +50,17 @@ public final class TrainingJobs implements AutoCloseable {
 
     /** A snapshot of one job: {@code progress} is the trainer's latest progress line. */
     public record Job(String id, String requestedBy, Instant createdAt, State state, String progress,
-            String candidateId, String error, Map<String, Integer> images) {}
+            String candidateId, String error, Map<String, Integer> images, Comparison comparison) {}
+
+    /**
+     * Candidate and active model on the same held-out evaluation images (never trained on), and what was decided:
+     * promoted automatically only when the candidate is at least as good overall and in defect recall.
+     */
+    public record Comparison(int evaluationImages, Double candidateAccuracy, Double candidateDefectRecall,
+            String activeId, Double activeAccuracy, Double activeDefectRecall, boolean promoted, String decision) {}
+
+    /** Share of labelled samples held out as the evaluation set, chosen by a hash of the sample id (stable). */
+    public static final double EVALUATION_SHARE = 0.2;
 
     private final DeviceConfig config;
     private final SampleStore samples;
@@ -74,7 +86,7 @@ public final class TrainingJobs implements AutoCloseable {
     /** Queues a training run on the labelled samples; returns its id. */
     public synchronized String start(String requestedBy) {
         String id = String.format("job-%d-%d", System.currentTimeMillis(), counter.incrementAndGet());
-        jobs.put(id, new Job(id, requestedBy, Instant.now(), State.QUEUED, null, null, null, Map.of()));
+        jobs.put(id, new Job(id, requestedBy, Instant.now(), State.QUEUED, null, null, null, Map.of(), null));
         running.put(id, executor.submit(() -> run(id)));
         return id;
     }
@@ -104,7 +116,22 @@ public final class TrainingJobs implements AutoCloseable {
             Map<String, Integer> images) {
         Job j = jobs.get(id);
         jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), state, progress != null ? progress : j.progress(),
-                candidate != null ? candidate : j.candidateId(), error, images != null ? images : j.images()));
+                candidate != null ? candidate : j.candidateId(), error, images != null ? images : j.images(),
+                j.comparison()));
+    }
+
+    private synchronized void compared(String id, Comparison c) {
+        Job j = jobs.get(id);
+        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(), j.candidateId(), j.error(),
+                j.images(), c));
+    }
+
+    /** True for the samples of the evaluation set: never trained on, so models are compared on the same images. */
+    public static boolean heldOut(String sampleId) {
+        byte[] h = dev.vigil.trainer.util.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8)).substring(0, 8)
+                .getBytes(StandardCharsets.US_ASCII);
+        long v = Long.parseLong(new String(h, StandardCharsets.US_ASCII), 16);
+        return v / (double) 0x1_0000_0000L < EVALUATION_SHARE;
     }
 
     private void run(String id) {
@@ -126,8 +153,21 @@ public final class TrainingJobs implements AutoCloseable {
                 trainer.train();
                 ModelPackage pkg = new ModelExporter(trainer).write(dir.resolve("model"));
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
-                update(id, State.DONE, "candidate " + e.id() + " is in the registry", e.id(), null, null);
-                LOG.log(System.Logger.Level.INFO, "training {0}: candidate {1}", id, e.id());
+                update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
+                        null);
+                Comparison c = compare(pkg, dir.resolve("evaluation"), log);
+                compared(id, c);
+                if (c.promoted() && promoter != null) {
+                    String reason = promoter.apply(e.id());
+                    if (reason != null) {
+                        c = new Comparison(c.evaluationImages(), c.candidateAccuracy(), c.candidateDefectRecall(),
+                                c.activeId(), c.activeAccuracy(), c.activeDefectRecall(), false,
+                                "promotion failed: " + reason);
+                        compared(id, c);
+                    }
+                }
+                update(id, State.DONE, c.decision(), e.id(), null, null);
+                LOG.log(System.Logger.Level.INFO, "training {0}: candidate {1}: {2}", id, e.id(), c.decision());
             }
         } catch (RuntimeException | IOException e) {
             boolean cancelled = Thread.currentThread().isInterrupted() || String.valueOf(e.getMessage())
@@ -138,11 +178,56 @@ public final class TrainingJobs implements AutoCloseable {
         }
     }
 
-    /** Links every labelled sample into {@code data/<label>/}; returns the images per class. */
+    /** Evaluates the candidate, and the active model if there is one, on the evaluation set; decides promotion. */
+    private Comparison compare(ModelPackage candidate, Path evalDir, PrintStream log) {
+        if (!Files.isDirectory(evalDir)) {
+            return new Comparison(0, null, null, registry.pointer().active(), null, null, false,
+                    "no evaluation images yet: the candidate waits for an admin");
+        }
+        ImageDataset eval = ImageDataset.scan(evalDir, 1);
+        Metrics cm = Evaluation.run(candidate, eval, log).metrics();
+        String activeId = registry.pointer().active();
+        if (activeId == null) {
+            return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), null, null, null, true,
+                    "no active model: the candidate is promoted");
+        }
+        Metrics am;
+        try {
+            am = Evaluation.run(ModelPackage.open(registry.packageDir(activeId)), eval, log).metrics();
+        } catch (RuntimeException e) {
+            return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), activeId, null, null, false,
+                    "the active model cannot be evaluated on these classes (" + e.getMessage()
+                            + "): the candidate waits for an admin");
+        }
+        boolean better = cm.accuracy() >= am.accuracy() && (Double.isNaN(am.defectRecall())
+                || cm.defectRecall() >= am.defectRecall());
+        return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), activeId, am.accuracy(),
+                nan(am.defectRecall()), better, better ? "at least as good as " + activeId + " on " + cm.count()
+                        + " evaluation images: promoted" : "worse than " + activeId + " on " + cm.count()
+                        + " evaluation images: waits for an admin");
+    }
+
+    private static Double nan(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
+    private java.util.function.Function<String, String> promoter;
+
+    /** How a candidate that passed the comparison is put into service (the pipeline's promote); null = never. */
+    public void promoter(java.util.function.Function<String, String> p) {
+        this.promoter = p;
+    }
+
+    /**
+     * Links every labelled sample into {@code data/<label>/}, or {@code evaluation/<label>/} for the held-out share;
+     * returns the training images per class.
+     */
     private Map<String, Integer> dataset(Path data) throws IOException {
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (Sample s : samples.list(Boolean.TRUE, 100_000)) {
-            Path to = data.resolve(s.assignedLabel()).resolve(s.id() + ".jpg");
+            boolean eval = heldOut(s.id());
+            Path to = (eval ? data.resolveSibling("evaluation") : data).resolve(s.assignedLabel())
+                    .resolve(s.id() + ".jpg");
             Files.createDirectories(to.getParent());
             Path from = samples.imageFile(s);
             try {
@@ -150,7 +235,9 @@ public final class TrainingJobs implements AutoCloseable {
             } catch (IOException | UnsupportedOperationException e) {
                 Files.copy(from, to);
             }
-            counts.merge(s.assignedLabel(), 1, Integer::sum);
+            if (!eval) {
+                counts.merge(s.assignedLabel(), 1, Integer::sum);
+            }
         }
         if (counts.size() < 2) {
             throw new dev.vigil.trainer.VigilException("training needs labelled samples of at least two classes;"

@@ -4,7 +4,6 @@ import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,8 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Collect → label through the API → train in the background → a candidate in the registry, not in service; a second
- * job cancelled; operators may not start training. Real casting images and the real SqueezeNet.
+ * Collect → label through the API → train in the background on all but the held-out evaluation share → the
+ * candidate, evaluated, goes into service when nothing better serves; a second job cancelled; operators may not start
+ * training. Real casting images and the real SqueezeNet.
  */
 class TrainingApiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -83,11 +83,16 @@ class TrainingApiTest {
             await(() -> state(url, job).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(180), "training done");
             JsonNode done = JSON.readTree(get(url + "/api/training/" + job).body());
             assertEquals("DONE", done.get("state").asText(), done.toString());
-            assertEquals(10, done.get("images").get("defect").asInt());
+            JsonNode cmp = done.get("comparison");
+            int evalImages = cmp.get("evaluationImages").asInt();
+            assertEquals(20, done.get("images").get("defect").asInt() + done.get("images").get("ok").asInt()
+                    + evalImages, "every labelled sample is either trained on or held out for evaluation");
+            assertTrue(evalImages > 0 && evalImages < 10, "about a fifth held out: " + evalImages);
             String candidate = done.get("candidateId").asText();
-            assertEquals(candidate, p.registry().pointer().candidate(), "the new model is a candidate");
-            assertNull(p.registry().pointer().active(), "a candidate is not put into service by training");
-            assertNull(p.model());
+            // no model was active: a candidate that could be evaluated goes into service
+            assertTrue(cmp.get("promoted").asBoolean(), cmp.toString());
+            assertEquals(candidate, p.registry().pointer().active());
+            assertEquals(candidate, p.model().id(), "promoted by a hot swap, without a restart");
 
             var second = send("POST", url + "/api/training", "", admin);
             String job2 = JSON.readTree(second.body()).get("job").asText();

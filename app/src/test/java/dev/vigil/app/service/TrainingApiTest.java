@@ -94,6 +94,24 @@ class TrainingApiTest {
             assertEquals(candidate, p.registry().pointer().active());
             assertEquals(candidate, p.model().id(), "promoted by a hot swap, without a restart");
 
+            // a deliberately worse candidate: the training labels flipped, the evaluation set left true
+            for (Sample s : p.samples().list(Boolean.TRUE, 100)) {
+                if (!dev.vigil.app.training.TrainingJobs.heldOut(s.id())) {
+                    String flipped = s.assignedLabel().equals("ok") ? "defect" : "ok";
+                    assertEquals(200, send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\""
+                            + flipped + "\"}", olga).statusCode());
+                }
+            }
+            String worse = JSON.readTree(send("POST", url + "/api/training", "", admin).body()).get("job").asText();
+            await(() -> state(url, worse).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(180), "worse done");
+            JsonNode w = JSON.readTree(get(url + "/api/training/" + worse).body());
+            assertEquals("DONE", w.get("state").asText(), w.toString());
+            assertTrue(!w.get("comparison").get("promoted").asBoolean(), w.toString());
+            assertTrue(w.get("comparison").get("candidateAccuracy").asDouble()
+                    < w.get("comparison").get("activeAccuracy").asDouble(), w.toString());
+            assertEquals(candidate, p.model().id(), "the worse candidate does not serve");
+            assertEquals(w.get("candidateId").asText(), p.registry().pointer().candidate(), "it waits for an admin");
+
             var second = send("POST", url + "/api/training", "", admin);
             String job2 = JSON.readTree(second.body()).get("job").asText();
             assertEquals(200, send("DELETE", url + "/api/training/" + job2, null, admin).statusCode());

@@ -11,6 +11,9 @@ command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(cur
 # The service tests start a real Mosquitto broker, and a stream camera is decoded by ffmpeg.
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+# The labelling page is tested in headless Chromium through Selenium.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo_cmd=""

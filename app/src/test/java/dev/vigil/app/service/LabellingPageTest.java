@@ -1,0 +1,128 @@
+package dev.vigil.app.service;
+
+import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.vigil.app.ServeCommand;
+import dev.vigil.app.auth.AccountStore;
+import dev.vigil.app.samples.Sample;
+import dev.vigil.config.DeviceConfig;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.Scalar;
+import org.opencv.imgcodecs.Imgcodecs;
+
+/** The labelling page in headless Chromium: log in, label with the keyboard, undo, see the counts change. */
+class LabellingPageTest {
+    @TempDir
+    Path tmp;
+
+    static WebDriver chrome(Path profile) {
+        Path chromium = Path.of("/usr/bin/chromium");
+        Path driver = Path.of("/usr/bin/chromedriver");
+        if (!Files.isExecutable(chromium) || !Files.isExecutable(driver)) {
+            String why = "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)";
+            if ("true".equals(System.getenv("CI"))) {
+                fail(why);
+            }
+            assumeTrue(false, why);
+        }
+        ChromeOptions o = new ChromeOptions().setBinary(chromium.toString()).addArguments("--headless",
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                "--user-data-dir=" + profile);
+        return new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(driver.toFile()).build(), o);
+    }
+
+    @Test
+    void anOperatorLabelsWithTheKeyboardUndoesAndSeesTheCounts() throws Exception {
+        dev.vigil.trainer.data.OpenCv.load();
+        Path folder = tmp.resolve("frames");
+        Files.createDirectories(folder);
+        for (int i = 0; i < 3; i++) {
+            Mat m = new Mat(240, 320, CvType.CV_8UC3, new Scalar(50 + 60 * i, 100, 150));
+            Imgcodecs.imwrite(folder.resolve("f" + i + ".png").toString(), m);
+            m.release();
+        }
+        Path data = tmp.resolve("data");
+        new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
+                "line two operator".toCharArray());
+        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line5"), List.of(new DeviceConfig.Camera(
+                "cam1", DeviceConfig.Source.folder(folder.toString(), 4, false), null, null)), null, null,
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
+                new DeviceConfig.Web(0, "127.0.0.1"));
+        ApplicationContext ctx = ServeCommand.start(c);
+        WebDriver web = chrome(tmp.resolve("chrome-profile"));
+        try {
+            InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+            await(() -> p.samples().count() == 3, Duration.ofSeconds(10), "3 samples collected");
+            String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+            WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(10));
+            web.get(url + "/");
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("name"))).sendKeys("olga");
+            web.findElement(By.id("password")).sendKeys("line two operator");
+            web.findElement(By.id("login-button")).click();
+            try {
+                wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "3 to label"));
+            } catch (org.openqa.selenium.TimeoutException e) {
+                Object state = ((org.openqa.selenium.JavascriptExecutor) web).executeAsyncScript(
+                        "const done = arguments[arguments.length - 1];"
+                        + "fetch('/api/samples?status=unlabelled&limit=500').then(r => r.text()).then(t => done("
+                        + "document.getElementById('login-error').textContent + ' | app hidden='"
+                        + " + document.getElementById('app').hidden + ' | status=' + "
+                        + "document.getElementById('status').textContent + ' | ' + t.substring(0, 300)))");
+                throw new AssertionError("page did not show the queue: " + state, e);
+            }
+            String first = web.findElement(By.id("image")).getAttribute("data-id");
+            assertEquals(false, web.findElement(By.id("login")).isDisplayed(), "the login form is gone");
+
+            new Actions(web).sendKeys("1").perform();   // classes: ok, defect
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "2 to label"));
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("[data-class=ok]"), "ok: 1"));
+            assertEquals("ok", p.samples().get(first).orElseThrow().assignedLabel());
+
+            new Actions(web).sendKeys("u").perform();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "3 to label"));
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("[data-class=ok]"), "ok: 0"));
+            assertNull(p.samples().get(first).orElseThrow().assignedLabel(), "undo cleared the label");
+
+            new Actions(web).sendKeys("2").perform();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("[data-class=defect]"),
+                    "defect: 1"));
+            new Actions(web).sendKeys("s").perform();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "1 to label"));
+            Path shots = Path.of("target", "screenshots");
+            Files.createDirectories(shots);
+            Files.write(shots.resolve("labelling.png"), ((TakesScreenshot) web).getScreenshotAs(OutputType.BYTES));
+            List<Sample> labelled = p.samples().list(Boolean.TRUE, 10);
+            assertEquals(1, labelled.size());
+            assertEquals("defect", labelled.get(0).assignedLabel());
+            assertEquals(first, labelled.get(0).id());
+        } finally {
+            web.quit();
+            ctx.close();
+        }
+    }
+}

@@ -134,6 +134,9 @@ final class ConfigValidator {
         if (c.training().epochs() < 1 || c.training().epochs() > 10_000) {
             p.add("training.epochs: " + c.training().epochs() + " must be between 1 and 10000");
         }
+        if (c.training().autoAfterLabels() < 0) {
+            p.add("training.autoAfterLabels: " + c.training().autoAfterLabels() + " must be 0 (off) or more");
+        }
         if (c.web().port() < 0 || c.web().port() > 65535) {
             p.add("web.port: " + c.web().port() + " must be between 0 and 65535");
         }

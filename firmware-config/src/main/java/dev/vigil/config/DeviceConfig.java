@@ -186,12 +186,20 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
      * @param unfreeze backbone blocks trained (0 = only the new head)
      * @param epochs most epochs
      * @param modelCache where catalog backbones are kept; null = {@code <storage.dir>/backbones}
+     * @param autoAfterLabels start a training run by itself after this many new labels (0 = off, the default: an
+     *     admin starts training)
      */
-    public record Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
+    public record Training(String backbone, Integer unfreeze, Integer epochs, String modelCache,
+            Integer autoAfterLabels) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
             epochs = epochs == null ? 40 : epochs;
+            autoAfterLabels = autoAfterLabels == null ? 0 : autoAfterLabels;
+        }
+
+        public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
+            this(backbone, unfreeze, epochs, modelCache, null);
         }
     }
 

@@ -32,10 +32,13 @@ import java.util.Map;
 public class LabelController {
     private final VigilService service;
     private final ClassList classes;
+    private final dev.vigil.app.training.AutoTrainTrigger autoTrain;
 
-    public LabelController(VigilService service, ClassList classes) {
+    public LabelController(VigilService service, ClassList classes,
+            dev.vigil.app.training.AutoTrainTrigger autoTrain) {
         this.service = service;
         this.classes = classes;
+        this.autoTrain = autoTrain;
     }
 
     /** The class list's bean: starts from the model's labels, or ok/defect in collect mode. */
@@ -82,7 +85,11 @@ public class LabelController {
                     + classes.list() + " (POST /api/classes adds one)"));
         }
         Sessions.Session who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).orElseThrow();
-        return HttpResponse.ok(store.label(id, label, who.name(), Instant.now()).orElseThrow());
+        var labelled = store.label(id, label, who.name(), Instant.now()).orElseThrow();
+        if (label != null) {
+            autoTrain.labelled();
+        }
+        return HttpResponse.ok(labelled);
     }
 
     @Get("/samples/{id}/history")

@@ -21,9 +21,11 @@ import java.util.Map;
 @Controller("/api/training")
 public class TrainingController {
     private final TrainingJobs jobs;
+    private final AutoTrainTrigger trigger;
 
-    public TrainingController(TrainingJobs jobs) {
+    public TrainingController(TrainingJobs jobs, AutoTrainTrigger trigger) {
         this.jobs = jobs;
+        this.trigger = trigger;
     }
 
     /** The jobs' bean, closed with the service. */
@@ -37,6 +39,12 @@ public class TrainingController {
             jobs.promoter(service.pipeline()::promote);
             return jobs;
         }
+
+        @Singleton
+        AutoTrainTrigger autoTrainTrigger(VigilService service, TrainingJobs jobs) {
+            return new AutoTrainTrigger(service.pipeline().config().training().autoAfterLabels(),
+                    () -> jobs.start("auto (training.autoAfterLabels)"));
+        }
     }
 
     @Post
@@ -44,7 +52,14 @@ public class TrainingController {
         String who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).map(Sessions.Session::name)
                 .orElse("?");
         String id = jobs.start(who);
+        trigger.runStarted();
         return HttpResponse.accepted().body(Map.of("job", id));
+    }
+
+    /** Labels given since the last training run started. */
+    @Get("/since")
+    public Map<String, Integer> since() {
+        return Map.of("labelledSinceLastTraining", trigger.sinceLastRun());
     }
 
     @Get

@@ -84,6 +84,8 @@ class LabellingApiTest {
             assertEquals("ok", JSON.readTree(relabel.body()).get("assignedLabel").asText());
             assertEquals(200, send("POST", labelUrl, "{\"label\":null}", cookie, csrf).statusCode());
             assertNull(p.samples().get(s.id()).orElseThrow().assignedLabel(), "undo clears the label");
+            assertEquals(2, JSON.readTree(get(url + "/api/training/since").body()).get("labelledSinceLastTraining")
+                    .asInt(), "two labels given, the undo does not count");
             JsonNode history = JSON.readTree(get(url + "/api/samples/" + s.id() + "/history").body());
             assertEquals(3, history.size());
             assertEquals("olga", history.get(1).get("who").asText());

@@ -73,6 +73,8 @@ public final class InspectionPipeline implements AutoCloseable {
     private final ModelWatcher watcher;
     private final ModelRegistry registry;
     private volatile LoadedModel model;
+    /** The decision rule of {@link #model}, built when the model comes into service, not per batch. */
+    private volatile DecisionPolicy policy;
     private volatile LoadedModel previousModel;
     private volatile String modelError;
     private volatile Instant firstVerdict;
@@ -249,8 +251,6 @@ public final class InspectionPipeline implements AutoCloseable {
                 long t1 = System.nanoTime();
                 float[][] probs = m.classify(input, batch.size());
                 long t2 = System.nanoTime();
-                DecisionPolicy policy = new DecisionPolicy(m.labels(), m.modelPackage().okIndex(),
-                        m.modelPackage().defectThreshold(), config.decision().uncertaintyBand());
                 for (int i = 0; i < batch.size(); i++) {
                     CapturedFrame f = batch.get(i);
                     long d0 = System.nanoTime();
@@ -342,6 +342,8 @@ public final class InspectionPipeline implements AutoCloseable {
         synchronized (modelLock) {
             old = model;
             model = fresh;
+            policy = new DecisionPolicy(fresh.labels(), fresh.modelPackage().okIndex(),
+                    fresh.modelPackage().defectThreshold(), config.decision().uncertaintyBand());
             modelError = null;
         }
         if (previousModel != null) {

@@ -128,10 +128,8 @@ public final class TrainingJobs implements AutoCloseable {
 
     /** True for the samples of the evaluation set: never trained on, so models are compared on the same images. */
     public static boolean heldOut(String sampleId) {
-        byte[] h = dev.vigil.trainer.util.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8)).substring(0, 8)
-                .getBytes(StandardCharsets.US_ASCII);
-        long v = Long.parseLong(new String(h, StandardCharsets.US_ASCII), 16);
-        return v / (double) 0x1_0000_0000L < EVALUATION_SHARE;
+        String hex = dev.vigil.trainer.util.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8));
+        return Long.parseLong(hex.substring(0, 8), 16) / (double) 0x1_0000_0000L < EVALUATION_SHARE;
     }
 
     private void run(String id) {

@@ -1,5 +1,6 @@
 package dev.vigil.app.service;
 
+import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,20 +16,12 @@ import dev.vigil.app.samples.Sample;
 import dev.vigil.config.DeviceConfig;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.opencv.core.CvType;
-import org.opencv.core.Mat;
-import org.opencv.core.Scalar;
-import org.opencv.imgcodecs.Imgcodecs;
 
 /** The labelling API: refused without session or CSRF, unknown labels and bad ids refused, history kept. */
 class LabellingApiTest {
@@ -38,14 +31,8 @@ class LabellingApiTest {
 
     @Test
     void labelsAreCheckedRecordedWithHistoryAndRefusedChangesWriteNothing() throws Exception {
-        dev.vigil.trainer.data.OpenCv.load();
         Path folder = tmp.resolve("frames");
-        Files.createDirectories(folder);
-        for (int i = 0; i < 3; i++) {
-            Mat m = new Mat(96, 96, CvType.CV_8UC3, new Scalar(60 * i, 90, 30));
-            Imgcodecs.imwrite(folder.resolve("f" + i + ".png").toString(), m);
-            m.release();
-        }
+        ApiClient.writeFrames(folder, 3, 96, 96);
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());
@@ -108,17 +95,4 @@ class LabellingApiTest {
         }
     }
 
-    private static HttpResponse<String> send(String method, String url, String body, String cookie, String csrf)
-            throws Exception {
-        var b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
-        if (cookie != null) {
-            b.header("Cookie", cookie);
-        }
-        if (csrf != null) {
-            b.header("X-CSRF-Token", csrf);
-        }
-        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
 }

@@ -28,10 +28,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
-import org.opencv.core.CvType;
-import org.opencv.core.Mat;
-import org.opencv.core.Scalar;
-import org.opencv.imgcodecs.Imgcodecs;
 
 /** The labelling page in headless Chromium: log in, label with the keyboard, undo, see the counts change. */
 class LabellingPageTest {
@@ -57,14 +53,8 @@ class LabellingPageTest {
 
     @Test
     void anOperatorLabelsWithTheKeyboardUndoesAndSeesTheCounts() throws Exception {
-        dev.vigil.trainer.data.OpenCv.load();
         Path folder = tmp.resolve("frames");
-        Files.createDirectories(folder);
-        for (int i = 0; i < 3; i++) {
-            Mat m = new Mat(240, 320, CvType.CV_8UC3, new Scalar(50 + 60 * i, 100, 150));
-            Imgcodecs.imwrite(folder.resolve("f" + i + ".png").toString(), m);
-            m.release();
-        }
+        ApiClient.writeFrames(folder, 3, 320, 240);
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());

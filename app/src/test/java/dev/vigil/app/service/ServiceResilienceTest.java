@@ -1,5 +1,6 @@
 package dev.vigil.app.service;
 
+import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.post;
@@ -23,10 +24,6 @@ import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.opencv.core.CvType;
-import org.opencv.core.Mat;
-import org.opencv.core.Scalar;
-import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * The service without a model (collect mode): a camera that is lost comes back by itself and health follows it;
@@ -39,14 +36,8 @@ class ServiceResilienceTest {
 
     @Test
     void aLostCameraIsDownInHealthThenComesBackAndTriggersCaptureOneFrameEach() throws Exception {
-        dev.vigil.trainer.data.OpenCv.load();
         Path folder = tmp.resolve("line");
-        Files.createDirectories(folder);
-        for (int i = 0; i < 3; i++) {
-            Mat m = new Mat(120, 160, CvType.CV_8UC3, new Scalar(40 * i, 80, 120));
-            Imgcodecs.imwrite(folder.resolve("f" + i + ".png").toString(), m);
-            m.release();
-        }
+        ApiClient.writeFrames(folder, 3, 160, 120);
         try (Mosquitto broker = Mosquitto.launch()) {
             DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line2"), List.of(
                     new DeviceConfig.Camera("live", DeviceConfig.Source.folder(folder.toString(), 20, true), null, null),
@@ -89,21 +80,21 @@ class ServiceResilienceTest {
                 assertEquals(s0, p.cameraStatus().get("station").frames(), "a triggered camera waits");
                 // refused without a session, then without the CSRF token: nothing captured
                 assertEquals(401, post(url + "/api/cameras/station/trigger").statusCode());
-                assertEquals(401, send(url + "/api/login", "{\"name\":\"olga\",\"password\":\"wrong pass!\"}",
+                assertEquals(401, send("POST", url + "/api/login", "{\"name\":\"olga\",\"password\":\"wrong pass!\"}",
                         null, null).statusCode());
-                var login = send(url + "/api/login", "{\"name\":\"olga\",\"password\":\"line two operator\"}",
+                var login = send("POST", url + "/api/login", "{\"name\":\"olga\",\"password\":\"line two operator\"}",
                         null, null);
                 assertEquals(200, login.statusCode());
                 String cookie = login.headers().firstValue("set-cookie").orElseThrow().split(";")[0];
                 String setCookie = login.headers().firstValue("set-cookie").get().toLowerCase(java.util.Locale.ROOT);
                 assertTrue(setCookie.contains("httponly") && setCookie.contains("samesite=strict"), setCookie);
                 String csrf = JSON.readTree(login.body()).get("csrf").asText();
-                assertEquals(403, send(url + "/api/cameras/station/trigger", "", cookie, null).statusCode());
-                assertEquals(403, send(url + "/api/cameras/station/trigger", "", cookie, "forged").statusCode());
+                assertEquals(403, send("POST", url + "/api/cameras/station/trigger", "", cookie, null).statusCode());
+                assertEquals(403, send("POST", url + "/api/cameras/station/trigger", "", cookie, "forged").statusCode());
                 Thread.sleep(300);
                 assertEquals(s0, p.cameraStatus().get("station").frames(), "refused requests change nothing");
-                assertEquals(404, send(url + "/api/cameras/nope/trigger", "", cookie, csrf).statusCode());
-                assertEquals(202, send(url + "/api/cameras/station/trigger", "", cookie, csrf).statusCode());
+                assertEquals(404, send("POST", url + "/api/cameras/nope/trigger", "", cookie, csrf).statusCode());
+                assertEquals(202, send("POST", url + "/api/cameras/station/trigger", "", cookie, csrf).statusCode());
                 await(() -> p.cameraStatus().get("station").frames() == s0 + 1, Duration.ofSeconds(5), "HTTP trigger");
                 MqttClient cmd = new MqttClient(broker.url(), "test-cmd", new MemoryPersistence());
                 cmd.connect();
@@ -118,19 +109,6 @@ class ServiceResilienceTest {
         }
     }
 
-    private static java.net.http.HttpResponse<String> send(String url, String body, String cookie, String csrf)
-            throws Exception {
-        var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).header("Content-Type",
-                "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
-        if (cookie != null) {
-            b.header("Cookie", cookie);
-        }
-        if (csrf != null) {
-            b.header("X-CSRF-Token", csrf);
-        }
-        return java.net.http.HttpClient.newHttpClient().send(b.build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
-    }
 
     private static boolean get200(String url) {
         try {

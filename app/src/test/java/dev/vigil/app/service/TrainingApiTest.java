@@ -1,5 +1,6 @@
 package dev.vigil.app.service;
 
+import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
@@ -15,10 +16,6 @@ import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.SharedAssets;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -132,12 +129,4 @@ class TrainingApiTest {
         }
     }
 
-    private static HttpResponse<String> send(String method, String url, String body, String[] session)
-            throws Exception {
-        var b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-                .header("Cookie", session[0]).header("X-CSRF-Token", session[1])
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
-        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
 }

@@ -137,6 +137,12 @@ final class ConfigValidator {
         if (c.training().autoAfterLabels() < 0) {
             p.add("training.autoAfterLabels: " + c.training().autoAfterLabels() + " must be 0 (off) or more");
         }
+        if (!(c.training().evaluationShare() > 0 && c.training().evaluationShare() < 1)) {
+            p.add("training.evaluationShare: " + c.training().evaluationShare() + " must be above 0 and below 1");
+        }
+        if (c.training().shadowFrames() < 0) {
+            p.add("training.shadowFrames: " + c.training().shadowFrames() + " must be 0 (no shadow run) or more");
+        }
         if (c.web().port() < 0 || c.web().port() > 65535) {
             p.add("web.port: " + c.web().port() + " must be between 0 and 65535");
         }

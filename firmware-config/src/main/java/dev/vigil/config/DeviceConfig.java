@@ -188,18 +188,27 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
      * @param modelCache where catalog backbones are kept; null = {@code <storage.dir>/backbones}
      * @param autoAfterLabels start a training run by itself after this many new labels (0 = off, the default: an
      *     admin starts training)
+     * @param evaluationShare share of labelled samples held out as the evaluation set, never trained on (chosen by a
+     *     hash of the sample id, so the set only grows; changing the share re-partitions it)
+     * @param shadowFrames live frames a candidate classifies in shadow beside the active model (recorded, not acted
+     *     on) before an automatic promotion; 0 = no shadow run
+     * @param autoPromote a candidate at least as good as the active model on the evaluation set (overall and in
+     *     defect recall) goes into service by itself; false = every candidate waits for an admin
      */
     public record Training(String backbone, Integer unfreeze, Integer epochs, String modelCache,
-            Integer autoAfterLabels) {
+            Integer autoAfterLabels, Double evaluationShare, Integer shadowFrames, Boolean autoPromote) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
             epochs = epochs == null ? 40 : epochs;
             autoAfterLabels = autoAfterLabels == null ? 0 : autoAfterLabels;
+            evaluationShare = evaluationShare == null ? 0.2 : evaluationShare;
+            shadowFrames = shadowFrames == null ? 200 : shadowFrames;
+            autoPromote = autoPromote == null ? Boolean.TRUE : autoPromote;
         }
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
-            this(backbone, unfreeze, epochs, modelCache, null);
+            this(backbone, unfreeze, epochs, modelCache, null, null, null, null);
         }
     }
 

@@ -155,6 +155,37 @@ public final class ModelRegistry {
         return versions().resolve(id);
     }
 
+    /**
+     * Keeps a record about a version beside the registry ({@code notes/<id>.<kind>.json}, replaced atomically):
+     * its comparison on the evaluation set, its shadow run. The package folder itself is never touched.
+     */
+    public synchronized void attach(String id, String kind, Object record) throws IOException {
+        if (known(id) == null) {
+            throw new VigilException("no model '" + id + "' in the registry; known: " + ids());
+        }
+        Files.createDirectories(root.resolve("notes"));
+        AtomicFiles.write(noteFile(id, kind), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
+    }
+
+    /** A record kept by {@link #attach}, as JSON; empty when there is none (or it cannot be read). */
+    public Optional<com.fasterxml.jackson.databind.JsonNode> attachment(String id, String kind) {
+        Path f = noteFile(id, kind);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readTree(f.toFile()));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "model registry: {0} cannot be read ({1}); ignoring it", f,
+                    e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Path noteFile(String id, String kind) {
+        return root.resolve("notes").resolve(id + "." + kind + ".json");
+    }
+
     private List<String> ids() {
         return entries.stream().map(Entry::id).toList();
     }

@@ -190,6 +190,20 @@ public final class SampleStore implements AutoCloseable {
         return scalar("SELECT COUNT(*) FROM samples");
     }
 
+    /** Labelled samples per class, in class-name order. */
+    public synchronized java.util.Map<String, Long> labelCounts() {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery("SELECT assigned_label, COUNT(*)"
+                + " FROM samples WHERE assigned_label IS NOT NULL GROUP BY assigned_label")) {
+            while (r.next()) {
+                out.put(r.getString(1), r.getLong(2));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     public synchronized long totalBytes() {
         return scalar("SELECT COALESCE(SUM(bytes), 0) FROM samples");
     }

@@ -76,6 +76,8 @@ public final class InspectionPipeline implements AutoCloseable {
     /** The decision rule of {@link #model}, built when the model comes into service, not per batch. */
     private volatile DecisionPolicy policy;
     private volatile LoadedModel previousModel;
+    /** A candidate classifying live frames beside {@link #model}, recorded and not acted on; null when none. */
+    private volatile ShadowRun shadow;
     private volatile String modelError;
     private volatile Instant firstVerdict;
     private volatile boolean running;
@@ -251,10 +253,12 @@ public final class InspectionPipeline implements AutoCloseable {
                 long t1 = System.nanoTime();
                 float[][] probs = m.classify(input, batch.size());
                 long t2 = System.nanoTime();
+                Verdict[] raw = new Verdict[batch.size()];
                 for (int i = 0; i < batch.size(); i++) {
                     CapturedFrame f = batch.get(i);
                     long d0 = System.nanoTime();
                     Decision d = policy.decide(probs[i]);
+                    raw[i] = d.verdict();
                     Verdict v = consensus.get(f.cameraId()).add(d.verdict());
                     d = new Decision(v, d.label(), d.confidence(), d.defectScore(), d.probabilities());
                     String camera = f.cameraId();
@@ -283,9 +287,95 @@ public final class InspectionPipeline implements AutoCloseable {
                             .tag("camera", camera).publishPercentiles(0.5, 0.99).register(metrics)
                             .record(java.time.Duration.between(f.capturedAt(), Instant.now()));
                 }
+                shadowStep(batch, pre, input, raw);
             }
         } finally {
             batch.forEach(f -> f.image().release());
+        }
+    }
+
+    /** The shadow candidate classifies the batch the active model just decided; its verdicts are only counted. */
+    private void shadowStep(List<CapturedFrame> batch, Preprocessing activePre, float[] activeInput, Verdict[] raw) {
+        ShadowRun run = shadow;
+        if (run == null || run.ended()) {
+            return; // (an ended run's model is closed under modelLock, which this worker holds now)
+        }
+        try {
+            Preprocessing pre = run.model().preprocessing();
+            float[] input = activeInput;
+            if (!pre.equals(activePre)) {
+                input = new float[batch.size() * pre.valuesPerImage()];
+                for (int i = 0; i < batch.size(); i++) {
+                    Mat resized = ImageIo.resize(batch.get(i).image(), pre);
+                    ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
+                    resized.release();
+                }
+            }
+            long t0 = System.nanoTime();
+            float[][] probs = run.model().classify(input, batch.size());
+            long perFrame = (System.nanoTime() - t0) / batch.size();
+            for (int i = 0; i < batch.size(); i++) {
+                run.record(raw[i], run.policy().decide(probs[i]).verdict(), perFrame);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "shadow run of " + run.candidateId() + " failed: " + e.getMessage());
+            run.end("failed: " + e.getMessage());
+        }
+        if (run.ended()) {
+            endShadow(run);
+        }
+    }
+
+    /**
+     * Starts classifying live frames with a registered candidate beside the active model, for {@code frames}
+     * frames (recorded, not acted on; the figures are kept in the registry as the version's {@code shadow}). A
+     * shadow run already going is replaced. Throws when no model serves (nothing to compare with) or the package
+     * cannot be loaded.
+     */
+    public ShadowRun startShadow(String candidateId, int frames) {
+        LoadedModel active = model;
+        if (active == null) {
+            throw new dev.vigil.trainer.VigilException("no active model to run " + candidateId + " beside");
+        }
+        LoadedModel m = LoadedModel.open(registry.packageDir(candidateId), config.model().device());
+        ShadowRun run = new ShadowRun(m, new DecisionPolicy(m.labels(), m.modelPackage().okIndex(),
+                m.modelPackage().defectThreshold(), config.decision().uncertaintyBand()), active.id(), frames);
+        run.done().thenAccept(stats -> {
+            try {
+                registry.attach(candidateId, "shadow", stats);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "shadow figures of " + candidateId + " not kept: "
+                        + e.getMessage());
+            }
+        });
+        ShadowRun old = shadow;
+        shadow = run;
+        if (old != null) {
+            old.end("replaced by a shadow run of " + candidateId);
+            endShadow(old);
+        }
+        LOG.log(System.Logger.Level.INFO, "shadow run: {0} beside {1} for {2} frames", candidateId, active.id(),
+                frames);
+        return run;
+    }
+
+    /** The shadow run going on or last ended; null when there has been none. */
+    public ShadowRun shadow() {
+        return shadow;
+    }
+
+    /** Stops the shadow run, if one is going, saying why. */
+    public void stopShadow(String why) {
+        ShadowRun run = shadow;
+        if (run != null && !run.ended()) {
+            run.end(why);
+            endShadow(run);
+        }
+    }
+
+    private void endShadow(ShadowRun run) {
+        synchronized (modelLock) {
+            run.closeModel();
         }
     }
 
@@ -352,6 +442,7 @@ public final class InspectionPipeline implements AutoCloseable {
         previousModel = old;
         LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
                 old == null ? "" : ", replacing " + old.id());
+        stopShadow("the active model changed to " + fresh.id());
         publishModelState();
         return null;
     }
@@ -541,6 +632,7 @@ public final class InspectionPipeline implements AutoCloseable {
         });
         publishStatus();
         mqtt.close();
+        stopShadow("service stopped");
         synchronized (modelLock) {
             if (model != null) {
                 model.close();

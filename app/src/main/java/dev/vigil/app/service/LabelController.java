@@ -63,6 +63,12 @@ public class LabelController {
         return classes.list();
     }
 
+    /** Labelled samples per class: the counts the labelling page shows. */
+    @Get("/labels/counts")
+    public Map<String, Long> labelCounts() {
+        return service.pipeline().samples().labelCounts();
+    }
+
     @Post("/classes")
     public HttpResponse<?> addClass(@Body NewClass c) throws IOException {
         try {

@@ -8,6 +8,8 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +32,38 @@ public class ModelController {
         List<ModelRegistry.Entry> entries = r.entries();
         out.put("models", entries);
         out.put("serving", service.pipeline().model() == null ? null : service.pipeline().model().id());
+        ShadowRun shadow = service.pipeline().shadow();
+        out.put("shadow", shadow == null ? null : shadow.stats());
         return out;
+    }
+
+    /**
+     * One version in full, for the models view: its manifest (metrics, training summary, operating point), its
+     * training report (history, validation confusion matrix, defect-threshold curve), its comparison on the
+     * evaluation set and its shadow run, where there are such.
+     */
+    @Get("/{id}")
+    public HttpResponse<?> model(@PathVariable String id) {
+        ModelRegistry r = service.pipeline().registry();
+        var entry = r.entries().stream().filter(e -> e.id().equals(id)).findFirst();
+        if (entry.isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no model '" + id + "' in the registry"));
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("entry", entry.get());
+        Path dir = r.packageDir(id);
+        try {
+            var json = dev.vigil.trainer.model.ModelPackage.json();
+            out.put("manifest", json.readTree(dir.resolve(dev.vigil.trainer.model.ModelPackage.MANIFEST).toFile()));
+            out.put("report", json.readTree(dir.resolve(dev.vigil.trainer.model.ModelPackage.REPORT).toFile()));
+        } catch (IOException e) {
+            return HttpResponse.serverError(Map.of("error", "package of " + id + " cannot be read: " + e.getMessage()));
+        }
+        out.put("evaluation", r.attachment(id, "evaluation").orElse(null));
+        ShadowRun live = service.pipeline().shadow();
+        out.put("shadow", live != null && live.candidateId().equals(id) ? live.stats()
+                : r.attachment(id, "shadow").orElse(null));
+        return HttpResponse.ok(out);
     }
 
     @Post("/{id}/promote")

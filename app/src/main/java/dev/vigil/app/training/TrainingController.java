@@ -34,10 +34,23 @@ public class TrainingController {
         @Singleton
         @Bean(preDestroy = "close")
         TrainingJobs trainingJobs(VigilService service) {
-            TrainingJobs jobs = new TrainingJobs(service.pipeline().config(), service.pipeline().samples(),
-                    service.pipeline().registry());
-            jobs.promoter(service.pipeline()::promote);
-            return jobs;
+            var p = service.pipeline();
+            return new TrainingJobs(p.config(), p.samples(), p.registry(), new TrainingJobs.Candidates() {
+                @Override
+                public dev.vigil.app.service.ShadowRun shadow(String id, int frames) {
+                    return p.startShadow(id, frames);
+                }
+
+                @Override
+                public void stopShadow(String why) {
+                    p.stopShadow(why);
+                }
+
+                @Override
+                public String promote(String id) {
+                    return p.promote(id);
+                }
+            });
         }
 
         @Singleton

@@ -1,6 +1,7 @@
 package dev.vigil.app.training;
 
 import dev.vigil.app.registry.ModelRegistry;
+import dev.vigil.app.service.ShadowRun;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;
@@ -19,6 +20,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +29,11 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Retraining on the device, in the background: the labelled samples become a folder-per-class dataset (hard links,
@@ -48,9 +54,40 @@ public final class TrainingJobs implements AutoCloseable {
         CANCELLED
     }
 
-    /** A snapshot of one job: {@code progress} is the trainer's latest progress line. */
-    public record Job(String id, String requestedBy, Instant createdAt, State state, String progress,
-            String candidateId, String error, Map<String, Integer> images, Comparison comparison) {}
+    /**
+     * A snapshot of one job: {@code progress} is the trainer's latest progress line, {@code percent} the share done
+     * of the step it is in (null when the step has no count), {@code shadow} the candidate's shadow run so far.
+     */
+    public record Job(String id, String requestedBy, Instant createdAt, State state, String progress, Integer percent,
+            String candidateId, String error, Map<String, Integer> images, Comparison comparison,
+            ShadowRun.Stats shadow) {
+        Job with(State s, String line, String candidate, String err, Map<String, Integer> counts) {
+            Integer pct = percent;
+            if (line != null) {
+                Matcher m = PERCENT.matcher(line);
+                pct = m.find() ? Integer.valueOf(m.group(1)) : null;
+            }
+            return new Job(id, requestedBy, createdAt, s, line != null ? line : progress, pct,
+                    candidate != null ? candidate : candidateId, err, counts != null ? counts : images, comparison,
+                    shadow);
+        }
+    }
+
+    /** How the service takes a candidate: a shadow run beside the active model, and promotion. */
+    public interface Candidates {
+        /** Starts a shadow run of {@code id} for {@code frames} live frames; throws when there is nothing to shadow. */
+        ShadowRun shadow(String id, int frames);
+
+        /** Ends the shadow run going on, if any, saying why. */
+        void stopShadow(String why);
+
+        /** Puts {@code id} into service; null on success, else why not. */
+        String promote(String id);
+    }
+
+    private static final Pattern PERCENT = Pattern.compile("\\((\\d+)%\\)");
+    /** A shadow run that sees no frame for this long (the line stopped) ends; the evaluation decides alone. */
+    static final Duration SHADOW_STALL = Duration.ofMinutes(2);
 
     /**
      * Candidate and active model on the same held-out evaluation images (never trained on), and what was decided:
@@ -58,9 +95,6 @@ public final class TrainingJobs implements AutoCloseable {
      */
     public record Comparison(int evaluationImages, Double candidateAccuracy, Double candidateDefectRecall,
             String activeId, Double activeAccuracy, Double activeDefectRecall, boolean promoted, String decision) {}
-
-    /** Share of labelled samples held out as the evaluation set, chosen by a hash of the sample id (stable). */
-    public static final double EVALUATION_SHARE = 0.2;
 
     private final DeviceConfig config;
     private final SampleStore samples;
@@ -76,17 +110,49 @@ public final class TrainingJobs implements AutoCloseable {
     private final Map<String, Future<?>> running = new LinkedHashMap<>();
     private final AtomicInteger counter = new AtomicInteger();
 
-    public TrainingJobs(DeviceConfig config, SampleStore samples, ModelRegistry registry) {
+    private final Candidates candidates;
+
+    /**
+     * @param candidates the service side of a new candidate; null = candidates only enter the registry
+     */
+    public TrainingJobs(DeviceConfig config, SampleStore samples, ModelRegistry registry, Candidates candidates) {
         this.config = config;
         this.samples = samples;
         this.registry = registry;
+        this.candidates = candidates;
         this.root = Path.of(config.storage().dir()).resolve("training");
+        removeInterruptedRuns();
+    }
+
+    /** A job folder left behind means the service died during that run (power loss, kill): nothing in it counts. */
+    private void removeInterruptedRuns() {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (var s = Files.list(root)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("job-")).toList()) {
+                LOG.log(System.Logger.Level.WARNING, "training: removing {0}, left by a run that was interrupted"
+                        + " (the registry is unchanged by it)", p);
+                deleteTree(p);
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "training: cannot tidy " + root + ": " + e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
     }
 
     /** Queues a training run on the labelled samples; returns its id. */
     public synchronized String start(String requestedBy) {
         String id = String.format("job-%d-%d", System.currentTimeMillis(), counter.incrementAndGet());
-        jobs.put(id, new Job(id, requestedBy, Instant.now(), State.QUEUED, null, null, null, Map.of(), null));
+        jobs.put(id, new Job(id, requestedBy, Instant.now(), State.QUEUED, null, null, null, null, Map.of(), null,
+                null));
         running.put(id, executor.submit(() -> run(id)));
         return id;
     }
@@ -114,22 +180,29 @@ public final class TrainingJobs implements AutoCloseable {
 
     private synchronized void update(String id, State state, String progress, String candidate, String error,
             Map<String, Integer> images) {
-        Job j = jobs.get(id);
-        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), state, progress != null ? progress : j.progress(),
-                candidate != null ? candidate : j.candidateId(), error, images != null ? images : j.images(),
-                j.comparison()));
+        jobs.put(id, jobs.get(id).with(state, progress, candidate, error, images));
     }
 
     private synchronized void compared(String id, Comparison c) {
         Job j = jobs.get(id);
-        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(), j.candidateId(), j.error(),
-                j.images(), c));
+        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(), j.percent(),
+                j.candidateId(), j.error(), j.images(), c, j.shadow()));
     }
 
-    /** True for the samples of the evaluation set: never trained on, so models are compared on the same images. */
-    public static boolean heldOut(String sampleId) {
+    private synchronized void shadowed(String id, ShadowRun.Stats st) {
+        Job j = jobs.get(id);
+        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(),
+                st.target() == 0 ? null : (int) (100L * st.frames() / st.target()), j.candidateId(), j.error(),
+                j.images(), j.comparison(), st));
+    }
+
+    /**
+     * True for the samples of the evaluation set ({@code share} of them, by a hash of the id, so the set is stable
+     * and only grows): never trained on, so models are compared on the same images.
+     */
+    public static boolean heldOut(String sampleId, double share) {
         String hex = dev.vigil.trainer.util.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8));
-        return Long.parseLong(hex.substring(0, 8), 16) / (double) 0x1_0000_0000L < EVALUATION_SHARE;
+        return Long.parseLong(hex.substring(0, 8), 16) / (double) 0x1_0000_0000L < share;
     }
 
     private void run(String id) {
@@ -155,25 +228,83 @@ public final class TrainingJobs implements AutoCloseable {
                         null);
                 Comparison c = compare(pkg, dir.resolve("evaluation"), log);
                 compared(id, c);
-                if (c.promoted() && promoter != null) {
-                    String reason = promoter.apply(e.id());
+                registry.attach(e.id(), "evaluation", c);
+                if (c.activeId() != null) {
+                    shadowRun(id, e.id());
+                }
+                if (c.promoted() && candidates != null) {
+                    update(id, State.RUNNING, "promoting " + e.id(), null, null, null);
+                    String reason = candidates.promote(e.id());
                     if (reason != null) {
                         c = new Comparison(c.evaluationImages(), c.candidateAccuracy(), c.candidateDefectRecall(),
                                 c.activeId(), c.activeAccuracy(), c.activeDefectRecall(), false,
                                 "promotion failed: " + reason);
                         compared(id, c);
+                        registry.attach(e.id(), "evaluation", c);
                     }
                 }
                 update(id, State.DONE, c.decision(), e.id(), null, null);
                 LOG.log(System.Logger.Level.INFO, "training {0}: candidate {1}: {2}", id, e.id(), c.decision());
             }
-        } catch (RuntimeException | IOException e) {
-            boolean cancelled = Thread.currentThread().isInterrupted() || String.valueOf(e.getMessage())
-                    .contains("cancelled");
+        } catch (RuntimeException | IOException | InterruptedException e) {
+            boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
+                    || String.valueOf(e.getMessage()).contains("cancelled");
             update(id, cancelled ? State.CANCELLED : State.FAILED, null, null, e.getMessage(), null);
             LOG.log(System.Logger.Level.WARNING, "training {0} {1}: {2}", id, cancelled ? "cancelled" : "failed",
                     e.getMessage());
+        } finally {
+            try {
+                deleteTree(dir); // the package is in the registry now; the links and scratch files are not needed
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "training: cannot remove " + dir + ": " + e.getMessage());
+            }
         }
+    }
+
+    /**
+     * The candidate classifies {@code training.shadowFrames} live frames beside the active model, its figures
+     * recorded, before any automatic promotion. A line that stops (no frame for {@link #SHADOW_STALL}) ends the run
+     * early; cancelling the job stops it (the candidate stays, waiting for an admin).
+     */
+    private void shadowRun(String job, String candidate) throws InterruptedException {
+        int frames = config.training().shadowFrames();
+        if (frames == 0 || candidates == null) {
+            return;
+        }
+        ShadowRun run;
+        try {
+            run = candidates.shadow(candidate, frames);
+        } catch (RuntimeException e) {
+            update(job, State.RUNNING, "no shadow run: " + e.getMessage(), null, null, null);
+            return;
+        }
+        update(job, State.RUNNING, "shadow run: " + candidate + " beside the active model on live frames", null,
+                null, null);
+        int seen = -1;
+        long lastChange = System.nanoTime();
+        try {
+            while (!run.ended()) {
+                try {
+                    run.done().get(500, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | java.util.concurrent.ExecutionException ignored) {
+                    // not yet
+                }
+                ShadowRun.Stats st = run.stats();
+                shadowed(job, st);
+                if (st.frames() != seen) {
+                    seen = st.frames();
+                    lastChange = System.nanoTime();
+                } else if (System.nanoTime() - lastChange > SHADOW_STALL.toNanos()) {
+                    candidates.stopShadow("no frames for " + SHADOW_STALL.toSeconds() + " s after " + seen
+                            + " frames");
+                }
+            }
+        } catch (InterruptedException e) {
+            candidates.stopShadow("the training job was cancelled");
+            shadowed(job, run.stats());
+            throw e;
+        }
+        shadowed(job, run.stats());
     }
 
     /** Evaluates the candidate, and the active model if there is one, on the evaluation set; decides promotion. */
@@ -186,8 +317,10 @@ public final class TrainingJobs implements AutoCloseable {
         Metrics cm = Evaluation.run(candidate, eval, log).metrics();
         String activeId = registry.pointer().active();
         if (activeId == null) {
-            return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), null, null, null, true,
-                    "no active model: the candidate is promoted");
+            boolean auto = config.training().autoPromote();
+            return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), null, null, null, auto,
+                    "no active model: the candidate " + (auto ? "is promoted"
+                            : "waits for an admin (training.autoPromote is off)"));
         }
         Metrics am;
         try {
@@ -199,21 +332,16 @@ public final class TrainingJobs implements AutoCloseable {
         }
         boolean better = cm.accuracy() >= am.accuracy() && (Double.isNaN(am.defectRecall())
                 || cm.defectRecall() >= am.defectRecall());
+        boolean auto = config.training().autoPromote();
         return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), activeId, am.accuracy(),
-                nan(am.defectRecall()), better, better ? "at least as good as " + activeId + " on " + cm.count()
-                        + " evaluation images: promoted" : "worse than " + activeId + " on " + cm.count()
-                        + " evaluation images: waits for an admin");
+                nan(am.defectRecall()), better && auto, !better ? "worse than " + activeId + " on " + cm.count()
+                        + " evaluation images: waits for an admin" : "at least as good as " + activeId + " on "
+                        + cm.count() + " evaluation images: " + (auto ? "promoted"
+                                : "waits for an admin (training.autoPromote is off)"));
     }
 
     private static Double nan(double v) {
         return Double.isNaN(v) ? null : v;
-    }
-
-    private java.util.function.Function<String, String> promoter;
-
-    /** How a candidate that passed the comparison is put into service (the pipeline's promote); null = never. */
-    public void promoter(java.util.function.Function<String, String> p) {
-        this.promoter = p;
     }
 
     /**
@@ -223,7 +351,7 @@ public final class TrainingJobs implements AutoCloseable {
     private Map<String, Integer> dataset(Path data) throws IOException {
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (Sample s : samples.list(Boolean.TRUE, 100_000)) {
-            boolean eval = heldOut(s.id());
+            boolean eval = heldOut(s.id(), config.training().evaluationShare());
             Path to = (eval ? data.resolveSibling("evaluation") : data).resolve(s.assignedLabel())
                     .resolve(s.id() + ".jpg");
             Files.createDirectories(to.getParent());

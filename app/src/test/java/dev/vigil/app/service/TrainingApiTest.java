@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.app.ServeCommand;
 import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.samples.Sample;
+import dev.vigil.app.training.TrainingJobs;
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.SharedAssets;
 import io.micronaut.context.ApplicationContext;
@@ -20,33 +21,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Collect → label through the API → train in the background on all but the held-out evaluation share → the
- * candidate, evaluated, goes into service when nothing better serves; a second job cancelled; operators may not start
- * training. Real casting images and the real SqueezeNet.
+ * The closed loop on real casting images and the real SqueezeNet: collect → label a few through the API → a weak
+ * first model → label more → retrain → the candidate runs in shadow beside the active model on live frames and is
+ * promoted only when the held-out evaluation set says it is at least as good; a deliberately worse candidate (training
+ * labels flipped) is not promoted; a job is cancelled; operators may not start training.
  */
 class TrainingApiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final double SHARE = 0.25;
+    private static final int SHADOW_FRAMES = 12;
     @TempDir
     Path tmp;
 
     @Test
-    void labelledSamplesTrainACandidateInTheBackground() throws Exception {
+    void theLoopPromotesOnlyACandidateTheEvaluationSetFindsAtLeastAsGood() throws Exception {
         dev.vigil.app.inference.LoadedModel.initEngine();
         Path casting = SharedAssets.casting().resolve("test");
         Path frames = tmp.resolve("frames");
+        Path live = tmp.resolve("live");
         Files.createDirectories(frames);
+        Files.createDirectories(live);
         for (String cls : List.of("defective", "ok")) {
             List<Path> imgs;
             try (Stream<Path> s = Files.list(casting.resolve(cls))) {
-                imgs = s.sorted().limit(10).toList();
+                imgs = s.sorted().limit(34).toList();
             }
             for (int i = 0; i < imgs.size(); i++) {
-                Files.createSymbolicLink(frames.resolve(String.format("%s-%02d.jpeg", cls, i)),
+                Files.createSymbolicLink((i < 30 ? frames : live).resolve(String.format("%s-%02d.jpeg", cls, i)),
                         imgs.get(i).toAbsolutePath());
             }
         }
@@ -54,59 +61,82 @@ class TrainingApiTest {
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line4"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(frames.toString(), 5, false), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+        // cam1 plays the 60 images to label once; cam2 is the live line the shadow runs watch
+        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line4"), List.of(
+                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
+                new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 4, true), null, null)),
+                null, null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
                 new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null));
+                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE, SHADOW_FRAMES,
+                        true));
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
-            await(() -> p.samples().count() == 20, Duration.ofSeconds(30), "20 frames collected");
-            String[] olga = login(url, "olga", "operator secret");
-            for (Sample s : p.samples().list(null, 100)) {
-                String label = s.source().startsWith("defective") ? "defect" : "ok";
-                assertEquals(200, send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\"" + label
-                        + "\"}", olga).statusCode());
+            try {
+                await(() -> cam1(p).size() == 60, Duration.ofSeconds(30), "60 frames collected from cam1");
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + ": " + cam1(p).size() + " samples, " + p.cameraStatus()
+                        + ", " + p.status(), e);
             }
+            String[] olga = login(url, "olga", "operator secret");
+            String[] admin = login(url, "admin", "admin secret 1");
             assertEquals(403, send("POST", url + "/api/training", "", olga).statusCode(), "operators cannot train");
 
-            String[] admin = login(url, "admin", "admin secret 1");
-            var started = send("POST", url + "/api/training", "", admin);
-            assertEquals(202, started.statusCode(), started.body());
-            String job = JSON.readTree(started.body()).get("job").asText();
-            await(() -> state(url, job).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(180), "training done");
-            JsonNode done = JSON.readTree(get(url + "/api/training/" + job).body());
-            assertEquals("DONE", done.get("state").asText(), done.toString());
-            JsonNode cmp = done.get("comparison");
-            int evalImages = cmp.get("evaluationImages").asInt();
-            assertEquals(20, done.get("images").get("defect").asInt() + done.get("images").get("ok").asInt()
-                    + evalImages, "every labelled sample is either trained on or held out for evaluation");
-            assertTrue(evalImages > 0 && evalImages < 10, "about a fifth held out: " + evalImages);
-            String candidate = done.get("candidateId").asText();
-            // no model was active: a candidate that could be evaluated goes into service
-            assertTrue(cmp.get("promoted").asBoolean(), cmp.toString());
-            assertEquals(candidate, p.registry().pointer().active());
-            assertEquals(candidate, p.model().id(), "promoted by a hot swap, without a restart");
-
-            // a deliberately worse candidate: the training labels flipped, the evaluation set left true
-            for (Sample s : p.samples().list(Boolean.TRUE, 100)) {
-                if (!dev.vigil.app.training.TrainingJobs.heldOut(s.id())) {
-                    String flipped = s.assignedLabel().equals("ok") ? "defect" : "ok";
-                    assertEquals(200, send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\""
-                            + flipped + "\"}", olga).statusCode());
+            // the evaluation set (held out by id hash) is labelled first; then only three training images per class
+            Map<String, Integer> perClass = new java.util.HashMap<>();
+            for (Sample s : cam1(p)) {
+                if (TrainingJobs.heldOut(s.id(), SHARE) || perClass.merge(truth(s), 1, Integer::sum) <= 3) {
+                    label(url, s, truth(s), olga);
                 }
             }
-            String worse = JSON.readTree(send("POST", url + "/api/training", "", admin).body()).get("job").asText();
-            await(() -> state(url, worse).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(180), "worse done");
-            JsonNode w = JSON.readTree(get(url + "/api/training/" + worse).body());
-            assertEquals("DONE", w.get("state").asText(), w.toString());
+            JsonNode weak = train(url, admin);
+            assertEquals(6, weak.get("images").get("defect").asInt() + weak.get("images").get("ok").asInt());
+            JsonNode cmp = weak.get("comparison");
+            int evalImages = cmp.get("evaluationImages").asInt();
+            assertTrue(evalImages >= 8 && evalImages <= 24, "about a quarter held out: " + evalImages);
+            assertTrue(cmp.get("promoted").asBoolean(), "no model was active: " + cmp);
+            assertTrue(!weak.hasNonNull("shadow"), "nothing to shadow without an active model: " + weak);
+            String weakId = weak.get("candidateId").asText();
+            assertEquals(weakId, p.model().id(), "promoted by a hot swap, without a restart");
+
+            // label everything else: the candidate trained on ten times the images
+            for (Sample s : cam1(p)) {
+                if (s.assignedLabel() == null) {
+                    label(url, s, truth(s), olga);
+                }
+            }
+            JsonNode more = train(url, admin);
+            JsonNode mc = more.get("comparison");
+            assertEquals(evalImages, mc.get("evaluationImages").asInt(), "the same evaluation images: " + mc);
+            assertTrue(more.get("images").get("defect").asInt() > 20, more.toString());
+            boolean atLeastAsGood = mc.get("candidateAccuracy").asDouble() >= mc.get("activeAccuracy").asDouble()
+                    && mc.get("candidateDefectRecall").asDouble() >= mc.get("activeDefectRecall").asDouble();
+            assertEquals(atLeastAsGood, mc.get("promoted").asBoolean(), "promoted exactly when at least as good: " + mc);
+            JsonNode shadow = more.get("shadow");
+            assertEquals(SHADOW_FRAMES, shadow.get("frames").asInt(), "shadow run on live frames: " + shadow);
+            assertEquals("complete", shadow.get("outcome").asText());
+            assertEquals(weakId, shadow.get("activeId").asText());
+            String moreId = more.get("candidateId").asText();
+            assertEquals(atLeastAsGood ? moreId : weakId, p.model().id());
+            JsonNode detail = JSON.readTree(get(url + "/api/models/" + moreId).body());
+            assertEquals(SHADOW_FRAMES, detail.get("shadow").get("frames").asInt(), "shadow figures kept: " + detail);
+            assertEquals(mc.get("decision").asText(), detail.get("evaluation").get("decision").asText());
+            assertTrue(detail.get("report").get("thresholdCurve").size() > 2, "the page draws this curve");
+            String active = p.model().id();
+
+            // a deliberately worse candidate: the training labels flipped, the evaluation set left true
+            for (Sample s : p.samples().list(Boolean.TRUE, 1000)) {
+                if (!TrainingJobs.heldOut(s.id(), SHARE)) {
+                    label(url, s, s.assignedLabel().equals("ok") ? "defect" : "ok", olga);
+                }
+            }
+            JsonNode w = train(url, admin);
             assertTrue(!w.get("comparison").get("promoted").asBoolean(), w.toString());
             assertTrue(w.get("comparison").get("candidateAccuracy").asDouble()
                     < w.get("comparison").get("activeAccuracy").asDouble(), w.toString());
-            assertEquals(candidate, p.model().id(), "the worse candidate does not serve");
+            assertEquals(active, p.model().id(), "the worse candidate does not serve");
             assertEquals(w.get("candidateId").asText(), p.registry().pointer().candidate(), "it waits for an admin");
 
             var second = send("POST", url + "/api/training", "", admin);
@@ -115,10 +145,37 @@ class TrainingApiTest {
             await(() -> state(url, job2).matches("CANCELLED|DONE|FAILED"), Duration.ofSeconds(60), "cancelled");
             assertEquals("CANCELLED", state(url, job2));
             assertEquals(404, get(url + "/api/training/nope").statusCode());
-            assertTrue(p.cameraStatus().get("cam1").frames() == 20, "inspection kept its frames");
+            assertEquals(60, p.cameraStatus().get("cam1").frames(), "inspection kept its frames");
+            try (Stream<Path> left = Files.list(data.resolve("training"))) {
+                assertEquals(List.of(), left.toList(), "job folders are removed when jobs end");
+            }
         } finally {
             ctx.close();
         }
+    }
+
+    private static List<Sample> cam1(InspectionPipeline p) {
+        return p.samples().list(null, 1000).stream().filter(s -> s.camera().equals("cam1")).toList();
+    }
+
+    private static String truth(Sample s) {
+        return s.source().startsWith("defective") ? "defect" : "ok";
+    }
+
+    private static void label(String url, Sample s, String label, String[] session) throws Exception {
+        var r = send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\"" + label + "\"}", session);
+        assertEquals(200, r.statusCode(), r.body());
+    }
+
+    /** Starts a training run as an admin and waits for it to end; returns the finished job, which must be DONE. */
+    private static JsonNode train(String url, String[] admin) throws Exception {
+        var started = send("POST", url + "/api/training", "", admin);
+        assertEquals(202, started.statusCode(), started.body());
+        String job = JSON.readTree(started.body()).get("job").asText();
+        await(() -> state(url, job).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(240), "training " + job);
+        JsonNode done = JSON.readTree(get(url + "/api/training/" + job).body());
+        assertEquals("DONE", done.get("state").asText(), done.toString());
+        return done;
     }
 
     private static String state(String url, String job) {
@@ -128,5 +185,4 @@ class TrainingApiTest {
             return "?";
         }
     }
-
 }

@@ -1,6 +1,9 @@
 package dev.vigil.trainer.eval;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
 
 /**
  * The defect threshold: a part is rejected when its defect probability (1 - P(ok)) is at least
@@ -38,6 +41,35 @@ public record OperatingPoint(double defectThreshold, double targetRecall, double
         threshold = Math.min(threshold, 0.5); // never stricter than a plain vote for "ok"
         return new OperatingPoint(threshold, targetRecall, share(d, threshold), share(okScores, threshold),
                 d.length, okScores.length);
+    }
+
+    /** One point of the defect-threshold curve: what rejecting at {@code threshold} catches and costs. */
+    public record CurvePoint(double threshold, double recall, double falseRejectRate) {}
+
+    /** Most points a curve keeps: enough to draw it, small enough for report.json. */
+    public static final int CURVE_POINTS = 101;
+
+    /**
+     * The defect-threshold curve (defect recall and false-reject rate as the threshold goes from 1 down to 0), at
+     * every distinct score, thinned evenly to at most {@link #CURVE_POINTS} points; the operator page draws it.
+     */
+    public static List<CurvePoint> curve(double[] defectScores, double[] okScores) {
+        TreeSet<Double> distinct = new TreeSet<>();
+        distinct.add(0.0);
+        distinct.add(1.0);
+        Arrays.stream(defectScores).forEach(distinct::add);
+        Arrays.stream(okScores).forEach(distinct::add);
+        List<Double> t = new ArrayList<>(distinct.descendingSet());
+        List<CurvePoint> out = new ArrayList<>();
+        double step = Math.max(1.0, (t.size() - 1) / (double) (CURVE_POINTS - 1));
+        for (double i = 0; Math.round(i) < t.size(); i += step) {
+            double th = t.get((int) Math.round(i));
+            out.add(new CurvePoint(th, share(defectScores, th), share(okScores, th)));
+        }
+        if (out.get(out.size() - 1).threshold() != 0.0) {
+            out.add(new CurvePoint(0.0, share(defectScores, 0.0), share(okScores, 0.0)));
+        }
+        return out;
     }
 
     /** Share of scores at or above the threshold (0 for no scores). */

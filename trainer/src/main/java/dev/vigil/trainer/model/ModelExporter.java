@@ -333,6 +333,7 @@ public final class ModelExporter {
         rep.put("bestEpoch", r.bestEpoch());
         rep.put("validation", r.validation());
         rep.put("operatingPoint", r.operatingPoint());
+        rep.put("thresholdCurve", r.thresholdCurve());
         Map<String, Object> timing = new LinkedHashMap<>();
         timing.put("prefixForwardSeconds", r.prefixSeconds());
         timing.put("prefixForwardSecondsOriginalOnly", r.prefixSecondsOriginal());

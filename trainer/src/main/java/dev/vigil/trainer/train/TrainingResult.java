@@ -10,9 +10,10 @@ import java.util.Map;
  *
  * @param counts images per class: train and validation
  * @param operatingPoint null when the dataset has no good-part class
+ * @param thresholdCurve validation defect recall and false-reject rate per threshold; null without a good-part class
  */
 public record TrainingResult(TrainingPlan plan, List<EpochStats> history, int bestEpoch, Metrics validation,
-        OperatingPoint operatingPoint, Map<String, int[]> counts, int skippedImages, int featuresFromCache,
+        OperatingPoint operatingPoint, List<OperatingPoint.CurvePoint> thresholdCurve, Map<String, int[]> counts, int skippedImages, int featuresFromCache,
         String datasetSha256, double prefixSeconds, double prefixSecondsOriginal, double trainSeconds,
         double totalSeconds) {
 

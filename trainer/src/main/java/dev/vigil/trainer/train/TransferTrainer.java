@@ -253,7 +253,10 @@ public final class TransferTrainer implements AutoCloseable {
         }
         network.restore(best);
         float[][] valProbs = probabilities(validation, cutShape);
-        OperatingPoint op = okIndex < 0 ? null : operatingPoint(valProbs, valLabels);
+        double[][] scores = okIndex < 0 ? null : defectScores(valProbs, valLabels);
+        OperatingPoint op = scores == null ? null : OperatingPoint.choose(scores[0], scores[1],
+                options.targetRecall());
+        List<OperatingPoint.CurvePoint> curve = scores == null ? null : OperatingPoint.curve(scores[0], scores[1]);
         Metrics valMetrics = Metrics.of(dataset.classes(), valLabels, valProbs, okIndex,
                 op == null ? 0.5 : op.defectThreshold());
         Map<String, int[]> counts = new LinkedHashMap<>();
@@ -264,7 +267,7 @@ public final class TransferTrainer implements AutoCloseable {
                     .count()});
         }
         double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
-        result = new TrainingResult(plan, history, bestEpoch, valMetrics, op, counts, skipped,
+        result = new TrainingResult(plan, history, bestEpoch, valMetrics, op, curve, counts, skipped,
                 train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
                 prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
         return result;
@@ -277,15 +280,16 @@ public final class TransferTrainer implements AutoCloseable {
         }
     }
 
-    private OperatingPoint operatingPoint(float[][] probs, int[] labels) {
+    /** Defect scores (1 - P(ok)) of the defective images, then of the good ones. */
+    private double[][] defectScores(float[][] probs, int[] labels) {
         List<Double> defect = new ArrayList<>();
         List<Double> ok = new ArrayList<>();
         for (int i = 0; i < labels.length; i++) {
             double s = 1.0 - probs[i][okIndex];
             (labels[i] == okIndex ? ok : defect).add(s);
         }
-        return OperatingPoint.choose(defect.stream().mapToDouble(Double::doubleValue).toArray(),
-                ok.stream().mapToDouble(Double::doubleValue).toArray(), options.targetRecall());
+        return new double[][] {defect.stream().mapToDouble(Double::doubleValue).toArray(),
+                ok.stream().mapToDouble(Double::doubleValue).toArray()};
     }
 
     /**

@@ -33,4 +33,25 @@ class OperatingPointTest {
         assertEquals(1, m.confusion()[0][1]);
         assertEquals(2, m.perClass().get("ok").support());
     }
+
+    @Test
+    void thresholdCurveRunsFromNothingRejectedToEverythingRejected() {
+        double[] defects = {0.95, 0.9, 0.8, 0.3};
+        double[] oks = {0.05, 0.1, 0.35, 0.2};
+        List<OperatingPoint.CurvePoint> c = OperatingPoint.curve(defects, oks);
+        assertEquals(10, c.size(), "1, every distinct score, 0: " + c);
+        assertEquals(new OperatingPoint.CurvePoint(1.0, 0.0, 0.0), c.get(0));
+        assertEquals(new OperatingPoint.CurvePoint(0.8, 0.75, 0.0), c.get(3));
+        assertEquals(new OperatingPoint.CurvePoint(0.3, 1.0, 0.25), c.get(5));
+        assertEquals(new OperatingPoint.CurvePoint(0.0, 1.0, 1.0), c.get(c.size() - 1));
+        for (int i = 1; i < c.size(); i++) {
+            assertTrue(c.get(i).threshold() < c.get(i - 1).threshold());
+            assertTrue(c.get(i).recall() >= c.get(i - 1).recall());
+            assertTrue(c.get(i).falseRejectRate() >= c.get(i - 1).falseRejectRate());
+        }
+        double[] many = new java.util.Random(1).doubles(1000).toArray();
+        List<OperatingPoint.CurvePoint> thin = OperatingPoint.curve(many, many);
+        assertTrue(thin.size() <= OperatingPoint.CURVE_POINTS + 1, "thinned: " + thin.size());
+        assertEquals(1.0, thin.get(thin.size() - 1).recall());
+    }
 }

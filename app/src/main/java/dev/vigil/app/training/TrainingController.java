@@ -31,7 +31,8 @@ public class TrainingController {
     /** The jobs' bean, closed with the service. */
     @Factory
     static class Beans {
-        @Singleton
+        /** Made at start ({@code @Context}), so folders of runs a crash interrupted are tidied then. */
+        @io.micronaut.context.annotation.Context
         @Bean(preDestroy = "close")
         TrainingJobs trainingJobs(VigilService service) {
             var p = service.pipeline();

@@ -8,23 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.vigil.app.ServeCommand;
 import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.samples.Sample;
+import dev.vigil.app.testing.TestModels;
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.BackboneResolver;
-import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.train.TrainOptions;
-import dev.vigil.trainer.train.TransferTrainer;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -50,11 +42,11 @@ class ModelsPageTest {
     void anAdminLabelsTrainsFollowsProgressPromotesAndRollsBack() throws Exception {
         dev.vigil.app.inference.LoadedModel.initEngine();
         Path casting = SharedAssets.casting();
-        Path active = trainFirstModel(casting.resolve("train"));
+        Path active = TestModels.casting(tmp, "model", 0, 10, 5, 42);
         Path frames = tmp.resolve("frames");
         Path live = tmp.resolve("live");
-        link(casting.resolve("test"), frames, 0, 8);
-        link(casting.resolve("test"), live, 8, 3);
+        TestModels.linkFrames(casting.resolve("test"), frames, 0, 8);
+        TestModels.linkFrames(casting.resolve("test"), live, 8, 3);
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("ada", AccountStore.Role.ADMIN,
                 "line two admin".toCharArray());
@@ -177,32 +169,5 @@ class ModelsPageTest {
     /** The true class of a sample, from the file name of the frame it came from. */
     private static String truth(InspectionPipeline p, String sampleId) {
         return p.samples().get(sampleId).orElseThrow().source().startsWith("defective") ? "defective" : "ok";
-    }
-
-    /** Links {@code count} images of each class of {@code split}, from index {@code from}, into {@code to}. */
-    private static void link(Path split, Path to, int from, int count) throws Exception {
-        Files.createDirectories(to);
-        for (String cls : List.of("defective", "ok")) {
-            List<Path> imgs;
-            try (Stream<Path> s = Files.list(split.resolve(cls))) {
-                imgs = s.sorted().skip(from).limit(count).toList();
-            }
-            for (int i = 0; i < imgs.size(); i++) {
-                Files.createSymbolicLink(to.resolve(String.format("%s-%02d.jpeg", cls, from + i)),
-                        imgs.get(i).toAbsolutePath());
-            }
-        }
-    }
-
-    private Path trainFirstModel(Path train) throws Exception {
-        Path subset = SharedAssets.subset(train, tmp.resolve("train"), 0, 10);
-        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
-                SharedAssets.squeezenet().toString());
-        try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(subset, 2),
-                TrainOptions.defaults().withUnfreeze(0).withEpochs(5), tmp.resolve("features"),
-                new PrintStream(OutputStream.nullOutputStream()))) {
-            t.train();
-            return new ModelExporter(t).write(tmp.resolve("model")).dir();
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.vigil.app.service;
 import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -27,6 +28,7 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /** The labelling page in headless Chromium: log in, label with the keyboard, undo, see the counts change. */
@@ -110,6 +112,29 @@ class LabellingPageTest {
             assertEquals(1, labelled.size());
             assertEquals("defect", labelled.get(0).assignedLabel());
             assertEquals(first, labelled.get(0).id());
+
+            // review: the labelled queue shows the label and its history; a key relabels
+            new Select(web.findElement(By.id("queue-kind"))).selectByValue("labelled");
+            ((org.openqa.selenium.JavascriptExecutor) web).executeScript("document.activeElement.blur()");
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "1 to review"));
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("assigned"), "defect"));
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("history"), "olga: – → defect"));
+            new Actions(web).sendKeys("1").perform();
+            wait.until(d -> "ok".equals(p.samples().get(first).orElseThrow().assignedLabel()));
+            assertEquals("defect", p.samples().history(first).get(p.samples().history(first).size() - 1)
+                    .previous(), "relabelling keeps the previous value in the history");
+
+            // delete: the sample and its image go
+            new Select(web.findElement(By.id("queue-kind"))).selectByValue("unlabelled");
+            ((org.openqa.selenium.JavascriptExecutor) web).executeScript("document.activeElement.blur()");
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "2 to label"));
+            String doomed = web.findElement(By.id("image")).getAttribute("data-id");
+            Path image = p.samples().imageFile(p.samples().get(doomed).orElseThrow());
+            web.findElement(By.id("delete")).click();
+            wait.until(ExpectedConditions.alertIsPresent()).accept();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "1 to label"));
+            assertTrue(p.samples().get(doomed).isEmpty(), "deleted from the index");
+            assertTrue(!Files.exists(image), "and from the disk");
         } finally {
             web.quit();
             ctx.close();

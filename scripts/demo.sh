@@ -22,12 +22,13 @@ if [ ! -f "$work/model/manifest.json" ]; then
   ./vigil train --data "$work/synthetic" --backbone "$backbone" --out "$work/model" --unfreeze 0 --epochs 20
 fi
 cat > "$work/vigil.yml" <<YAML
-schemaVersion: 1
+schemaVersion: 2
 device: { id: demo }
 cameras:
   - id: line1
     source: { type: synthetic, fps: 2, width: 320, height: 320, defectRate: 0.2, seed: 42 }
-model: { package: $work/model, device: auto }
+model: { package: $work/model }
+inference: { device: auto }
 mqtt: { url: tcp://127.0.0.1:1883 }
 storage: { dir: $work/data }
 web: { port: ${VIGIL_PORT:-8080} }

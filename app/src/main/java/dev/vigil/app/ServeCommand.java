@@ -1,6 +1,7 @@
 package dev.vigil.app;
 
 import dev.vigil.config.ConfigLoader;
+import dev.vigil.config.ConfigStore;
 import dev.vigil.config.DeviceConfig;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
@@ -25,8 +26,13 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DeviceConfig c = config == null ? DeviceConfig.defaults() : ConfigLoader.load(config);
-        ApplicationContext ctx = start(c);
+        ApplicationContext ctx;
+        if (config == null) {
+            ctx = start(DeviceConfig.defaults());
+        } else {
+            ConfigStore store = openStore(config);
+            ctx = start(store.current().config(), store);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             ctx.close();
@@ -36,12 +42,26 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Starts the service on a configuration (also used by tests). */
+    /**
+     * The configuration file with its snapshots under {@code <storage.dir>/config} (an older format is migrated in
+     * place after a backup; the first start takes the factory snapshot).
+     */
+    public static ConfigStore openStore(Path file) throws java.io.IOException {
+        DeviceConfig c = ConfigLoader.load(file);
+        return ConfigStore.open(file, Path.of(c.storage().dir()).resolve("config"));
+    }
+
+    /** Starts the service on a configuration (also used by tests); its configuration cannot change remotely. */
     public static ApplicationContext start(DeviceConfig c) {
+        return start(c, null);
+    }
+
+    /** Starts the service on the configuration in force in {@code store}, which remote changes then go through. */
+    public static ApplicationContext start(DeviceConfig c, ConfigStore store) {
         dev.vigil.app.inference.LoadedModel.initEngine();
-        return Micronaut.build(new String[0]).mainClass(Vigil.class).banner(false)
+        var builder = Micronaut.build(new String[0]).mainClass(Vigil.class).banner(false)
                 .properties(Map.of("micronaut.server.port", c.web().port() == 0 ? -1 : c.web().port(),
-                        "micronaut.server.host", c.web().host()))
-                .singletons(c).start();
+                        "micronaut.server.host", c.web().host()));
+        return (store == null ? builder.singletons(c) : builder.singletons(c, store)).start();
     }
 }

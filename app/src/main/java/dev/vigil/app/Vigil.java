@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
             TransferBenchmark.class, ServeCommand.class,
-            dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class, UserCommand.class})
+            dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class, UserCommand.class, ConfigCommand.class})
 public final class Vigil implements Runnable {
     @Override
     public void run() {

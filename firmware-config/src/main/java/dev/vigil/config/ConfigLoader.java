@@ -3,25 +3,54 @@ package dev.vigil.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Collectors;
 
-/** Reads {@code vigil.yml}: unknown keys and wrong types are errors naming the key path; then validates. */
+/**
+ * Reads {@code vigil.yml} through the one path every configuration takes: YAML → document → migrated to the current
+ * {@code schemaVersion} → keys and types checked (all problems, "did you mean") → camera defaults merged in → bound to
+ * {@link DeviceConfig} → validated ({@link ConfigValidator}: constraints and cross-field rules). Anything wrong is a
+ * {@link ConfigException} that lists every problem with its key path.
+ */
 public final class ConfigLoader {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES))
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
+
+    /**
+     * A configuration as read: the document (migrated, as the user wrote it otherwise), the version it was written
+     * in, the migration steps applied, and the bound, valid configuration.
+     */
+    public record Loaded(ObjectNode document, int writtenVersion, List<String> migrations, DeviceConfig config) {}
 
     private ConfigLoader() {}
 
-    public static DeviceConfig load(Path file) {
+    public static ObjectMapper yaml() {
+        return YAML;
+    }
+
+    public static ObjectMapper json() {
+        return JSON;
+    }
+
+    /** Reads, migrates and validates a file. */
+    public static Loaded read(Path file) {
         String text;
         try {
             text = Files.readString(file);
@@ -30,40 +59,136 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(file.toString(), List.of("cannot be read: " + e.getMessage()));
         }
-        return parse(text, file.toString());
+        return read(text, file.toString());
+    }
+
+    /** Reads, migrates and validates YAML (or JSON) text; {@code source} names it in errors. */
+    public static Loaded read(String text, String source) {
+        ObjectNode doc = document(text, source);
+        int written = Migrations.version(doc);
+        List<String> steps = Migrations.migrate(doc, source);
+        return new Loaded(doc, written, steps, bind(doc, source));
+    }
+
+    public static DeviceConfig load(Path file) {
+        return read(file).config();
     }
 
     /** Parses and validates YAML text; {@code source} names it in errors. */
     public static DeviceConfig parse(String yaml, String source) {
+        return read(yaml, source).config();
+    }
+
+    /** YAML or JSON text as a document (an empty text is an empty document: every default). */
+    public static ObjectNode document(String text, String source) {
+        if (text.isBlank()) {
+            return JsonNodeFactory.instance.objectNode();
+        }
+        JsonNode n;
+        try {
+            n = YAML.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(source, List.of("not valid YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ")")));
+        }
+        if (n == null || n.isNull() || n.isMissingNode()) {
+            return JsonNodeFactory.instance.objectNode();
+        }
+        if (!n.isObject()) {
+            throw new ConfigException(source, List.of("the top level must be a section of keys (schemaVersion:,"
+                    + " device:, cameras:, ...), found " + n.getNodeType().toString().toLowerCase()));
+        }
+        return (ObjectNode) n;
+    }
+
+    /**
+     * Checks a current-version document and binds it: keys and types first (every problem at once), then the
+     * cameras' inherited keys merged in, then constraints and cross-field rules.
+     */
+    public static DeviceConfig bind(ObjectNode doc, String source) {
+        List<String> problems = new ArrayList<>(Schema.checkDocument(doc, DeviceConfig.class));
+        if (!problems.isEmpty()) {
+            throw new ConfigException(source, problems);
+        }
         DeviceConfig c;
         try {
-            c = yaml.isBlank() ? DeviceConfig.defaults() : YAML.readValue(yaml, DeviceConfig.class);
-        } catch (UnrecognizedPropertyException e) {
-            String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream().map(Object::toString)
-                    .sorted().collect(Collectors.joining(", "));
-            throw new ConfigException(source, List.of(path(e) + ": unknown key; the keys here are " + known));
+            c = JSON.treeToValue(effective(doc), DeviceConfig.class);
         } catch (JsonMappingException e) {
             throw new ConfigException(source, List.of(path(e) + ": " + e.getOriginalMessage().split("\n")[0]));
         } catch (JsonProcessingException e) {
-            throw new ConfigException(source, List.of("not valid YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")")));
+            throw new ConfigException(source, List.of(e.getOriginalMessage()));
         }
         if (c == null) {
             c = DeviceConfig.defaults();
         }
-        List<String> problems = c.problems();
+        problems = c.problems();
         if (!problems.isEmpty()) {
             throw new ConfigException(source, problems);
         }
         return c;
     }
 
-    public static String toYaml(DeviceConfig c) {
+    /**
+     * The document with every camera's inherited keys filled in, key by key: {@code cameraDefaults} under each
+     * camera, and the global {@code decision} under each camera's decision.
+     */
+    static ObjectNode effective(ObjectNode doc) {
+        ObjectNode out = doc.deepCopy();
+        if (!(out.get("cameras") instanceof ArrayNode cams)) {
+            return out;
+        }
+        ObjectNode defaults = out.get("cameraDefaults") instanceof ObjectNode d ? d : JsonNodeFactory.instance
+                .objectNode();
+        JsonNode global = out.get("decision");
+        for (int i = 0; i < cams.size(); i++) {
+            if (!(cams.get(i) instanceof ObjectNode cam)) {
+                continue;
+            }
+            ObjectNode merged = defaults.deepCopy();
+            merge(merged, cam);
+            if (global instanceof ObjectNode g && (merged.has("decision") || defaults.has("decision"))) {
+                ObjectNode dec = g.deepCopy();
+                merge(dec, merged.get("decision"));
+                merged.set("decision", dec);
+            }
+            cams.set(i, merged);
+        }
+        return out;
+    }
+
+    /**
+     * JSON merge patch (RFC 7386) of {@code patch} into {@code target}: sections merge key by key, a null removes a
+     * key (back to its default), anything else replaces.
+     */
+    public static void merge(ObjectNode target, JsonNode patch) {
+        if (!(patch instanceof ObjectNode p)) {
+            return;
+        }
+        p.fields().forEachRemaining(e -> {
+            JsonNode v = e.getValue();
+            if (v.isNull()) {
+                target.remove(e.getKey());
+            } else if (v.isObject() && target.get(e.getKey()) instanceof ObjectNode t) {
+                merge(t, v);
+            } else {
+                target.set(e.getKey(), v.deepCopy());
+            }
+        });
+    }
+
+    /** A document as YAML text, the way snapshots and migrated files are written. */
+    public static String toYaml(JsonNode doc) {
         try {
-            return YAML.writeValueAsString(c);
+            return YAML.writeValueAsString(doc);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A bound configuration (every default spelled out) as YAML. */
+    public static String toYaml(DeviceConfig c) {
+        return toYaml(JSON.valueToTree(c));
     }
 
     private static String path(JsonMappingException e) {

@@ -1,33 +1,65 @@
 package dev.vigil.config;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * The device configuration ({@code vigil.yml}). Every key has its default here, in the compact constructors: a
- * missing key means the default, an unknown key is an error. {@link ConfigLoader} reads it, {@link #problems()}
- * checks it.
- *
- * @param schemaVersion the file format version ({@link #SCHEMA_VERSION})
+ * The device configuration ({@code vigil.yml}), the single source of truth for everything configurable on a device.
+ * Every key has its default here, in the compact constructors (a missing key means the default), and its meaning and
+ * constraint in its {@link Key} annotation; an unknown key is an error. {@link ConfigLoader} reads a file (migrating
+ * older {@code schemaVersion}s), {@link #problems()} checks a configuration, {@link ConfigStore} applies changes with
+ * snapshots and rollback. Cameras inherit {@code cameraDefaults}, the global {@code decision} and
+ * {@code storage.flagsPerHour}, key by key, unless they set their own.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
-        Decision decision, Mqtt mqtt, Storage storage, Web web, Training training) {
-    public static final int SCHEMA_VERSION = 1;
+public record DeviceConfig(
+        @Key(doc = "Version of this file's format. Older files are migrated step by step (with a backup); a newer one"
+                + " than this Vigil knows is refused.", min = 1, applies = "restart") Integer schemaVersion,
+        @Key(doc = "Who this device is.") Device device,
+        @Key(doc = "Settings every camera starts from; a camera's own keys override them one by one.")
+        CameraDefaults cameraDefaults,
+        @Key(doc = "The cameras of this device (at least one).", applies = "camera") List<Camera> cameras,
+        @Key(doc = "The model package that serves.") ModelSettings model,
+        @Key(doc = "Where the classifier runs.") Inference inference,
+        @Key(doc = "How class probabilities become verdicts (every camera's default).") Decision decision,
+        @Key(doc = "The MQTT broker connection: alerts, status, commands.") Mqtt mqtt,
+        @Key(doc = "Where flagged samples, models and journals are kept, and how much.") Storage storage,
+        @Key(doc = "The HTTP server: operator page, API, health, metrics.") Web web,
+        @Key(doc = "On-device retraining from the operator's labels.") Training training,
+        @Key(doc = "How remote configuration changes are applied and kept.") Changes changes) {
+    /** The format this Vigil writes and reads natively; older files are migrated ({@link Migrations}). */
+    public static final int SCHEMA_VERSION = 2;
 
     public DeviceConfig {
         schemaVersion = schemaVersion == null ? SCHEMA_VERSION : schemaVersion;
         device = device == null ? new Device(null) : device;
-        cameras = cameras == null ? List.of(Camera.synthetic("cam1")) : List.copyOf(cameras);
-        model = model == null ? new ModelSettings(null, null, null) : model;
-        decision = decision == null ? new Decision(null, null) : decision;
-        mqtt = mqtt == null ? new Mqtt(null, null, null, null, null, null, null, null, null) : mqtt;
+        cameraDefaults = cameraDefaults == null ? new CameraDefaults(null, null, null, null, null, null)
+                : cameraDefaults;
+        model = model == null ? new ModelSettings(null, null) : model;
+        inference = inference == null ? new Inference(null) : inference;
+        decision = decision == null ? new Decision(null, null, null, null) : decision;
+        mqtt = mqtt == null ? new Mqtt(null, null, null, null, null, null, null, null, null, null) : mqtt;
         storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
         web = web == null ? new Web(null, null) : web;
         training = training == null ? new Training(null, null, null, null) : training;
+        changes = changes == null ? new Changes(null, null) : changes;
+        List<Camera> given = cameras == null ? List.of(new Camera("cam1", null, null, null, null, null, null))
+                : cameras;
+        final CameraDefaults d = cameraDefaults;
+        final Decision dec = decision;
+        final int flags = storage.flagsPerHour();
+        cameras = given.stream().map(c -> c == null ? null : c.inherit(d, dec, flags)).toList();
     }
 
-    /** The same configuration written the short way (no training section: its defaults). */
+    /** A configuration written the short way: the sections a service test cares about, defaults elsewhere. */
+    public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
+            Decision decision, Mqtt mqtt, Storage storage, Web web, Training training) {
+        this(schemaVersion, device, null, cameras, model, null, decision, mqtt, storage, web, training, null);
+    }
+
+    /** As above, with the training defaults. */
     public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
             Decision decision, Mqtt mqtt, Storage storage, Web web) {
         this(schemaVersion, device, cameras, model, decision, mqtt, storage, web, null);
@@ -35,52 +67,97 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
 
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
-        return new DeviceConfig(null, null, null, null, null, null, null, null, null);
+        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
-    /** @param id the device id, part of every MQTT topic */
-    public record Device(String id) {
+    /** The camera with this id, if configured. */
+    public java.util.Optional<Camera> camera(String id) {
+        return cameras.stream().filter(c -> c.id().equals(id)).findFirst();
+    }
+
+    public record Device(
+            @Key(doc = "The device id: part of every MQTT topic and of sample names.", pattern = "[A-Za-z0-9_-]{1,64}",
+                    patternDoc = "1-64 letters, digits, '-' or '_' (it becomes part of MQTT topics)",
+                    applies = "restart") String id) {
         public Device {
             id = id == null ? "vigil" : id;
         }
     }
 
     /**
-     * @param id camera id (topics, samples, metrics)
-     * @param source where frames come from
-     * @param roi crop applied before the classifier; null = the whole frame
-     * @param trigger {@code continuous} (at the source's rate) or {@code triggered} (MQTT/HTTP trigger only)
+     * A camera: where its frames come from, how it is set up, and how its frames are judged. Keys left out come from
+     * {@code cameraDefaults}, then from the global {@code decision} and {@code storage.flagsPerHour}.
      */
-    public record Camera(String id, Source source, Roi roi, String trigger) {
+    public record Camera(
+            @Key(doc = "Camera id: topics, samples, metrics.", required = true, pattern = "[A-Za-z0-9_-]{1,64}",
+                    patternDoc = "1-64 letters, digits, '-' or '_' (it becomes part of MQTT topics)",
+                    applies = "camera") String id,
+            @Key(doc = "Where frames come from.") Source source,
+            @Key(doc = "Camera controls, where the driver exposes them (V4L2 cameras).") CameraSettings settings,
+            @Key(doc = "Crop applied before the classifier; left out = the whole frame.") Roi roi,
+            @Key(doc = "continuous (frames at the source's rate) or triggered (a frame per MQTT/HTTP trigger).",
+                    oneOf = {"continuous", "triggered"}, applies = "camera") String trigger,
+            @Key(doc = "This camera's decision rule; keys left out come from the global decision.")
+            Decision decision,
+            @Key(doc = "Most samples this camera flags per hour; left out = storage.flagsPerHour.", min = 0)
+            Integer flagsPerHour) {
         public Camera {
             source = source == null ? Source.synthetic() : source;
             trigger = trigger == null ? "continuous" : trigger;
         }
 
-        static Camera synthetic(String id) {
-            return new Camera(id, Source.synthetic(), null, null);
+        /** A camera with a source and the rest inherited. */
+        public Camera(String id, Source source, Roi roi, String trigger) {
+            this(id, source, null, roi, trigger, null, null);
         }
 
+        /** Fills what this camera leaves out from the defaults (whole sections; the loader merges key by key). */
+        Camera inherit(CameraDefaults d, Decision global, int flags) {
+            return new Camera(id, source, settings != null ? settings : d.settings() != null ? d.settings()
+                    : new CameraSettings(null, null, null, null, null, null, null), roi != null ? roi : d.roi(),
+                    trigger, decision != null ? decision : d.decision() != null ? d.decision() : global,
+                    flagsPerHour != null ? flagsPerHour : d.flagsPerHour() != null ? d.flagsPerHour() : flags);
+        }
+
+        @JsonIgnore
         public boolean triggered() {
             return "triggered".equals(trigger);
         }
     }
 
+    /** What every camera starts from: the same keys as a camera, without its id. */
+    public record CameraDefaults(
+            @Key(doc = "Source keys every camera starts from (fps, width, height, ...).") Source source,
+            @Key(doc = "Camera controls every camera starts from.") CameraSettings settings,
+            @Key(doc = "Crop every camera starts from.") Roi roi,
+            @Key(doc = "Trigger mode every camera starts from.", oneOf = {"continuous", "triggered"},
+                    applies = "camera") String trigger,
+            @Key(doc = "Decision rule every camera starts from (over the global decision).") Decision decision,
+            @Key(doc = "Samples flagged per camera and hour (over storage.flagsPerHour).", min = 0)
+            Integer flagsPerHour) {}
+
     /**
      * A frame source. {@code type}: {@code synthetic} (a simulated line), {@code folder} (images replayed in name
      * order), {@code mjpeg-file} (an MJPEG .avi), {@code v4l2} (a camera: {@code device} index or /dev/videoN),
      * {@code stream} (RTSP/HTTP decoded by an ffmpeg child process).
-     *
-     * @param fps frames per second requested (camera) or replayed (folder, file, synthetic)
-     * @param loop folder and file sources start again at the end
-     * @param width requested capture width (v4l2, stream output; synthetic frame size)
-     * @param height requested capture height
-     * @param defectRate synthetic: share of parts with a defect
-     * @param seed synthetic: random seed (the same seed renders the same line)
-     * @param ffmpeg stream: the ffmpeg executable
      */
-    public record Source(String type, String path, String device, String url, Double fps, Boolean loop,
-            Integer width, Integer height, Double defectRate, Long seed, String ffmpeg) {
+    public record Source(
+            @Key(doc = "synthetic (a simulated casting line), folder (images replayed in name order), mjpeg-file (an"
+                    + " MJPEG .avi), v4l2 (a camera), stream (RTSP/HTTP through ffmpeg).",
+                    oneOf = {"synthetic", "folder", "mjpeg-file", "v4l2", "stream"}, applies = "camera") String type,
+            @Key(doc = "folder, mjpeg-file: the folder or file.", applies = "camera") String path,
+            @Key(doc = "v4l2: camera index (0) or /dev/videoN.", applies = "camera") String device,
+            @Key(doc = "stream: rtsp:// or http:// address.", applies = "camera") String url,
+            @Key(doc = "Frames per second requested (camera) or replayed (folder, file, synthetic).", min = 0,
+                    minExclusive = true, max = 240, applies = "camera") Double fps,
+            @Key(doc = "folder, mjpeg-file: start again at the end.", applies = "camera") Boolean loop,
+            @Key(doc = "Frame width: requested from a v4l2 camera or stream, rendered by synthetic.", min = 16,
+                    max = 8192, applies = "camera") Integer width,
+            @Key(doc = "Frame height, as width.", min = 16, max = 8192, applies = "camera") Integer height,
+            @Key(doc = "synthetic: share of parts with a defect.", min = 0, max = 1, applies = "camera")
+            Double defectRate,
+            @Key(doc = "synthetic: random seed (the same seed renders the same line).", applies = "camera") Long seed,
+            @Key(doc = "stream: the ffmpeg executable.", applies = "camera") String ffmpeg) {
         public Source {
             type = type == null ? "synthetic" : type;
             fps = fps == null ? 2.0 : fps;
@@ -99,68 +176,122 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
         public static Source folder(String path, double fps, boolean loop) {
             return new Source("folder", path, null, null, fps, loop, null, null, null, null, null);
         }
+
+        /** True when the frame size is known before the first frame (the source renders or requests it). */
+        @JsonIgnore
+        public boolean sizeKnown() {
+            return type.equals("synthetic");
+        }
     }
 
-    /** A crop rectangle in frame pixels. */
-    public record Roi(int x, int y, int width, int height) {}
-
     /**
-     * @param packageDir the active model package; null or missing = collect mode (flag frames for labelling)
-     * @param device {@code cpu}, {@code cuda}, {@code tensorrt} or {@code auto} (GPU when its libraries load, else
-     *     CPU with a log line)
-     * @param watch swap in a new package when the files at {@code package} change
+     * Camera controls set through OpenCV on a v4l2 camera when it opens; each is left to the camera when absent. A
+     * control the driver does not expose is logged and skipped; what the camera reports back is logged.
      */
-    public record ModelSettings(@com.fasterxml.jackson.annotation.JsonProperty("package") String packageDir,
-            String device, Boolean watch) {
+    public record CameraSettings(
+            @Key(doc = "Automatic exposure on or off.", applies = "camera") Boolean autoExposure,
+            @Key(doc = "Exposure, in the driver's units (V4L2: 100 µs steps); sets autoExposure off.", min = 0,
+                    applies = "camera") Double exposure,
+            @Key(doc = "Analogue gain, in the driver's units.", min = 0, applies = "camera") Double gain,
+            @Key(doc = "Automatic white balance on or off.", applies = "camera") Boolean autoWhiteBalance,
+            @Key(doc = "White balance temperature in kelvin; sets autoWhiteBalance off.", min = 1000, max = 15000,
+                    applies = "camera") Integer whiteBalance,
+            @Key(doc = "Autofocus on or off.", applies = "camera") Boolean autoFocus,
+            @Key(doc = "Focus position, in the driver's units; sets autoFocus off.", min = 0, applies = "camera")
+            Double focus) {}
+
+    /** A crop rectangle in frame pixels. */
+    public record Roi(
+            @Key(doc = "Left edge, pixels.", required = true, min = 0, applies = "camera") Integer x,
+            @Key(doc = "Top edge, pixels.", required = true, min = 0, applies = "camera") Integer y,
+            @Key(doc = "Width, pixels.", required = true, min = 16, applies = "camera") Integer width,
+            @Key(doc = "Height, pixels.", required = true, min = 16, applies = "camera") Integer height) {}
+
+    public record ModelSettings(
+            @Key(doc = "Folder of the model package to serve (an inbox: a new package there is verified, entered in"
+                    + " the registry and promoted). Left out = collect mode: frames are flagged for labelling.")
+            @JsonProperty("package") String packageDir,
+            @Key(doc = "Swap in a new package when the files in the package folder change.") Boolean watch) {
         public ModelSettings {
-            device = device == null ? "auto" : device;
             watch = watch == null ? Boolean.TRUE : watch;
         }
     }
 
-    /**
-     * @param uncertaintyBand a frame whose defect score is within this many logits (log-odds) of the package's defect
-     *     threshold is {@code uncertain}: 1.0 means odds within a factor e of the threshold's, whatever the threshold
-     * @param consensus the verdict of a camera is the majority over its last N frames (1 = every frame alone)
-     */
-    public record Decision(Double uncertaintyBand, Integer consensus) {
-        public Decision {
-            uncertaintyBand = uncertaintyBand == null ? 1.0 : uncertaintyBand;
-            consensus = consensus == null ? 1 : consensus;
+    public record Inference(
+            @Key(doc = "cpu, cuda, tensorrt, or auto (the GPU when its libraries load, else the CPU with a log line).",
+                    oneOf = {"cpu", "cuda", "tensorrt", "auto"}) String device) {
+        public Inference {
+            device = device == null ? "auto" : device;
         }
     }
 
     /**
-     * @param url broker, {@code tcp://host:1883} or {@code ssl://host:8883}
-     * @param prefix topic prefix; null = {@code vigil/<device id>}
-     * @param username broker user (optional)
-     * @param passwordEnv name of the environment variable holding the password (never the password itself)
-     * @param caFile TLS: CA certificate (PEM) that signed the broker's certificate
-     * @param queueQuota most alerts kept on disk while the broker is away; more are counted as overflow
-     * @param inspections also publish every verdict (QoS 0)
-     * @param clientId MQTT client id; null = {@code vigil-<device id>}
-     * @param statusSeconds how often the retained status is refreshed
+     * How a frame's class probabilities become a verdict. The defect score is {@code 1 - P(ok)}; at or above the
+     * defect threshold (the package's operating point unless set here) a frame is a defect; within
+     * {@code uncertaintyBand} logits of it, or between {@code okBelow} and the threshold when that is set, it is
+     * uncertain and flagged for a person.
      */
-    public record Mqtt(String url, String prefix, String username, String passwordEnv, String caFile,
-            Integer queueQuota, Boolean inspections, String clientId, Integer statusSeconds) {
+    public record Decision(
+            @Key(doc = "Defect score at or above which a frame is a defect; left out = the model package's operating"
+                    + " point (chosen for its target defect recall).", min = 0, max = 1, minExclusive = true)
+            Double defectThreshold,
+            @Key(doc = "Defect score below which a frame is ok; between it and defectThreshold a frame is uncertain"
+                    + " (replaces uncertaintyBand; needs defectThreshold).", min = 0, max = 1) Double okBelow,
+            @Key(doc = "A frame whose defect score is within this many logits of the threshold is uncertain: 1.0 ="
+                    + " odds within a factor e of the threshold's, whatever the threshold.", min = 0, max = 10)
+            Double uncertaintyBand,
+            @Key(doc = "The verdict is the majority over a camera's last N frames (1 = every frame alone).", min = 1,
+                    max = 100) Integer consensus) {
+        public Decision {
+            uncertaintyBand = uncertaintyBand == null ? 1.0 : uncertaintyBand;
+            consensus = consensus == null ? 1 : consensus;
+        }
+
+        public Decision(Double uncertaintyBand, Integer consensus) {
+            this(null, null, uncertaintyBand, consensus);
+        }
+    }
+
+    public record Mqtt(
+            @Key(doc = "Broker address: tcp://host:1883 or ssl://host:8883.", pattern = "(tcp|ssl|mqtt|mqtts)://.+",
+                    patternDoc = "tcp://, ssl://, mqtt:// or mqtts:// followed by host:port") String url,
+            @Key(doc = "Topic prefix; left out = vigil/<device id>.") String prefix,
+            @Key(doc = "Broker user name.") String username,
+            @Key(doc = "Name of the environment variable that holds the broker password (never the password"
+                    + " itself).", pattern = "[A-Za-z_][A-Za-z0-9_]*", patternDoc = "an environment variable name")
+            String passwordEnv,
+            @Key(doc = "File whose first line is the broker password (owner-readable only, e.g. a systemd"
+                    + " credential).") String passwordFile,
+            @Key(doc = "TLS: CA certificate (PEM) that signed the broker's certificate.") String caFile,
+            @Key(doc = "Most alerts kept on disk while the broker is away; more are counted as overflow.", min = 1)
+            Integer queueQuota,
+            @Key(doc = "Also publish every verdict (QoS 0).") Boolean inspections,
+            @Key(doc = "MQTT client id; left out = vigil-<device id>.") String clientId,
+            @Key(doc = "Seconds between refreshes of the retained status.", min = 1, max = 3600)
+            Integer statusSeconds) {
         public Mqtt {
             url = url == null ? "tcp://127.0.0.1:1883" : url;
             queueQuota = queueQuota == null ? 10_000 : queueQuota;
             inspections = inspections == null ? Boolean.FALSE : inspections;
             statusSeconds = statusSeconds == null ? 10 : statusSeconds;
         }
+
+        /** The short form tests use (no password file). */
+        public Mqtt(String url, String prefix, String username, String passwordEnv, String caFile, Integer queueQuota,
+                Boolean inspections, String clientId, Integer statusSeconds) {
+            this(url, prefix, username, passwordEnv, null, caFile, queueQuota, inspections, clientId, statusSeconds);
+        }
     }
 
-    /**
-     * @param dir data folder: samples, their index, the MQTT journal
-     * @param quotaMb most disk space the samples may take; the oldest go first
-     * @param retentionDays samples older than this are deleted (0 = keep)
-     * @param auditShare share of {@code ok} frames flagged anyway, for audit
-     * @param flagsPerHour most samples flagged per camera and hour
-     * @param jpegQuality quality of stored samples
-     */
-    public record Storage(String dir, Integer quotaMb, Integer retentionDays, Double auditShare,
-            Integer flagsPerHour, Integer jpegQuality) {
+    public record Storage(
+            @Key(doc = "Data folder: samples and their index, model registry, MQTT journal, accounts, configuration"
+                    + " snapshots.", applies = "restart") String dir,
+            @Key(doc = "Most disk space the samples may take, MiB; the oldest go first.", min = 1) Integer quotaMb,
+            @Key(doc = "Samples older than this many days are deleted (0 = keep).", min = 0) Integer retentionDays,
+            @Key(doc = "Share of ok frames flagged anyway, for audit.", min = 0, max = 1) Double auditShare,
+            @Key(doc = "Most samples flagged per camera and hour (each camera may set its own).", min = 0)
+            Integer flagsPerHour,
+            @Key(doc = "JPEG quality of stored samples.", min = 10, max = 100) Integer jpegQuality) {
         public Storage {
             dir = dir == null ? System.getProperty("user.home") + "/.local/share/vigil" : dir;
             quotaMb = quotaMb == null ? 2048 : quotaMb;
@@ -171,32 +302,37 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
         }
     }
 
-    /** @param port HTTP port (0 = any free port) */
-    public record Web(Integer port, String host) {
+    public record Web(
+            @Key(doc = "HTTP port (0 = any free port).", min = 0, max = 65535, applies = "restart") Integer port,
+            @Key(doc = "Address to listen on (0.0.0.0 = every interface).", applies = "restart") String host,
+            @Key(doc = "Minutes a login session of the operator page lives without use.", min = 5, max = 10_080)
+            Integer sessionIdleMinutes) {
         public Web {
             port = port == null ? 8080 : port;
             host = host == null ? "0.0.0.0" : host;
+            sessionIdleMinutes = sessionIdleMinutes == null ? 720 : sessionIdleMinutes;
+        }
+
+        public Web(Integer port, String host) {
+            this(port, host, null);
         }
     }
 
-    /**
-     * On-device retraining from the operator's labels.
-     *
-     * @param backbone catalog name or ONNX file the trainer starts from
-     * @param unfreeze backbone blocks trained (0 = only the new head)
-     * @param epochs most epochs
-     * @param modelCache where catalog backbones are kept; null = {@code <storage.dir>/backbones}
-     * @param autoAfterLabels start a training run by itself after this many new labels (0 = off, the default: an
-     *     admin starts training)
-     * @param evaluationShare share of labelled samples held out as the evaluation set, never trained on (chosen by a
-     *     hash of the sample id, so the set only grows; changing the share re-partitions it)
-     * @param shadowFrames live frames a candidate classifies in shadow beside the active model (recorded, not acted
-     *     on) before an automatic promotion; 0 = no shadow run
-     * @param autoPromote a candidate at least as good as the active model on the evaluation set (overall and in
-     *     defect recall) goes into service by itself; false = every candidate waits for an admin
-     */
-    public record Training(String backbone, Integer unfreeze, Integer epochs, String modelCache,
-            Integer autoAfterLabels, Double evaluationShare, Integer shadowFrames, Boolean autoPromote) {
+    public record Training(
+            @Key(doc = "Catalog name or ONNX file the trainer starts from.") String backbone,
+            @Key(doc = "Backbone blocks trained (0 = only the new head).", min = 0, max = 20) Integer unfreeze,
+            @Key(doc = "Most epochs.", min = 1, max = 10_000) Integer epochs,
+            @Key(doc = "Where catalog backbones are kept; left out = <storage.dir>/backbones.") String modelCache,
+            @Key(doc = "Start a training run by itself after this many new labels (0 = off: an admin starts"
+                    + " training).", min = 0) Integer autoAfterLabels,
+            @Key(doc = "Share of labelled samples held out as the evaluation set, never trained on (by a hash of the"
+                    + " sample id, so the set only grows; changing it re-partitions the set).", min = 0, max = 0.9,
+                    minExclusive = true) Double evaluationShare,
+            @Key(doc = "Live frames a candidate classifies in shadow beside the active model (recorded, not acted"
+                    + " on) before an automatic promotion; 0 = no shadow run.", min = 0) Integer shadowFrames,
+            @Key(doc = "A candidate at least as good as the active model on the evaluation set (overall and in defect"
+                    + " recall) goes into service by itself; false = every candidate waits for an admin.")
+            Boolean autoPromote) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
@@ -209,6 +345,18 @@ public record DeviceConfig(Integer schemaVersion, Device device, List<Camera> ca
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
             this(backbone, unfreeze, epochs, modelCache, null, null, null, null);
+        }
+    }
+
+    public record Changes(
+            @Key(doc = "Seconds a remote change is watched after it is applied: if a camera or the model fails in"
+                    + " that time, the previous configuration is restored by itself.", min = 0, max = 3600)
+            Integer graceSeconds,
+            @Key(doc = "Configuration snapshots kept (the factory snapshot is always kept).", min = 2, max = 10_000)
+            Integer keepSnapshots) {
+        public Changes {
+            graceSeconds = graceSeconds == null ? 30 : graceSeconds;
+            keepSnapshots = keepSnapshots == null ? 100 : keepSnapshots;
         }
     }
 

@@ -14,7 +14,7 @@ public class AuthBeans {
     }
 
     @Singleton
-    Sessions sessions() {
-        return new Sessions();
+    Sessions sessions(dev.vigil.app.service.VigilService service) {
+        return new Sessions(() -> java.time.Duration.ofMinutes(service.pipeline().config().web().sessionIdleMinutes()));
     }
 }

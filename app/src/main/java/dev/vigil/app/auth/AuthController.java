@@ -37,7 +37,7 @@ public class AuthController {
                 .<HttpResponse<?>>map(a -> {
                     Sessions.Session s = sessions.create(a);
                     return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
-                            .sameSite(SameSite.Strict).path("/").maxAge(Sessions.IDLE));
+                            .sameSite(SameSite.Strict).path("/").maxAge(sessions.idle()));
                 })
                 .orElseGet(() -> HttpResponse.unauthorized().body(Map.of("error", "wrong name or password")));
     }

@@ -18,6 +18,22 @@ public final class Sessions {
     public static final String COOKIE = "vigil_session";
     public static final String CSRF_HEADER = "X-CSRF-Token";
     public static final Duration IDLE = Duration.ofHours(12);
+    private final java.util.function.Supplier<Duration> idle;
+
+    /** Sessions that expire after {@link #IDLE} without use. */
+    public Sessions() {
+        this(() -> IDLE);
+    }
+
+    /** @param idle how long a session lives without use, read at each use (a configuration change applies) */
+    public Sessions(java.util.function.Supplier<Duration> idle) {
+        this.idle = idle;
+    }
+
+    /** How long a session lives without use. */
+    public Duration idle() {
+        return idle.get();
+    }
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** One login. */
@@ -41,7 +57,7 @@ public final class Sessions {
             return Optional.empty();
         }
         Instant now = Instant.now();
-        if (s.lastUsed().plus(IDLE).isBefore(now)) {
+        if (s.lastUsed().plus(idle.get()).isBefore(now)) {
             sessions.remove(token);
             return Optional.empty();
         }

@@ -116,7 +116,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("bench"),
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), fps, true), null,
                         null)),
-                new DeviceConfig.ModelSettings(model.toString(), "cpu", false), null,
+                new DeviceConfig.ModelSettings(model.toString(), false), null,
                 new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
         SimpleMeterRegistry registry = new SimpleMeterRegistry();

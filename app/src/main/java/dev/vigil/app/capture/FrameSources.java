@@ -29,6 +29,9 @@ public final class FrameSources {
     /** As {@link #create(DeviceConfig.Source)}, with the camera id in the error message. */
     public static FrameSource create(DeviceConfig.Camera camera) {
         try {
+            if (camera.source().type().equals("v4l2")) {
+                return VideoCaptureSource.of(camera.source()).withSettings(camera.settings());
+            }
             return create(camera.source());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("camera " + camera.id() + ": " + e.getMessage(), e);

@@ -45,6 +45,7 @@ public final class VideoCaptureSource implements FrameSource {
     private final int height;
     private final double fps;
 
+    private dev.vigil.config.DeviceConfig.CameraSettings settings;
     private VideoCapture capture;
     private boolean finished;
     private long frameNumber;
@@ -74,6 +75,12 @@ public final class VideoCaptureSource implements FrameSource {
                     "v4l2 source: source.device is missing; give a camera index (0) or /dev/videoN");
         }
         return new VideoCaptureSource(Kind.V4L2, device.trim(), null, false, width, height, fps);
+    }
+
+    /** Camera controls applied when the camera opens (and at every reconnect); null = leave the camera's own. */
+    public VideoCaptureSource withSettings(dev.vigil.config.DeviceConfig.CameraSettings s) {
+        this.settings = s;
+        return this;
     }
 
     /**
@@ -148,7 +155,48 @@ public final class VideoCaptureSource implements FrameSource {
             LOG.info("v4l2 camera {}: {}x{} at {} fps ({}), asked for {} fps", device, gotWidth, gotHeight, gotFps,
                     fourcc, fps);
         }
+        applySettings(c);
         capture = c;
+    }
+
+    /**
+     * Sets the configured controls. V4L2 through OpenCV: auto exposure is 3 (aperture priority) or 1 (manual),
+     * exposure in 100 µs steps, white balance in kelvin, focus in the driver's units. A control the driver refuses is
+     * logged and skipped; what the camera reports back is logged, since drivers round or ignore values.
+     */
+    private void applySettings(VideoCapture c) {
+        var s = settings;
+        if (s == null) {
+            return;
+        }
+        java.util.List<String> got = new java.util.ArrayList<>();
+        Boolean autoExposure = s.exposure() != null ? Boolean.FALSE : s.autoExposure();
+        control(c, "autoExposure", Videoio.CAP_PROP_AUTO_EXPOSURE, autoExposure == null ? null
+                : autoExposure ? 3.0 : 1.0, got);
+        control(c, "exposure", Videoio.CAP_PROP_EXPOSURE, s.exposure(), got);
+        control(c, "gain", Videoio.CAP_PROP_GAIN, s.gain(), got);
+        Boolean autoWb = s.whiteBalance() != null ? Boolean.FALSE : s.autoWhiteBalance();
+        control(c, "autoWhiteBalance", Videoio.CAP_PROP_AUTO_WB, autoWb == null ? null : autoWb ? 1.0 : 0.0, got);
+        control(c, "whiteBalance", Videoio.CAP_PROP_WB_TEMPERATURE, s.whiteBalance() == null ? null
+                : s.whiteBalance().doubleValue(), got);
+        Boolean autoFocus = s.focus() != null ? Boolean.FALSE : s.autoFocus();
+        control(c, "autoFocus", Videoio.CAP_PROP_AUTOFOCUS, autoFocus == null ? null : autoFocus ? 1.0 : 0.0, got);
+        control(c, "focus", Videoio.CAP_PROP_FOCUS, s.focus(), got);
+        if (!got.isEmpty()) {
+            LOG.info("v4l2 camera {}: settings {}", device, String.join(", ", got));
+        }
+    }
+
+    private void control(VideoCapture c, String name, int prop, Double value, java.util.List<String> got) {
+        if (value == null) {
+            return;
+        }
+        if (!c.set(prop, value)) {
+            LOG.warn("v4l2 camera {}: the driver does not take settings.{} = {}; left as it is ({})", device, name,
+                    value, c.get(prop));
+            return;
+        }
+        got.add(name + " " + value + " -> camera reports " + c.get(prop));
     }
 
     private void openFile() throws IOException {

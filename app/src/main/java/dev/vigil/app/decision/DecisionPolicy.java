@@ -14,12 +14,30 @@ public final class DecisionPolicy {
     private final int okIndex;
     private final double threshold;
     private final double band;
+    /** With an explicit uncertain range: scores below this are ok (else NaN: the band decides). */
+    private final double okBelow;
 
     public DecisionPolicy(List<String> labels, int okIndex, double threshold, double band) {
+        this(labels, okIndex, threshold, band, Double.NaN);
+    }
+
+    private DecisionPolicy(List<String> labels, int okIndex, double threshold, double band, double okBelow) {
         this.labels = List.copyOf(labels);
         this.okIndex = okIndex;
         this.threshold = Math.min(Math.max(threshold, 1e-6), 1 - 1e-6);
         this.band = band;
+        this.okBelow = okBelow;
+    }
+
+    /**
+     * A camera's rule: its configured {@code defectThreshold} (else the package's operating point), and its uncertain
+     * range — {@code okBelow} up to the threshold when set, else {@code uncertaintyBand} logits around it.
+     */
+    public static DecisionPolicy of(List<String> labels, int okIndex, double packageThreshold,
+            dev.vigil.config.DeviceConfig.Decision d) {
+        double t = d.defectThreshold() != null ? d.defectThreshold() : packageThreshold;
+        return new DecisionPolicy(labels, okIndex, t, d.uncertaintyBand(),
+                d.okBelow() != null ? Math.min(d.okBelow(), t) : Double.NaN);
     }
 
     public Decision decide(float[] probs) {
@@ -39,9 +57,13 @@ public final class DecisionPolicy {
             return new Decision(v, labels.get(top), p, p, probs.clone());
         }
         double score = 1.0 - probs[okIndex];
-        double distance = logit(score) - logit(threshold);
-        Verdict v = Math.abs(distance) < band ? Verdict.UNCERTAIN
-                : distance > 0 ? Verdict.DEFECT : Verdict.OK;
+        Verdict v;
+        if (!Double.isNaN(okBelow)) {
+            v = score >= threshold ? Verdict.DEFECT : score >= okBelow ? Verdict.UNCERTAIN : Verdict.OK;
+        } else {
+            double distance = logit(score) - logit(threshold);
+            v = Math.abs(distance) < band ? Verdict.UNCERTAIN : distance > 0 ? Verdict.DEFECT : Verdict.OK;
+        }
         int labelIndex = v == Verdict.OK || topDefect < 0 ? okIndex : topDefect;
         return new Decision(v, labels.get(labelIndex), probs[labelIndex], score, probs.clone());
     }

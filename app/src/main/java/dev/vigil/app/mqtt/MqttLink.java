@@ -103,6 +103,7 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicBoolean connected = new AtomicBoolean();
     private final AtomicReference<byte[]> latestStatus = new AtomicReference<>();
     private final AtomicReference<byte[]> latestModelState = new AtomicReference<>();
+    private final AtomicReference<byte[]> latestConfigState = new AtomicReference<>();
     private final Object lifecycle = new Object();
     private boolean started;
     private volatile boolean closed;
@@ -202,6 +203,13 @@ public final class MqttLink implements AutoCloseable {
         byte[] bytes = Payloads.toBytes(state);
         latestModelState.set(bytes);
         publishRetained(topics.modelState(), latestModelState);
+    }
+
+    /** Publishes the configuration state (retained, QoS 1); the latest is published again on every connection. */
+    public void publishConfigState(ConfigStatePayload state) {
+        byte[] bytes = Payloads.toBytes(state);
+        latestConfigState.set(bytes);
+        publishRetained(topics.configState(), latestConfigState);
     }
 
     /**
@@ -394,6 +402,7 @@ public final class MqttLink implements AutoCloseable {
             connected.set(true);
             publishRetained(topics.status(), latestStatus);
             publishRetained(topics.modelState(), latestModelState);
+            publishRetained(topics.configState(), latestConfigState);
             outbox.connectionUp();
         }
 
@@ -590,7 +599,21 @@ public final class MqttLink implements AutoCloseable {
         if (settings.username() != null && !settings.username().isBlank()) {
             o.setUserName(settings.username());
         }
-        if (settings.passwordEnv() != null && !settings.passwordEnv().isBlank()) {
+        if (settings.passwordFile() != null && !settings.passwordFile().isBlank()) {
+            String password;
+            try {
+                password = java.nio.file.Files.readAllLines(Path.of(settings.passwordFile()), StandardCharsets.UTF_8)
+                        .stream().findFirst().orElse("");
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("mqtt.passwordFile: " + settings.passwordFile() + " cannot be read ("
+                        + e.getMessage() + "); check the path and that the vigil user may read it");
+            }
+            if (password.isEmpty()) {
+                throw new IllegalArgumentException("mqtt.passwordFile: the first line of " + settings.passwordFile()
+                        + " is empty; put the broker password there");
+            }
+            o.setPassword(password.getBytes(StandardCharsets.UTF_8));
+        } else if (settings.passwordEnv() != null && !settings.passwordEnv().isBlank()) {
             String name = settings.passwordEnv();
             String password = environment.apply(name);
             if (password == null || password.isEmpty()) {

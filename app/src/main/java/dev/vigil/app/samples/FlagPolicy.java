@@ -15,8 +15,9 @@ import java.util.Random;
  * disk. Thread-safe.
  */
 public final class FlagPolicy {
-    private final double auditShare;
-    private final int perHour;
+    private double auditShare;
+    private int perHour;
+    private Map<String, Integer> perCamera = Map.of();
     private final Random random;
     private final Map<String, Deque<Instant>> recent = new HashMap<>();
     private long capped;
@@ -25,6 +26,16 @@ public final class FlagPolicy {
         this.auditShare = auditShare;
         this.perHour = perHour;
         this.random = new Random(seed);
+    }
+
+    /**
+     * New rates, effective at once (a configuration change): the audit share, the default cap per camera and hour,
+     * and cameras' own caps. The last hour's flags still count against the new caps.
+     */
+    public synchronized void configure(double auditShare, int perHour, Map<String, Integer> perCamera) {
+        this.auditShare = auditShare;
+        this.perHour = perHour;
+        this.perCamera = Map.copyOf(perCamera);
     }
 
     /** The reason to flag this frame, or null to let it go. */
@@ -43,7 +54,7 @@ public final class FlagPolicy {
         while (!q.isEmpty() && q.peekFirst().isBefore(hourAgo)) {
             q.removeFirst();
         }
-        if (q.size() >= perHour) {
+        if (q.size() >= perCamera.getOrDefault(camera, perHour)) {
             capped++;
             return null;
         }

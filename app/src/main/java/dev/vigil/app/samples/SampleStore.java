@@ -37,10 +37,16 @@ public final class SampleStore implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
     private static final System.Logger LOG = System.getLogger(SampleStore.class.getName());
     private final Path dir;
-    private final long quotaBytes;
-    private final Duration retention;
+    private volatile long quotaBytes;
+    private volatile Duration retention;
     private final Connection db;
     private final SecureRandom random = new SecureRandom();
+
+    /** New limits (a configuration change); the next {@link #enforce} applies them. */
+    public void limits(long quotaBytes, int retentionDays) {
+        this.quotaBytes = quotaBytes;
+        this.retention = retentionDays <= 0 ? null : Duration.ofDays(retentionDays);
+    }
 
     public SampleStore(Path dir, long quotaBytes, int retentionDays) {
         this.dir = dir.toAbsolutePath();

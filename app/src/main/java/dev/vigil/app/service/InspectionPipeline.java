@@ -52,10 +52,11 @@ import org.opencv.imgcodecs.Imgcodecs;
  */
 public final class InspectionPipeline implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(InspectionPipeline.class.getName());
-    private final DeviceConfig config;
+    private volatile DeviceConfig config;
     private final MeterRegistry metrics;
     private final SampleStore store;
-    private final MqttLink mqtt;
+    private volatile MqttLink mqtt;
+    private final MqttLink.Listener mqttListener;
     private final FlagPolicy flags;
     private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
@@ -70,11 +71,13 @@ public final class InspectionPipeline implements AutoCloseable {
         return t;
     });
     private final Instant started = Instant.now();
-    private final ModelWatcher watcher;
+    private volatile ModelWatcher watcher;
+    private java.util.concurrent.ScheduledFuture<?> statusTask;
+    private java.util.concurrent.ScheduledFuture<?> watchTask;
     private final ModelRegistry registry;
     private volatile LoadedModel model;
-    /** The decision rule of {@link #model}, built when the model comes into service, not per batch. */
-    private volatile DecisionPolicy policy;
+    /** Each camera's decision rule for {@link #model}, built when the model or the configuration changes. */
+    private volatile Map<String, DecisionPolicy> policies = Map.of();
     private volatile LoadedModel previousModel;
     /** A candidate classifying live frames beside {@link #model}, recorded and not acted on; null when none. */
     private volatile ShadowRun shadow;
@@ -91,7 +94,8 @@ public final class InspectionPipeline implements AutoCloseable {
         this.registry = new ModelRegistry(data.resolve("models"));
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
                 System.nanoTime());
-        this.mqtt = new MqttLink(config, data.resolve("mqtt"), new MqttLink.Listener() {
+        flags.configure(config.storage().auditShare(), config.storage().flagsPerHour(), cameraCaps(config));
+        this.mqttListener = new MqttLink.Listener() {
             @Override
             public void onTrigger(String camera) {
                 trigger(camera);
@@ -101,32 +105,76 @@ public final class InspectionPipeline implements AutoCloseable {
             public void onModelCommand(String payload) {
                 modelCommand(payload);
             }
-        });
+
+            @Override
+            public void onConfigSet(String payload) {
+                java.util.function.Consumer<String> h = configCommands;
+                if (h != null) {
+                    h.accept(payload);
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, "config/set: this service was started without a"
+                            + " configuration file (--config), so its configuration cannot be changed remotely");
+                }
+            }
+        };
+        this.mqtt = new MqttLink(config, data.resolve("mqtt"), mqttListener);
         for (Verdict v : Verdict.values()) {
             verdicts.put(v, new AtomicLong());
         }
         for (DeviceConfig.Camera c : config.cameras()) {
-            slots.put(c.id(), new AtomicReference<>());
-            consensus.put(c.id(), new Consensus(config.decision().consensus()));
-            AtomicLong d = new AtomicLong();
-            dropped.put(c.id(), d);
-            metrics.gauge("vigil.frames.dropped", List.of(io.micrometer.core.instrument.Tag.of("camera", c.id())), d,
-                    AtomicLong::doubleValue);
-            CameraRunner runner = new CameraRunner(c, this::offer);
-            cameras.put(c.id(), runner);
-            List<io.micrometer.core.instrument.Tag> tags = List.of(io.micrometer.core.instrument.Tag.of("camera",
-                    c.id()));
-            metrics.gauge("vigil.camera.fps", tags, runner, r -> r.status().fps());
-            metrics.gauge("vigil.camera.up", tags, runner,
-                    r -> r.status().state() == CameraStatus.State.DOWN ? 0 : 1);
-            metrics.gauge("vigil.frames.captured", tags, runner, r -> r.status().frames());
-            metrics.gauge("vigil.frames.corrupt", tags, runner, r -> r.status().corruptFrames());
-            metrics.gauge("vigil.camera.reconnects", tags, runner, r -> r.status().reconnects());
+            addCamera(c);
         }
-        metrics.gauge("vigil.alerts.queue", mqtt, m -> m.alertQueueDepth());
-        metrics.gauge("vigil.alerts.overflow", mqtt, m -> m.alertOverflow());
+        metrics.gauge("vigil.alerts.queue", this, p -> p.mqtt.alertQueueDepth());
+        metrics.gauge("vigil.alerts.overflow", this, p -> p.mqtt.alertOverflow());
         this.watcher = config.model().packageDir() == null ? null
                 : new ModelWatcher(Path.of(config.model().packageDir()), dir -> install(dir, "watch"));
+    }
+
+    /** Sets a camera up (slot, consensus, runner, metrics); the runner starts with the pipeline or at once after. */
+    private CameraRunner addCamera(DeviceConfig.Camera c) {
+        slots.put(c.id(), new AtomicReference<>());
+        consensus.put(c.id(), new Consensus(c.decision().consensus()));
+        AtomicLong d = dropped.computeIfAbsent(c.id(), id -> new AtomicLong());
+        List<io.micrometer.core.instrument.Tag> tags = List.of(io.micrometer.core.instrument.Tag.of("camera",
+                c.id()));
+        metrics.gauge("vigil.frames.dropped", tags, d, AtomicLong::doubleValue);
+        CameraRunner runner = new CameraRunner(c, this::offer);
+        cameras.put(c.id(), runner);
+        // the gauges look the runner up, so a camera restarted by a configuration change keeps its metrics
+        String id = c.id();
+        metrics.gauge("vigil.camera.fps", tags, cameras, m -> m.containsKey(id) ? m.get(id).status().fps()
+                : Double.NaN);
+        metrics.gauge("vigil.camera.up", tags, cameras, m -> m.containsKey(id)
+                && m.get(id).status().state() != CameraStatus.State.DOWN ? 1 : 0);
+        metrics.gauge("vigil.frames.captured", tags, cameras, m -> m.containsKey(id) ? m.get(id).status().frames()
+                : Double.NaN);
+        metrics.gauge("vigil.frames.corrupt", tags, cameras, m -> m.containsKey(id)
+                ? m.get(id).status().corruptFrames() : Double.NaN);
+        metrics.gauge("vigil.camera.reconnects", tags, cameras, m -> m.containsKey(id)
+                ? m.get(id).status().reconnects() : Double.NaN);
+        return runner;
+    }
+
+    private static Map<String, Integer> cameraCaps(DeviceConfig c) {
+        Map<String, Integer> caps = new LinkedHashMap<>();
+        c.cameras().forEach(cam -> caps.put(cam.id(), cam.flagsPerHour()));
+        return caps;
+    }
+
+    private Map<String, DecisionPolicy> policiesFor(LoadedModel m, DeviceConfig c) {
+        Map<String, DecisionPolicy> out = new LinkedHashMap<>();
+        for (DeviceConfig.Camera cam : c.cameras()) {
+            out.put(cam.id(), DecisionPolicy.of(m.labels(), m.modelPackage().okIndex(),
+                    m.modelPackage().defectThreshold(), cam.decision()));
+        }
+        return Map.copyOf(out);
+    }
+
+    private volatile java.util.function.Consumer<String> configCommands;
+
+    /** Who answers {@code vigil/<device>/config/set} (the configuration changes service); null = nobody. */
+    public void configCommands(java.util.function.Consumer<String> handler) {
+        this.configCommands = handler;
     }
 
     public void start() {
@@ -150,11 +198,120 @@ public final class InspectionPipeline implements AutoCloseable {
         worker.start();
         cameras.values().forEach(CameraRunner::start);
         int every = config.mqtt().statusSeconds();
-        scheduler.scheduleWithFixedDelay(this::publishStatus, 1, every, TimeUnit.SECONDS);
+        statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, every, TimeUnit.SECONDS);
         scheduler.scheduleWithFixedDelay(() -> store.enforce(Instant.now()), 1, 60, TimeUnit.SECONDS);
         if (watcher != null && config.model().watch()) {
-            scheduler.scheduleWithFixedDelay(watcher::poll, 2, 2, TimeUnit.SECONDS);
+            watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 2, 2, TimeUnit.SECONDS);
         }
+    }
+
+    /** What a configuration change did to the running service. */
+    public record Reconfigured(List<String> hot, List<String> camerasRestarted, List<String> restartNeeded) {}
+
+    /**
+     * Applies a new, valid configuration to the running service, as far as it can without a restart: decision rules,
+     * flag rates and storage limits at once; a camera whose keys changed is restarted alone (added and removed cameras
+     * too); a changed MQTT section reconnects the link (same alert journal); a changed model folder or inference
+     * device reloads the model; training settings apply to the next run. The device id, web server and storage folder
+     * are reported as needing a restart.
+     */
+    public synchronized Reconfigured reconfigure(DeviceConfig next) {
+        DeviceConfig old = config;
+        List<String> hot = new ArrayList<>();
+        List<String> restarted = new ArrayList<>();
+        List<String> restart = new ArrayList<>();
+        if (!old.device().equals(next.device())) {
+            restart.add("device.id");
+        }
+        if (!old.web().port().equals(next.web().port()) || !old.web().host().equals(next.web().host())) {
+            restart.add("web");
+        }
+        if (!old.storage().dir().equals(next.storage().dir())) {
+            restart.add("storage.dir");
+        }
+        config = next;
+        // cameras: removed, changed (restarted alone), added
+        Map<String, DeviceConfig.Camera> before = new LinkedHashMap<>();
+        old.cameras().forEach(c -> before.put(c.id(), c));
+        for (DeviceConfig.Camera c : old.cameras()) {
+            if (next.camera(c.id()).isEmpty()) {
+                CameraRunner r = cameras.remove(c.id());
+                if (r != null) {
+                    r.close();
+                }
+                slots.remove(c.id());
+                consensus.remove(c.id());
+                restarted.add(c.id() + " (removed)");
+            }
+        }
+        for (DeviceConfig.Camera c : next.cameras()) {
+            DeviceConfig.Camera was = before.get(c.id());
+            boolean capture = was == null || !was.source().equals(c.source()) || !was.settings().equals(c.settings())
+                    || !java.util.Objects.equals(was.roi(), c.roi()) || !was.trigger().equals(c.trigger());
+            if (capture) {
+                CameraRunner r = cameras.remove(c.id());
+                if (r != null) {
+                    r.close();
+                }
+                CameraRunner fresh = addCamera(c);
+                if (running) {
+                    fresh.start();
+                }
+                restarted.add(c.id() + (was == null ? " (added)" : ""));
+            } else if (!was.decision().equals(c.decision())) {
+                consensus.put(c.id(), new Consensus(c.decision().consensus()));
+            }
+        }
+        LoadedModel m = model;
+        if (m != null) {
+            policies = policiesFor(m, next);
+        }
+        if (!old.decision().equals(next.decision()) || old.cameras().stream().anyMatch(c -> next.camera(c.id())
+                .map(n -> !n.decision().equals(c.decision())).orElse(false))) {
+            hot.add("decision");
+        }
+        flags.configure(next.storage().auditShare(), next.storage().flagsPerHour(), cameraCaps(next));
+        store.limits((long) next.storage().quotaMb() << 20, next.storage().retentionDays());
+        if (!old.storage().equals(next.storage())) {
+            hot.add("storage");
+        }
+        if (!old.mqtt().equals(next.mqtt())) {
+            MqttLink previous = mqtt;
+            previous.close();
+            mqtt = new MqttLink(next, Path.of(old.storage().dir()).resolve("mqtt"), mqttListener);
+            if (running) {
+                mqtt.start();
+            }
+            if (statusTask != null && !old.mqtt().statusSeconds().equals(next.mqtt().statusSeconds())) {
+                statusTask.cancel(false);
+                statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, next.mqtt().statusSeconds(),
+                        TimeUnit.SECONDS);
+            }
+            publishModelState();
+            hot.add("mqtt (reconnected)");
+        }
+        if (!old.model().equals(next.model())) {
+            if (watchTask != null) {
+                watchTask.cancel(false);
+                watchTask = null;
+            }
+            watcher = next.model().packageDir() == null ? null
+                    : new ModelWatcher(Path.of(next.model().packageDir()), dir -> install(dir, "watch"));
+            if (watcher != null && next.model().watch() && running) {
+                watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 0, 2, TimeUnit.SECONDS);
+            }
+            hot.add("model");
+        }
+        if (!old.inference().equals(next.inference()) && registry.pointer().active() != null) {
+            String why = swapModel(registry.packageDir(registry.pointer().active()));
+            hot.add("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
+        }
+        if (!old.training().equals(next.training())) {
+            hot.add("training (next run)");
+        }
+        LOG.log(System.Logger.Level.INFO, "configuration applied: hot {0}, cameras restarted {1}, at the next start"
+                + " {2}", hot, restarted, restart);
+        return new Reconfigured(hot, restarted, restart);
     }
 
     /**
@@ -257,9 +414,15 @@ public final class InspectionPipeline implements AutoCloseable {
                 for (int i = 0; i < batch.size(); i++) {
                     CapturedFrame f = batch.get(i);
                     long d0 = System.nanoTime();
-                    Decision d = policy.decide(probs[i]);
+                    DecisionPolicy rule = policies.get(f.cameraId());
+                    Consensus vote = consensus.get(f.cameraId());
+                    if (rule == null || vote == null) {
+                        raw[i] = Verdict.UNCLASSIFIED; // its camera was removed by a configuration change
+                        continue;
+                    }
+                    Decision d = rule.decide(probs[i]);
                     raw[i] = d.verdict();
-                    Verdict v = consensus.get(f.cameraId()).add(d.verdict());
+                    Verdict v = vote.add(d.verdict());
                     d = new Decision(v, d.label(), d.confidence(), d.defectScore(), d.probabilities());
                     String camera = f.cameraId();
                     timer("capture", camera).record(f.captureNanos(), TimeUnit.NANOSECONDS);
@@ -337,9 +500,9 @@ public final class InspectionPipeline implements AutoCloseable {
         if (active == null) {
             throw new dev.vigil.trainer.VigilException("no active model to run " + candidateId + " beside");
         }
-        LoadedModel m = LoadedModel.open(registry.packageDir(candidateId), config.model().device());
-        ShadowRun run = new ShadowRun(m, new DecisionPolicy(m.labels(), m.modelPackage().okIndex(),
-                m.modelPackage().defectThreshold(), config.decision().uncertaintyBand()), active.id(), frames);
+        LoadedModel m = LoadedModel.open(registry.packageDir(candidateId), config.inference().device());
+        ShadowRun run = new ShadowRun(m, DecisionPolicy.of(m.labels(), m.modelPackage().okIndex(),
+                m.modelPackage().defectThreshold(), config.decision()), active.id(), frames);
         run.done().thenAccept(stats -> {
             try {
                 registry.attach(candidateId, "shadow", stats);
@@ -420,7 +583,7 @@ public final class InspectionPipeline implements AutoCloseable {
     public String swapModel(Path dir) {
         LoadedModel fresh;
         try {
-            fresh = LoadedModel.open(dir, config.model().device());
+            fresh = LoadedModel.open(dir, config.inference().device());
         } catch (RuntimeException e) {
             modelError = "model package " + dir + " refused: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, modelError + (model == null ? " (collect mode continues)"
@@ -432,8 +595,7 @@ public final class InspectionPipeline implements AutoCloseable {
         synchronized (modelLock) {
             old = model;
             model = fresh;
-            policy = new DecisionPolicy(fresh.labels(), fresh.modelPackage().okIndex(),
-                    fresh.modelPackage().defectThreshold(), config.decision().uncertaintyBand());
+            policies = policiesFor(fresh, config);
             modelError = null;
         }
         if (previousModel != null) {

@@ -7,12 +7,17 @@ import java.util.function.Supplier;
  * run it started or an admin started; a run already going is not doubled.
  */
 public final class AutoTrainTrigger {
-    private final int threshold;
+    private final java.util.function.IntSupplier threshold;
     private final Supplier<String> start;
     private int sinceLastRun;
 
     /** @param start starts a run and returns its id */
     public AutoTrainTrigger(int threshold, Supplier<String> start) {
+        this(() -> threshold, start);
+    }
+
+    /** @param threshold read at every label, so a configuration change applies at once */
+    public AutoTrainTrigger(java.util.function.IntSupplier threshold, Supplier<String> start) {
         this.threshold = threshold;
         this.start = start;
     }
@@ -20,7 +25,8 @@ public final class AutoTrainTrigger {
     /** Called after each new label; returns the id of a run it started, or null. */
     public synchronized String labelled() {
         sinceLastRun++;
-        if (threshold <= 0 || sinceLastRun < threshold) {
+        int t = threshold.getAsInt();
+        if (t <= 0 || sinceLastRun < t) {
             return null;
         }
         sinceLastRun = 0;

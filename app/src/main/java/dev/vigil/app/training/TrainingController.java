@@ -36,7 +36,7 @@ public class TrainingController {
         @Bean(preDestroy = "close")
         TrainingJobs trainingJobs(VigilService service) {
             var p = service.pipeline();
-            return new TrainingJobs(p.config(), p.samples(), p.registry(), new TrainingJobs.Candidates() {
+            return new TrainingJobs(p::config, p.samples(), p.registry(), new TrainingJobs.Candidates() {
                 @Override
                 public dev.vigil.app.service.ShadowRun shadow(String id, int frames) {
                     return p.startShadow(id, frames);
@@ -56,7 +56,7 @@ public class TrainingController {
 
         @Singleton
         AutoTrainTrigger autoTrainTrigger(VigilService service, TrainingJobs jobs) {
-            return new AutoTrainTrigger(service.pipeline().config().training().autoAfterLabels(),
+            return new AutoTrainTrigger(() -> service.pipeline().config().training().autoAfterLabels(),
                     () -> jobs.start("auto (training.autoAfterLabels)"));
         }
     }

@@ -96,7 +96,8 @@ public final class TrainingJobs implements AutoCloseable {
     public record Comparison(int evaluationImages, Double candidateAccuracy, Double candidateDefectRecall,
             String activeId, Double activeAccuracy, Double activeDefectRecall, boolean promoted, String decision) {}
 
-    private final DeviceConfig config;
+    /** The configuration in force, read at each job (a change applies to the next run). */
+    private final java.util.function.Supplier<DeviceConfig> settings;
     private final SampleStore samples;
     private final ModelRegistry registry;
     private final Path root;
@@ -115,8 +116,10 @@ public final class TrainingJobs implements AutoCloseable {
     /**
      * @param candidates the service side of a new candidate; null = candidates only enter the registry
      */
-    public TrainingJobs(DeviceConfig config, SampleStore samples, ModelRegistry registry, Candidates candidates) {
-        this.config = config;
+    public TrainingJobs(java.util.function.Supplier<DeviceConfig> settings, SampleStore samples,
+            ModelRegistry registry, Candidates candidates) {
+        this.settings = settings;
+        DeviceConfig config = settings.get();
         this.samples = samples;
         this.registry = registry;
         this.candidates = candidates;
@@ -206,10 +209,11 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     private void run(String id) {
+        DeviceConfig config = settings.get();
         update(id, State.RUNNING, "preparing the dataset", null, null, null);
         Path dir = root.resolve(id);
         try {
-            Map<String, Integer> counts = dataset(dir.resolve("data"));
+            Map<String, Integer> counts = dataset(dir.resolve("data"), config.training().evaluationShare());
             update(id, State.RUNNING, "dataset " + counts, null, null, counts);
             DeviceConfig.Training t = config.training();
             Path cache = t.modelCache() != null ? Path.of(t.modelCache())
@@ -226,11 +230,11 @@ public final class TrainingJobs implements AutoCloseable {
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
                 update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
                         null);
-                Comparison c = compare(pkg, dir.resolve("evaluation"), log);
+                Comparison c = compare(pkg, dir.resolve("evaluation"), log, config.training().autoPromote());
                 compared(id, c);
                 registry.attach(e.id(), "evaluation", c);
                 if (c.activeId() != null) {
-                    shadowRun(id, e.id());
+                    shadowRun(id, e.id(), config.training().shadowFrames());
                 }
                 if (c.promoted() && candidates != null) {
                     update(id, State.RUNNING, "promoting " + e.id(), null, null, null);
@@ -266,8 +270,7 @@ public final class TrainingJobs implements AutoCloseable {
      * recorded, before any automatic promotion. A line that stops (no frame for {@link #SHADOW_STALL}) ends the run
      * early; cancelling the job stops it (the candidate stays, waiting for an admin).
      */
-    private void shadowRun(String job, String candidate) throws InterruptedException {
-        int frames = config.training().shadowFrames();
+    private void shadowRun(String job, String candidate, int frames) throws InterruptedException {
         if (frames == 0 || candidates == null) {
             return;
         }
@@ -308,7 +311,7 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     /** Evaluates the candidate, and the active model if there is one, on the evaluation set; decides promotion. */
-    private Comparison compare(ModelPackage candidate, Path evalDir, PrintStream log) {
+    private Comparison compare(ModelPackage candidate, Path evalDir, PrintStream log, boolean auto) {
         if (!Files.isDirectory(evalDir)) {
             return new Comparison(0, null, null, registry.pointer().active(), null, null, false,
                     "no evaluation images yet: the candidate waits for an admin");
@@ -317,7 +320,6 @@ public final class TrainingJobs implements AutoCloseable {
         Metrics cm = Evaluation.run(candidate, eval, log).metrics();
         String activeId = registry.pointer().active();
         if (activeId == null) {
-            boolean auto = config.training().autoPromote();
             return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), null, null, null, auto,
                     "no active model: the candidate " + (auto ? "is promoted"
                             : "waits for an admin (training.autoPromote is off)"));
@@ -332,7 +334,6 @@ public final class TrainingJobs implements AutoCloseable {
         }
         boolean better = cm.accuracy() >= am.accuracy() && (Double.isNaN(am.defectRecall())
                 || cm.defectRecall() >= am.defectRecall());
-        boolean auto = config.training().autoPromote();
         return new Comparison(cm.count(), cm.accuracy(), nan(cm.defectRecall()), activeId, am.accuracy(),
                 nan(am.defectRecall()), better && auto, !better ? "worse than " + activeId + " on " + cm.count()
                         + " evaluation images: waits for an admin" : "at least as good as " + activeId + " on "
@@ -348,10 +349,10 @@ public final class TrainingJobs implements AutoCloseable {
      * Links every labelled sample into {@code data/<label>/}, or {@code evaluation/<label>/} for the held-out share;
      * returns the training images per class.
      */
-    private Map<String, Integer> dataset(Path data) throws IOException {
+    private Map<String, Integer> dataset(Path data, double share) throws IOException {
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (Sample s : samples.list(Boolean.TRUE, 100_000)) {
-            boolean eval = heldOut(s.id(), config.training().evaluationShare());
+            boolean eval = heldOut(s.id(), share);
             Path to = (eval ? data.resolveSibling("evaluation") : data).resolve(s.assignedLabel())
                     .resolve(s.id() + ".jpg");
             Files.createDirectories(to.getParent());

@@ -53,7 +53,7 @@ class ModelsPageTest {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line6"), List.of(
                 new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
                 new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 3, true), null, null)),
-                new DeviceConfig.ModelSettings(active.toString(), "cpu", false), null,
+                new DeviceConfig.ModelSettings(active.toString(), false), null,
                 new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),

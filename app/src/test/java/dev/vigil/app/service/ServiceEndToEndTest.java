@@ -112,7 +112,7 @@ class ServiceEndToEndTest {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"),
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2, false),
                         null, null)),
-                new DeviceConfig.ModelSettings(packageDir, "cpu", true), null,
+                new DeviceConfig.ModelSettings(packageDir, true), null,
                 new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, 1),
                 new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null), new DeviceConfig.Web(0, "127.0.0.1"));
     }
@@ -442,6 +442,11 @@ class ServiceEndToEndTest {
 
         List<String> raw(String topic) {
             return new ArrayList<>(received.getOrDefault(topic, List.of()));
+        }
+
+        /** Publishes a command (QoS 1, not retained) from this client. */
+        void publish(String topic, String payload) throws Exception {
+            client.publish(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1, false);
         }
 
         List<JsonNode> messages(String topic) {

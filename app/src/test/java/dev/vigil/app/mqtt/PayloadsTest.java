@@ -71,6 +71,16 @@ class PayloadsTest {
         golden("model-state", modelState(), ModelStatePayload.class);
     }
 
+    static ConfigStatePayload configState() {
+        return ConfigStatePayload.of("r7", "refused", 12, java.util.List.of("decision.consensus: 0 must be between 1"
+                + " and 100"), null, null, "mqtt config/set", T);
+    }
+
+    @Test
+    void configStateMatchesGolden() throws IOException {
+        golden("config-state", configState(), ConfigStatePayload.class);
+    }
+
     @Test
     void factoriesFillTheSchema() {
         assertEquals("vigil.alert/1", alert().schema());

@@ -13,7 +13,7 @@ if [ -z "$backbone" ]; then
   if [ -f ../shared/models/squeezenet1.1-fp16.onnx ]; then backbone=../shared/models/squeezenet1.1-fp16.onnx
   else backbone=squeezenet1.1-fp16; fi
 fi
-./mvnw -q -B -ntp -DskipTests install && touch app/target/.vigil-built
+./mvnw -q -B -ntp -DskipTests -pl app -am install && touch app/target/.vigil-built
 work="${VIGIL_DEMO_DIR:-${TMPDIR:-/tmp}/vigil-demo}"
 mkdir -p "$work"
 if [ ! -f "$work/model/manifest.json" ]; then

@@ -14,6 +14,9 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # The labelling page is tested in headless Chromium through Selenium.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# The distribution build strips other platforms' native libraries from the jars with zip.
+command -v zip >/dev/null 2>&1 || need+=(zip)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo_cmd=""

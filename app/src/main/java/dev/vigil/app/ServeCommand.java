@@ -8,7 +8,6 @@ import io.micronaut.runtime.Micronaut;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -33,12 +32,11 @@ public final class ServeCommand implements Callable<Integer> {
             ConfigStore store = openStore(config);
             ctx = start(store.current().config(), store);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            ctx.close();
-            stopped.countDown();
-        }, "vigil-shutdown"));
-        stopped.await();
+        // Micronaut's own shutdown hook stops the context (and so the pipeline: MQTT offline, journal, cameras) on
+        // SIGTERM; a second hook of ours closing the same context deadlocked against it, so there is none.
+        while (ctx.isRunning()) {
+            Thread.sleep(1000);
+        }
         return 0;
     }
 

@@ -87,6 +87,9 @@ public final class MqttLink implements AutoCloseable {
 
         /** {@code <prefix>/config/set}: a new configuration, the payload as UTF-8 text. */
         default void onConfigSet(String payload) {}
+
+        /** {@code <prefix>/model/offer}: a model package offered by URL and SHA-256, the payload as UTF-8 text. */
+        default void onModelOffer(String payload) {}
     }
 
     private final DeviceConfig.Mqtt settings;
@@ -104,6 +107,7 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicReference<byte[]> latestStatus = new AtomicReference<>();
     private final AtomicReference<byte[]> latestModelState = new AtomicReference<>();
     private final AtomicReference<byte[]> latestConfigState = new AtomicReference<>();
+    private final AtomicReference<byte[]> latestOfferState = new AtomicReference<>();
     private final Object lifecycle = new Object();
     private boolean started;
     private volatile boolean closed;
@@ -203,6 +207,12 @@ public final class MqttLink implements AutoCloseable {
         byte[] bytes = Payloads.toBytes(state);
         latestModelState.set(bytes);
         publishRetained(topics.modelState(), latestModelState);
+    }
+
+    /** Publishes the answer to a model offer (retained, QoS 1). */
+    public void publishModelOfferState(ModelOfferPayload state) {
+        latestOfferState.set(Payloads.toBytes(state));
+        publishRetained(topics.modelOfferState(), latestOfferState);
     }
 
     /** Publishes the configuration state (retained, QoS 1); the latest is published again on every connection. */
@@ -403,6 +413,7 @@ public final class MqttLink implements AutoCloseable {
             publishRetained(topics.status(), latestStatus);
             publishRetained(topics.modelState(), latestModelState);
             publishRetained(topics.configState(), latestConfigState);
+            publishRetained(topics.modelOfferState(), latestOfferState);
             outbox.connectionUp();
         }
 
@@ -451,7 +462,8 @@ public final class MqttLink implements AutoCloseable {
 
     private void subscribe() {
         MqttSubscription[] subscriptions = {new MqttSubscription(topics.triggerWildcard(), 1),
-                new MqttSubscription(topics.modelSet(), 1), new MqttSubscription(topics.configSet(), 1)};
+                new MqttSubscription(topics.modelSet(), 1), new MqttSubscription(topics.configSet(), 1),
+                new MqttSubscription(topics.modelOffer(), 1)};
         for (MqttSubscription s : subscriptions) {
             s.setRetainHandling(2); // never replay a retained command
         }
@@ -490,6 +502,8 @@ public final class MqttLink implements AutoCloseable {
                 listener.onModelCommand(payload);
             } else if (topic.equals(topics.configSet())) {
                 listener.onConfigSet(payload);
+            } else if (topic.equals(topics.modelOffer())) {
+                listener.onModelOffer(payload);
             } else {
                 Optional<String> camera = topics.cameraOfTrigger(topic);
                 if (camera.isPresent()) {

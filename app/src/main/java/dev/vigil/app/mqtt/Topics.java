@@ -101,6 +101,16 @@ public final class Topics {
         return prefix + "/model/set";
     }
 
+    /** {@code <prefix>/model/offer}: command, a model package to download (URL + SHA-256) as a candidate. */
+    public String modelOffer() {
+        return prefix + "/model/offer";
+    }
+
+    /** {@code <prefix>/model/offer/state}: the answer to the latest offer (retained). */
+    public String modelOfferState() {
+        return prefix + "/model/offer/state";
+    }
+
     /** {@code <prefix>/config/set}: command, a new configuration. */
     public String configSet() {
         return prefix + "/config/set";

@@ -57,6 +57,7 @@ public final class InspectionPipeline implements AutoCloseable {
     private final SampleStore store;
     private volatile MqttLink mqtt;
     private final MqttLink.Listener mqttListener;
+    private final dev.vigil.app.registry.ModelOffers offers;
     private final FlagPolicy flags;
     private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
@@ -82,6 +83,8 @@ public final class InspectionPipeline implements AutoCloseable {
     /** A candidate classifying live frames beside {@link #model}, recorded and not acted on; null when none. */
     private volatile ShadowRun shadow;
     private volatile String modelError;
+    /** Why no model serves when that is expected (waiting for the first package): not an error. */
+    private volatile String modelNote;
     private volatile Instant firstVerdict;
     private volatile boolean running;
     private Thread worker;
@@ -107,6 +110,11 @@ public final class InspectionPipeline implements AutoCloseable {
             }
 
             @Override
+            public void onModelOffer(String payload) {
+                offers.offer(payload);
+            }
+
+            @Override
             public void onConfigSet(String payload) {
                 java.util.function.Consumer<String> h = configCommands;
                 if (h != null) {
@@ -117,6 +125,7 @@ public final class InspectionPipeline implements AutoCloseable {
                 }
             }
         };
+        this.offers = new dev.vigil.app.registry.ModelOffers(registry, data.resolve("offers"), this::offerAnswered);
         this.mqtt = new MqttLink(config, data.resolve("mqtt"), mqttListener);
         for (Verdict v : Verdict.values()) {
             verdicts.put(v, new AtomicLong());
@@ -128,6 +137,18 @@ public final class InspectionPipeline implements AutoCloseable {
         metrics.gauge("vigil.alerts.overflow", this, p -> p.mqtt.alertOverflow());
         this.watcher = config.model().packageDir() == null ? null
                 : new ModelWatcher(Path.of(config.model().packageDir()), dir -> install(dir, "watch"));
+    }
+
+    void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
+        mqtt.publishModelOfferState(a);
+        if (a.result().equals("accepted")) {
+            publishModelState();
+        }
+    }
+
+    /** Model offers (URL + SHA-256) entered as candidates: {@code model/offer} and {@code POST /api/models/offer}. */
+    public dev.vigil.app.registry.ModelOffers offers() {
+        return offers;
     }
 
     /** Sets a camera up (slot, consensus, runner, metrics); the runner starts with the pipeline or at once after. */
@@ -181,13 +202,15 @@ public final class InspectionPipeline implements AutoCloseable {
         running = true;
         String active = registry.pointer().active();
         Path inbox = config.model().packageDir() == null ? null : Path.of(config.model().packageDir());
-        if (inbox != null && Files.isDirectory(inbox) && !knownToRegistry(inbox)) {
+        boolean delivered = inbox != null && Files.isRegularFile(inbox.resolve("manifest.json"));
+        if (delivered && !knownToRegistry(inbox)) {
             install(inbox, "model.package");
         } else if (active != null) {
             swapModel(registry.packageDir(active));
         } else if (inbox != null) {
-            modelError = "model.package " + inbox + " does not exist yet; collecting samples until it does";
-            LOG.log(System.Logger.Level.WARNING, modelError);
+            modelNote = "model.package " + inbox + " holds no model package yet; collecting samples until one is"
+                    + " copied there";
+            LOG.log(System.Logger.Level.INFO, modelNote);
         } else {
             LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
                     + " labelling, at most {0} per camera and hour)", config.storage().flagsPerHour());
@@ -748,6 +771,10 @@ public final class InspectionPipeline implements AutoCloseable {
         return model;
     }
 
+    public String modelNote() {
+        return model == null ? modelNote : null;
+    }
+
     public String modelError() {
         return modelError;
     }
@@ -793,6 +820,7 @@ public final class InspectionPipeline implements AutoCloseable {
             }
         });
         publishStatus();
+        offers.close();
         mqtt.close();
         stopShadow("service stopped");
         synchronized (modelLock) {

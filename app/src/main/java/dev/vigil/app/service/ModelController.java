@@ -76,6 +76,19 @@ public class ModelController {
                 : HttpResponse.unprocessableEntity().body(Map.of("error", reason));
     }
 
+    /**
+     * A package offered by URL and SHA-256 ({@code {"url": ..., "sha256": ...}}), as over MQTT {@code model/offer}:
+     * downloaded, verified and entered as the candidate (200), or refused with the reason (422); nothing is left
+     * behind when refused.
+     */
+    @Post("/offer")
+    @io.micronaut.http.annotation.Consumes(io.micronaut.http.MediaType.APPLICATION_JSON)
+    public HttpResponse<?> offer(@io.micronaut.http.annotation.Body String body) {
+        var a = service.pipeline().offers().handle(body == null ? "" : body);
+        service.pipeline().offerAnswered(a);
+        return a.result().equals("accepted") ? HttpResponse.ok(a) : HttpResponse.unprocessableEntity().body(a);
+    }
+
     @Post("/rollback")
     public HttpResponse<?> rollback() {
         String reason = service.pipeline().rollback();

@@ -46,6 +46,9 @@ public class VigilHealth implements HealthIndicator {
             model.put("id", p.model().id());
             model.put("device", p.model().device());
         }
+        if (p.modelNote() != null) {
+            model.put("note", p.modelNote());
+        }
         if (p.modelError() != null) {
             model.put("error", p.modelError());
             up &= p.model() != null || p.config().model().packageDir() == null;

@@ -58,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
                     + " (default 0,4: the final features and those 4 blocks earlier)")
     List<Integer> taps = D.taps();
 
-    @Option(names = "--pool", paramLabel = "avg|max|avgmax", description = "feature pooling (default avgmax)")
+    @Option(names = "--pool", paramLabel = "avg|max|avgmax|avgstd", description = "feature pooling (default avgmax)")
     String pool = D.pool().name().toLowerCase(Locale.ROOT);
 
     @Option(names = "--augment", paramLabel = "LIST", description = "cached image variants: hflip, vflip, rot90,"

@@ -185,10 +185,23 @@ public final class ModelExporter {
             b.node(node("Flatten", p + "_avgflat", List.of(p + "_avg4"), List.of(p + "_avg")));
             out.add(p + "_avg");
         }
-        if (mode != PoolMode.AVG) {
+        if (mode == PoolMode.MAX || mode == PoolMode.AVGMAX) {
             b.node(node("GlobalMaxPool", p + "_maxpool", List.of(tensor), List.of(p + "_max4")));
             b.node(node("Flatten", p + "_maxflat", List.of(p + "_max4"), List.of(p + "_max")));
             out.add(p + "_max");
+        }
+        if (mode == PoolMode.AVGSTD) {
+            // std = sqrt(max(E[x^2] - E[x]^2, 0) + eps), as PoolMode and TransferNetwork compute it
+            b.node(node("Mul", p + "_sq", List.of(tensor, tensor), List.of(p + "_x2")));
+            b.node(node("GlobalAveragePool", p + "_sqpool", List.of(p + "_x2"), List.of(p + "_ex2_4")));
+            b.node(node("Flatten", p + "_sqflat", List.of(p + "_ex2_4"), List.of(p + "_ex2")));
+            b.node(node("Mul", p + "_meansq", List.of(p + "_avg", p + "_avg"), List.of(p + "_m2")));
+            b.node(node("Sub", p + "_var", List.of(p + "_ex2", p + "_m2"), List.of(p + "_var0")));
+            b.initializer(OnnxTensors.floatTensor(p + "_eps", new long[0], new float[] {PoolMode.STD_EPSILON}));
+            b.node(node("Relu", p + "_relu", List.of(p + "_var0"), List.of(p + "_var1")));
+            b.node(node("Add", p + "_vareps", List.of(p + "_var1", p + "_eps"), List.of(p + "_var2")));
+            b.node(node("Sqrt", p + "_std", List.of(p + "_var2"), List.of(p + "_stdv")));
+            out.add(p + "_stdv");
         }
         if (out.size() == 1) {
             return out.get(0);

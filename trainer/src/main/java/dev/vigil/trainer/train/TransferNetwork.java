@@ -224,6 +224,12 @@ public final class TransferNetwork extends AbstractBlock {
             case AVG -> avg;
             case MAX -> spatialMax(map);
             case AVGMAX -> NDArrays.concat(new NDList(avg, spatialMax(map)), 1);
+            case AVGSTD -> {
+                Shape s = map.getShape();
+                NDArray meanSq = map.reshape(s.get(0), s.get(1), -1).square().mean(new int[] {2});
+                NDArray std = meanSq.sub(avg.square()).maximum(0f).add(PoolMode.STD_EPSILON).sqrt();
+                yield NDArrays.concat(new NDList(avg, std), 1);
+            }
         };
     }
 

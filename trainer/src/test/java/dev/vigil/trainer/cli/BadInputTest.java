@@ -115,7 +115,7 @@ class BadInputTest {
         assertEquals(1, negative.code());
         assertEquals("vigil train: --unfreeze must be 0 or more, found -1", negative.line());
         Run pool = train("--data", data, "--backbone", "x", "--out", "o", "--pool", "median");
-        assertEquals("vigil train: --pool: unknown pooling 'median'; use avg, max or avgmax", pool.line());
+        assertEquals("vigil train: --pool: unknown pooling 'median'; use avg, max, avgmax or avgstd", pool.line());
         Run init = train("--data", data, "--backbone", "x", "--out", "o", "--init", "imagenet");
         assertEquals("vigil train: --init must be pretrained or random, found 'imagenet'", init.line());
     }

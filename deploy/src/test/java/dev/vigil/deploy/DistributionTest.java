@@ -98,14 +98,7 @@ class DistributionTest {
     void installIntoATemporaryRootSetsOwnersAndPermissionsAndIsIdempotent() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "install.sh needs root (creates a system user"
                 + " and sets owners); run the suite as root to cover it");
-        Path root = Files.createDirectories(tmp.resolve("root"));
-        Files.createDirectories(root.resolve("etc"));
-        for (String f : List.of("passwd", "group", "shadow", "gshadow")) {
-            Path host = Path.of("/etc", f);
-            if (Files.exists(host)) {
-                Files.copy(host, root.resolve("etc").resolve(f));
-            }
-        }
+        Path root = newRoot("root");
         Path pw = tmp.resolve("admin-password");
         Files.writeString(pw, "first admin secret 42\n");
         String out = run(unpacked, List.of("./install.sh", "--root", root.toString(), "--admin", "ada",
@@ -217,13 +210,7 @@ class DistributionTest {
     void anUnhealthyUpgradeIsSwitchedBackAndAHealthyOneStays() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "install.sh and upgrade.sh need root; run the"
                 + " suite as root to cover them");
-        Path root = Files.createDirectories(tmp.resolve("uroot"));
-        Files.createDirectories(root.resolve("etc"));
-        for (String f : List.of("passwd", "group", "shadow", "gshadow")) {
-            if (Files.exists(Path.of("/etc", f))) {
-                Files.copy(Path.of("/etc", f), root.resolve("etc").resolve(f));
-            }
-        }
+        Path root = newRoot("uroot");
         Path pw = tmp.resolve("pw");
         Files.writeString(pw, "upgrade test admin 1\n");
         run(unpacked, List.of("./install.sh", "--root", root.toString(), "--admin-password-file", pw.toString()),
@@ -288,6 +275,21 @@ class DistributionTest {
                 run(tmp, List.of("bash", "-c", "kill $(cat " + pid + ") 2>/dev/null; true"), jre(), 30);
             }
         }
+    }
+
+    /**
+     * An empty root for install.sh with the host's account files, so that {@code useradd --prefix} can add the
+     * service user there as it would on a device.
+     */
+    private Path newRoot(String name) throws IOException {
+        Path root = Files.createDirectories(tmp.resolve(name).resolve("etc")).getParent();
+        for (String f : List.of("passwd", "group", "shadow", "gshadow")) {
+            Path host = Path.of("/etc", f);
+            if (Files.exists(host)) {
+                Files.copy(host, root.resolve("etc").resolve(f));
+            }
+        }
+        return root;
     }
 
     /** A copy of the unpacked release as another version; a broken one never answers /health. */

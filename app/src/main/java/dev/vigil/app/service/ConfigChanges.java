@@ -61,25 +61,25 @@ public final class ConfigChanges implements AutoCloseable {
     /** Validates and applies a change; the answer says what happened (nothing, when refused). */
     public synchronized ConfigStatePayload apply(JsonNode change, ConfigStore.Mode mode, String origin,
             String requestId) {
-        ConfigStore.Current before = store.current();
-        ConfigStore.Current after;
-        try {
-            after = store.apply(change, mode, origin);
-        } catch (ConfigException e) {
-            return answer(requestId, "refused", before.version(), e.problems(), null, origin);
-        } catch (IOException e) {
-            return answer(requestId, "refused", before.version(), List.of("the configuration file "
-                    + store.file() + " cannot be written: " + e.getMessage()), null, origin);
-        }
-        return put(before, after, origin, requestId);
+        return change(() -> store.apply(change, mode, origin), origin, requestId);
     }
 
     /** Applies an earlier snapshot again (a rollback is itself a new version). */
     public synchronized ConfigStatePayload rollback(int version, String origin, String requestId) {
+        return change(() -> store.rollback(version, origin), origin, requestId);
+    }
+
+    /** A step of the store that writes a new version. */
+    private interface StoreStep {
+        ConfigStore.Current run() throws IOException;
+    }
+
+    /** Runs a store step; a refusal is answered and changes nothing, a new version is put into the service. */
+    private ConfigStatePayload change(StoreStep step, String origin, String requestId) {
         ConfigStore.Current before = store.current();
         ConfigStore.Current after;
         try {
-            after = store.rollback(version, origin);
+            after = step.run();
         } catch (ConfigException e) {
             return answer(requestId, "refused", before.version(), e.problems(), null, origin);
         } catch (IOException e) {

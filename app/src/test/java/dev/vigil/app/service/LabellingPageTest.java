@@ -53,6 +53,14 @@ class LabellingPageTest {
         return new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(driver.toFile()).build(), o);
     }
 
+    /** Opens the page and logs in through its form. */
+    static void logIn(WebDriver web, WebDriverWait wait, String url, String name, String password) {
+        web.get(url + "/");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("name"))).sendKeys(name);
+        web.findElement(By.id("password")).sendKeys(password);
+        web.findElement(By.id("login-button")).click();
+    }
+
     @Test
     void anOperatorLabelsWithTheKeyboardUndoesAndSeesTheCounts() throws Exception {
         Path folder = tmp.resolve("frames");
@@ -72,10 +80,7 @@ class LabellingPageTest {
             await(() -> p.samples().count() == 3, Duration.ofSeconds(10), "3 samples collected");
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(10));
-            web.get(url + "/");
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("name"))).sendKeys("olga");
-            web.findElement(By.id("password")).sendKeys("line two operator");
-            web.findElement(By.id("login-button")).click();
+            logIn(web, wait, url, "olga", "line two operator");
             try {
                 wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "3 to label"));
             } catch (org.openqa.selenium.TimeoutException e) {

@@ -67,10 +67,7 @@ class ModelsPageTest {
                     Duration.ofSeconds(30), "the 16 frames of cam1 flagged (every ok frame audited)");
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(15));
-            web.get(url + "/");
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("name"))).sendKeys("ada");
-            web.findElement(By.id("password")).sendKeys("line two admin");
-            web.findElement(By.id("login-button")).click();
+            LabellingPageTest.logIn(web, wait, url, "ada", "line two admin");
             wait.until(ExpectedConditions.textMatches(By.id("remaining"), java.util.regex.Pattern.compile(
                     "[1-9][0-9]* to label")));
             List<String> classes = List.of("defective", "ok"); // the serving model's labels, in order

@@ -158,25 +158,10 @@ class DistributionTest {
 
     @Test
     void theUnpackedServiceBecomesHealthyOnItsDefaultConfiguration() throws Exception {
-        Path frames = Files.createDirectories(tmp.resolve("frames"));
-        for (int i = 0; i < 3; i++) {
-            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(64, 64,
-                    java.awt.image.BufferedImage.TYPE_INT_RGB);
-            img.setRGB(i * 10, i * 10, 0xffffff);
-            javax.imageio.ImageIO.write(img, "png", frames.resolve("f" + i + ".png").toFile());
-        }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        String config = Files.readString(unpacked.resolve("etc/vigil.yml"))
-                .replace("source: { type: synthetic, fps: 2, width: 320, height: 320 }",
-                        "source: { type: folder, path: '" + frames + "', fps: 2 }")
-                .replace("/var/lib/vigil", tmp.resolve("data").toString())
-                .replace("port: 8080", "port: " + port + ", host: 127.0.0.1")
-                .replace("tcp://127.0.0.1:1883", "tcp://127.0.0.1:9");
+        int port = freePort();
         Path file = tmp.resolve("vigil.yml");
-        Files.writeString(file, config);
+        Files.writeString(file, onThisMachine(Files.readString(unpacked.resolve("etc/vigil.yml")), frames("frames"),
+                tmp.resolve("data"), port));
         Map<String, String> env = new java.util.HashMap<>(jre());
         env.put("VIGIL_CACHE", tmp.resolve("cache").toString());
         ProcessBuilder pb = new ProcessBuilder(unpacked.resolve("bin/vigil").toString(), "serve", "--config",
@@ -215,21 +200,10 @@ class DistributionTest {
         Files.writeString(pw, "upgrade test admin 1\n");
         run(unpacked, List.of("./install.sh", "--root", root.toString(), "--admin-password-file", pw.toString()),
                 jre(), 180);
-        Path frames = Files.createDirectories(tmp.resolve("uframes"));
-        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(32, 32,
-                java.awt.image.BufferedImage.TYPE_INT_RGB);
-        javax.imageio.ImageIO.write(img, "png", frames.resolve("a.png").toFile());
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = freePort();
         Path conf = root.resolve("etc/vigil/vigil.yml");
-        Files.writeString(conf, Files.readString(conf)
-                .replace("source: { type: synthetic, fps: 2, width: 320, height: 320 }",
-                        "source: { type: folder, path: '" + frames + "', fps: 2 }")
-                .replace("/var/lib/vigil", root.resolve("var/lib/vigil").toString())
-                .replace("port: 8080", "port: " + port + ", host: 127.0.0.1")
-                .replace("tcp://127.0.0.1:1883", "tcp://127.0.0.1:9"));
+        Files.writeString(conf, onThisMachine(Files.readString(conf), frames("uframes"),
+                root.resolve("var/lib/vigil"), port));
         String before = Files.readString(conf);
         // what systemctl restart would do, for a root without systemd: stop the running service, start current
         Path restart = tmp.resolve("restart.sh");
@@ -274,6 +248,36 @@ class DistributionTest {
             if (Files.exists(pid)) {
                 run(tmp, List.of("bash", "-c", "kill $(cat " + pid + ") 2>/dev/null; true"), jre(), 30);
             }
+        }
+    }
+
+    /**
+     * The shipped default configuration made to run here: a folder camera instead of the simulated line, data under
+     * {@code data}, HTTP on a free loopback port, no broker.
+     */
+    private static String onThisMachine(String defaultYaml, Path frames, Path data, int port) {
+        return defaultYaml.replace("source: { type: synthetic, fps: 2, width: 320, height: 320 }",
+                        "source: { type: folder, path: '" + frames + "', fps: 2 }")
+                .replace("/var/lib/vigil", data.toString())
+                .replace("port: 8080", "port: " + port + ", host: 127.0.0.1")
+                .replace("tcp://127.0.0.1:1883", "tcp://127.0.0.1:9");
+    }
+
+    /** Three small PNG frames for a folder camera. */
+    private Path frames(String name) throws IOException {
+        Path frames = Files.createDirectories(tmp.resolve(name));
+        for (int i = 0; i < 3; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(64, 64,
+                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            img.setRGB(i * 10, i * 10, 0xffffff);
+            javax.imageio.ImageIO.write(img, "png", frames.resolve("f" + i + ".png").toFile());
+        }
+        return frames;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
         }
     }
 

@@ -147,7 +147,7 @@ public final class ConfigLoader {
             }
             ObjectNode merged = defaults.deepCopy();
             merge(merged, cam);
-            if (global instanceof ObjectNode g && (merged.has("decision") || defaults.has("decision"))) {
+            if (global instanceof ObjectNode g && merged.has("decision")) {
                 ObjectNode dec = g.deepCopy();
                 merge(dec, merged.get("decision"));
                 merged.set("decision", dec);

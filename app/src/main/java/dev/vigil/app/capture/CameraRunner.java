@@ -237,10 +237,8 @@ public final class CameraRunner implements AutoCloseable {
                     if (stopping) {
                         return; // close() cut a slow open short
                     }
-                    down("cannot open " + message(e), e, backoff);
                     failed = true;
-                    source.close();
-                    if (!pause(backoff)) {
+                    if (!retryLater("cannot open " + message(e), e, backoff)) {
                         return;
                     }
                     backoff = Math.min(backoff * 2, backoffMaxNanos);
@@ -265,10 +263,8 @@ public final class CameraRunner implements AutoCloseable {
                         backoff = backoffInitialNanos;
                     }
                     sourceClosed();
-                    down("lost: " + message(e), e, backoff);
                     failed = true;
-                    source.close();
-                    if (!pause(backoff)) {
+                    if (!retryLater("lost: " + message(e), e, backoff)) {
                         return;
                     }
                     backoff = Math.min(backoff * 2, backoffMaxNanos);
@@ -454,6 +450,13 @@ public final class CameraRunner implements AutoCloseable {
         }
         rateAnchorNanos = now;
         lastFrameNanos = now;
+    }
+
+    /** The source failed: DOWN with the reason, closed, then a wait before the next try; false when stopping. */
+    private boolean retryLater(String why, Exception e, long backoff) {
+        down(why, e, backoff);
+        source.close();
+        return pause(backoff);
     }
 
     private void down(String what, Exception e, long backoffNanos) {

@@ -197,29 +197,28 @@ public final class MqttLink implements AutoCloseable {
 
     /** Publishes the status (retained, QoS 1) now if connected; the latest is published again on every connection. */
     public void publishStatus(StatusPayload status) {
-        byte[] bytes = Payloads.toBytes(status);
-        latestStatus.set(bytes);
-        publishRetained(topics.status(), latestStatus);
+        retain(topics.status(), latestStatus, Payloads.toBytes(status));
     }
 
     /** Publishes the model state (retained, QoS 1); the latest is published again on every connection. */
     public void publishModelState(ModelStatePayload state) {
-        byte[] bytes = Payloads.toBytes(state);
-        latestModelState.set(bytes);
-        publishRetained(topics.modelState(), latestModelState);
+        retain(topics.modelState(), latestModelState, Payloads.toBytes(state));
     }
 
-    /** Publishes the answer to a model offer (retained, QoS 1). */
+    /** Publishes the answer to a model offer (retained, QoS 1); the latest is published again on every connection. */
     public void publishModelOfferState(ModelOfferPayload state) {
-        latestOfferState.set(Payloads.toBytes(state));
-        publishRetained(topics.modelOfferState(), latestOfferState);
+        retain(topics.modelOfferState(), latestOfferState, Payloads.toBytes(state));
     }
 
     /** Publishes the configuration state (retained, QoS 1); the latest is published again on every connection. */
     public void publishConfigState(ConfigStatePayload state) {
-        byte[] bytes = Payloads.toBytes(state);
-        latestConfigState.set(bytes);
-        publishRetained(topics.configState(), latestConfigState);
+        retain(topics.configState(), latestConfigState, Payloads.toBytes(state));
+    }
+
+    /** Keeps the latest retained payload of a topic (for the next connection) and publishes it now if connected. */
+    private void retain(String topic, AtomicReference<byte[]> latest, byte[] bytes) {
+        latest.set(bytes);
+        publishRetained(topic, latest);
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.app.mqtt.ModelOfferPayload;
 import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,7 +19,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
@@ -26,7 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
@@ -42,6 +41,7 @@ import java.util.zip.ZipInputStream;
 public final class ModelOffers implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ModelOffers.class.getName());
     private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FILES = Set.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT);
     /** The largest archive accepted (a SqueezeNet package with TTA is about 5 MB; a large backbone some 100s). */
     public static final long MAX_BYTES = 2L << 30;
@@ -66,7 +66,7 @@ public final class ModelOffers implements AutoCloseable {
         this.work = work;
         this.answer = answer;
         try {
-            deleteTree(work); // what a crash left mid-download
+            Folders.deleteTree(work); // what a crash left mid-download
             Files.createDirectories(work);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "model offers: cannot prepare " + work + ": " + e.getMessage());
@@ -85,7 +85,7 @@ public final class ModelOffers implements AutoCloseable {
         String sha = null;
         JsonNode o;
         try {
-            o = new ObjectMapper().readTree(payload);
+            o = JSON.readTree(payload);
         } catch (IOException e) {
             return ModelOfferPayload.refused(null, null, null, "not a JSON offer (" + e.getMessage()
                     + "); send {\"url\": ..., \"sha256\": ...}", 0, Instant.now());
@@ -156,7 +156,7 @@ public final class ModelOffers implements AutoCloseable {
             return refused(requestId, url, sha, why, bytes);
         } finally {
             try {
-                deleteTree(dir);
+                Folders.deleteTree(dir);
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "model offer: cannot remove " + dir + ": " + e.getMessage());
             }
@@ -207,17 +207,6 @@ public final class ModelOffers implements AutoCloseable {
         for (String f : FILES) {
             if (!Files.isRegularFile(to.resolve(f))) {
                 throw new OfferRefused("the archive has no " + f + "; a model package is " + FILES);
-            }
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (p == null || !Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
             }
         }
     }

@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -51,7 +51,7 @@ public final class ModelRegistry {
             try (Stream<Path> s = Files.list(versions())) {
                 for (Path p : s.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
                     LOG.log(System.Logger.Level.WARNING, "model registry: removing {0}, left by an interrupted add", p);
-                    deleteTree(p);
+                    Folders.deleteTree(p);
                 }
             }
             if (Files.exists(registryFile())) {
@@ -101,7 +101,7 @@ public final class ModelRegistry {
         Optional<Entry> existing = entries.stream().filter(e -> e.id().equals(id)).findFirst();
         if (existing.isEmpty()) {
             Path tmp = versions().resolve(TMP_PREFIX + id);
-            deleteTree(tmp);
+            Folders.deleteTree(tmp);
             Files.createDirectories(tmp);
             for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT)) {
                 Files.copy(dir.resolve(f), tmp.resolve(f));
@@ -198,16 +198,5 @@ public final class ModelRegistry {
 
     private void writeEntries() throws IOException {
         AtomicFiles.write(registryFile(), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entries));
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
-        }
     }
 }

@@ -31,6 +31,9 @@ public class ModelController {
         out.put("pointer", r.pointer());
         List<ModelRegistry.Entry> entries = r.entries();
         out.put("models", entries);
+        Map<String, Object> evaluations = new LinkedHashMap<>();
+        entries.forEach(e -> r.attachment(e.id(), "evaluation").ifPresent(ev -> evaluations.put(e.id(), ev)));
+        out.put("evaluations", evaluations);
         out.put("serving", service.pipeline().model() == null ? null : service.pipeline().model().id());
         ShadowRun shadow = service.pipeline().shadow();
         out.put("shadow", shadow == null ? null : shadow.stats());

@@ -14,6 +14,7 @@ import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TransferTrainer;
+import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -70,6 +71,10 @@ public final class TrainingJobs implements AutoCloseable {
             return new Job(id, requestedBy, createdAt, s, line != null ? line : progress, pct,
                     candidate != null ? candidate : candidateId, err, counts != null ? counts : images, comparison,
                     shadow);
+        }
+
+        Job withResults(Comparison c, ShadowRun.Stats st, Integer pct) {
+            return new Job(id, requestedBy, createdAt, state, progress, pct, candidateId, error, images, c, st);
         }
     }
 
@@ -136,18 +141,10 @@ public final class TrainingJobs implements AutoCloseable {
             for (Path p : s.filter(p -> p.getFileName().toString().startsWith("job-")).toList()) {
                 LOG.log(System.Logger.Level.WARNING, "training: removing {0}, left by a run that was interrupted"
                         + " (the registry is unchanged by it)", p);
-                deleteTree(p);
+                Folders.deleteTree(p);
             }
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "training: cannot tidy " + root + ": " + e.getMessage());
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (var s = Files.walk(p)) {
-            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
         }
     }
 
@@ -187,16 +184,12 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     private synchronized void compared(String id, Comparison c) {
-        Job j = jobs.get(id);
-        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(), j.percent(),
-                j.candidateId(), j.error(), j.images(), c, j.shadow()));
+        jobs.put(id, jobs.get(id).withResults(c, jobs.get(id).shadow(), jobs.get(id).percent()));
     }
 
     private synchronized void shadowed(String id, ShadowRun.Stats st) {
-        Job j = jobs.get(id);
-        jobs.put(id, new Job(id, j.requestedBy(), j.createdAt(), j.state(), j.progress(),
-                st.target() == 0 ? null : (int) (100L * st.frames() / st.target()), j.candidateId(), j.error(),
-                j.images(), j.comparison(), st));
+        jobs.put(id, jobs.get(id).withResults(jobs.get(id).comparison(), st,
+                st.target() == 0 ? null : (int) (100L * st.frames() / st.target())));
     }
 
     /**
@@ -258,7 +251,7 @@ public final class TrainingJobs implements AutoCloseable {
                     e.getMessage());
         } finally {
             try {
-                deleteTree(dir); // the package is in the registry now; the links and scratch files are not needed
+                Folders.deleteTree(dir); // the package is in the registry now; the links and scratch files are not needed
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "training: cannot remove " + dir + ": " + e.getMessage());
             }

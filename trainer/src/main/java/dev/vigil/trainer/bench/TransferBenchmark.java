@@ -12,13 +12,13 @@ import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
+import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -104,7 +104,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         for (String c : configs) {
             TrainOptions o = options(c);
             Path out = dir.resolve("pkg-" + name + "-" + k + "-" + c);
-            deleteTree(out);
+            Folders.deleteTree(out);
             ImageDataset ds = ImageDataset.scan(train, 2);
             try (TransferTrainer t = new TransferTrainer(bb, ds, o, dir.resolve("features"), log)) {
                 TrainingResult r = t.train();
@@ -150,7 +150,7 @@ public final class TransferBenchmark implements Callable<Integer> {
 
     /** Links images [from, from+count) of each class folder (sorted; negative from = from the end). */
     static void subset(Path src, Path dst, int from, int count) throws IOException {
-        deleteTree(dst);
+        Folders.deleteTree(dst);
         List<Path> classes;
         try (Stream<Path> s = Files.list(src)) {
             classes = s.filter(Files::isDirectory).sorted().toList();
@@ -166,17 +166,6 @@ public final class TransferBenchmark implements Callable<Integer> {
             Files.createDirectories(d);
             for (Path img : imgs.subList(start, end)) {
                 Files.createSymbolicLink(d.resolve(img.getFileName()), img.toAbsolutePath());
-            }
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
             }
         }
     }

@@ -32,8 +32,8 @@ import picocli.CommandLine.Option;
  * network from scratch) and measures each on held-out images, side by side.
  */
 @Command(name = "benchmark", mixinStandardHelpOptions = true,
-        description = "Transfer-learning benchmark on NEU (6 classes, last 100 per class held out) and casting"
-                + " (its test split).")
+        description = "Transfer-learning benchmark on NEU (6 classes, 100 random images per class held out) and"
+                + " casting (its test split), k labelled images per class drawn at random, averaged over --draws.")
 public final class TransferBenchmark implements Callable<Integer> {
     @Option(names = "--backbone", required = true, paramLabel = "NAME|FILE")
     String backbone;
@@ -65,64 +65,110 @@ public final class TransferBenchmark implements Callable<Integer> {
     @Option(names = "--epochs", description = "most epochs (default: trainer's)")
     int epochs = TrainOptions.defaults().epochs();
 
+    @Option(names = "--no-refit", description = "keep the models trained without their validation images")
+    boolean noRefit;
+
+    @Option(names = "--draws", description = "random draws of the k images (and of NEU's held-out images) per row;"
+            + " rows report the mean, the standard deviation and the worst draw (default 3)")
+    int draws = 3;
+
     @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (default: a temp folder)")
     Path work;
 
     @Option(names = "--verbose")
     boolean verbose;
 
-    private final List<String> rows = new ArrayList<>();
+    private final List<String> summaries = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         Path dir = work != null ? work : Files.createTempDirectory("vigil-bench");
         Backbone bb = new BackboneResolver(BackboneResolver.defaultCache(), System.err::println).resolve(backbone);
         PrintStream quiet = verbose ? System.err : new PrintStream(OutputStream.nullOutputStream());
+        if (draws < 1) {
+            throw new dev.vigil.trainer.VigilException("--draws must be at least 1, found " + draws);
+        }
         header();
-        if (neu != null) {
-            Path test = dir.resolve("neu-test");
-            subset(neu, test, -100, 100);
-            for (int k : neuK) {
-                Path train = dir.resolve("neu-train-" + k);
-                subset(neu, train, 0, k);
-                runAll(bb, "NEU", k, train, test, dir, quiet);
+        for (int k : neu == null ? List.<Integer>of() : neuK) {
+            List<Path[]> splits = new ArrayList<>();
+            for (int d = 0; d < draws; d++) {
+                Path test = dir.resolve("neu-test-" + d);
+                Path train = dir.resolve("neu-train-" + k + "-" + d);
+                draw(neu, d, List.of(new Selection(test, 0, 100), new Selection(train, 100, k)));
+                splits.add(new Path[] {train, test});
             }
+            runAll(bb, "NEU", k, splits, dir, quiet);
         }
-        if (casting != null) {
-            for (int k : castingK) {
-                Path train = dir.resolve("casting-train-" + k);
-                subset(casting.resolve("train"), train, 0, k);
-                runAll(bb, "casting", k, train, casting.resolve("test"), dir, quiet);
+        for (int k : casting == null ? List.<Integer>of() : castingK) {
+            List<Path[]> splits = new ArrayList<>();
+            for (int d = 0; d < draws; d++) {
+                Path train = dir.resolve("casting-train-" + k + "-" + d);
+                draw(casting.resolve("train"), d, List.of(new Selection(train, 0, k)));
+                splits.add(new Path[] {train, casting.resolve("test")});
             }
+            runAll(bb, "casting", k, splits, dir, quiet);
         }
+        System.out.println();
+        System.out.println("summary over " + draws + " draw" + (draws == 1 ? "" : "s")
+                + " (acc = mean accuracy, sd = its standard deviation, min = worst draw; recall, FRR and ratio means)");
+        System.out.printf("%-8s %4s %-9s %8s %7s %8s %8s %8s %7s %6s%n", "data", "k", "config", "acc", "sd", "min",
+                "recall", "FRR", "total", "ratio");
+        summaries.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
         return 0;
     }
 
-    private void runAll(Backbone bb, String name, int k, Path train, Path test, Path dir, PrintStream log)
+    private void runAll(Backbone bb, String name, int k, List<Path[]> splits, Path dir, PrintStream log)
             throws IOException {
         for (String c : configs) {
             TrainOptions o = options(c);
-            Path out = dir.resolve("pkg-" + name + "-" + k + "-" + c);
-            Folders.deleteTree(out);
-            ImageDataset ds = ImageDataset.scan(train, 2);
-            try (TransferTrainer t = new TransferTrainer(bb, ds, o, dir.resolve("features"), log)) {
-                TrainingResult r = t.train();
-                ModelPackage pkg = new ModelExporter(t).write(out);
-                Metrics m = Evaluation.run(pkg, ImageDataset.scan(test, 1), log).metrics();
-                String row = String.format(Locale.ROOT, "%-8s %4d %-9s %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s",
-                        name, k, c, m.accuracy(), m.balancedAccuracy(), pct(m.defectRecall()),
-                        pct(m.falseRejectRate()), r.prefixSecondsOriginal(), r.prefixSeconds(), r.totalSeconds(),
-                        r.prefixSecondsOriginal() < 1e-3 ? "-" : String.format(Locale.ROOT, "%.2f",
-                                r.totalSeconds() / r.prefixSecondsOriginal()));
-                System.out.println(row);
-                rows.add(row);
+            double[] acc = new double[splits.size()];
+            double[] recall = new double[splits.size()];
+            double[] frr = new double[splits.size()];
+            double[] total = new double[splits.size()];
+            double[] ratio = new double[splits.size()];
+            for (int d = 0; d < splits.size(); d++) {
+                Path out = dir.resolve("pkg-" + name + "-" + k + "-" + c + "-" + d);
+                Folders.deleteTree(out);
+                ImageDataset ds = ImageDataset.scan(splits.get(d)[0], 2);
+                try (TransferTrainer t = new TransferTrainer(bb, ds, o.withSeed(o.seed() + d), dir.resolve("features"),
+                        log)) {
+                    TrainingResult r = t.train();
+                    ModelPackage pkg = new ModelExporter(t).write(out);
+                    Metrics m = Evaluation.run(pkg, ImageDataset.scan(splits.get(d)[1], 1), log).metrics();
+                    acc[d] = m.accuracy();
+                    recall[d] = m.defectRecall();
+                    frr[d] = m.falseRejectRate();
+                    total[d] = r.totalSeconds();
+                    ratio[d] = r.prefixSecondsOriginal() < 1e-3 ? Double.NaN
+                            : r.totalSeconds() / r.prefixSecondsOriginal();
+                    System.out.println(String.format(Locale.ROOT,
+                            "%-8s %4d %-9s %4d %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s", name, k, c, d,
+                            m.accuracy(), m.balancedAccuracy(), pct(m.defectRecall()), pct(m.falseRejectRate()),
+                            r.prefixSecondsOriginal(), r.prefixSeconds(), r.totalSeconds(), Double.isNaN(ratio[d])
+                                    ? "-" : String.format(Locale.ROOT, "%.2f", ratio[d])));
+                }
+                Folders.deleteTree(out);
             }
+            double meanRatio = mean(java.util.Arrays.stream(ratio).filter(v -> !Double.isNaN(v)).toArray());
+            summaries.add(String.format(Locale.ROOT, "%-8s %4d %-9s %8.4f %7.4f %8.4f %8s %8s %7.1f %6s", name, k,
+                    c, mean(acc), sd(acc), java.util.Arrays.stream(acc).min().orElse(Double.NaN), pct(mean(recall)),
+                    pct(mean(frr)), mean(total), Double.isNaN(meanRatio) ? "-"
+                            : String.format(Locale.ROOT, "%.2f", meanRatio)));
         }
     }
 
+    private static double mean(double[] a) {
+        return java.util.Arrays.stream(a).average().orElse(Double.NaN);
+    }
+
+    private static double sd(double[] a) {
+        double m = mean(a);
+        return Math.sqrt(java.util.Arrays.stream(a).map(v -> (v - m) * (v - m)).sum() / Math.max(1, a.length - 1));
+    }
+
     private TrainOptions options(String config) {
-        TrainOptions d = TrainOptions.defaults().withEpochs(epochs);
+        TrainOptions d = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit);
         TrainOptions vigil = d.withHead(size, taps, PoolMode.parse(pool));
         return switch (config) {
             case "baseline" -> d.withUnfreeze(0).withHead(0, List.of(0), PoolMode.AVG)
@@ -139,18 +185,29 @@ public final class TransferBenchmark implements Callable<Integer> {
         System.out.println("baseline = logistic regression on frozen, average-pooled final features, no augmentation;"
                 + " u0/u1/u2 = Vigil --unfreeze 0/1/2; random = same network from scratch.");
         System.out.println("prefix1 = one prefix forward pass over the training+validation images (seconds);"
-                + " prefixAll = all cached variants; ratio = total / prefix1");
-        System.out.printf("%-8s %4s %-9s %8s %8s %8s %8s %7s %7s %7s %6s%n", "data", "k", "config", "acc", "balAcc",
-                "recall", "FRR", "prefix1", "prefAll", "total", "ratio");
+                + " prefixAll = all cached variants; ratio = total / prefix1 (- when every feature came from the"
+                + " cache of an earlier row)");
+        System.out.printf("%-8s %4s %-9s %4s %8s %8s %8s %8s %7s %7s %7s %6s%n", "data", "k", "config", "draw", "acc",
+                "balAcc", "recall", "FRR", "prefix1", "prefAll", "total", "ratio");
     }
 
     private static String pct(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
     }
 
-    /** Links images [from, from+count) of each class folder (sorted; negative from = from the end). */
-    static void subset(Path src, Path dst, int from, int count) throws IOException {
-        Folders.deleteTree(dst);
+    /** Images {@code [from, from + count)} of each class of a shuffled draw, linked into {@code dir}. */
+    record Selection(Path dir, int from, int count) {}
+
+    /**
+     * Shuffles each class folder of {@code src} (sorted first, then shuffled with a seed made of the draw and the class
+     * name, so a draw is the same on every machine and for every k) and links the selected ranges. Taking the first
+     * files in name order instead is not a random sample: NEU's file numbers follow the acquisition order, and the
+     * first names differ from the last enough to cost the baseline about seven points at 10 per class.
+     */
+    static void draw(Path src, int draw, List<Selection> selections) throws IOException {
+        for (Selection sel : selections) {
+            Folders.deleteTree(sel.dir());
+        }
         List<Path> classes;
         try (Stream<Path> s = Files.list(src)) {
             classes = s.filter(Files::isDirectory).sorted().toList();
@@ -158,14 +215,20 @@ public final class TransferBenchmark implements Callable<Integer> {
         for (Path c : classes) {
             List<Path> imgs;
             try (Stream<Path> s = Files.list(c)) {
-                imgs = s.filter(ImageDataset::isImageName).sorted().toList();
+                imgs = new ArrayList<>(s.filter(ImageDataset::isImageName).sorted().toList());
             }
-            int start = from < 0 ? Math.max(0, imgs.size() + from) : from;
-            int end = from < 0 ? imgs.size() : Math.min(imgs.size(), start + count);
-            Path d = dst.resolve(c.getFileName());
-            Files.createDirectories(d);
-            for (Path img : imgs.subList(start, end)) {
-                Files.createSymbolicLink(d.resolve(img.getFileName()), img.toAbsolutePath());
+            java.util.Collections.shuffle(imgs, new java.util.Random(31L * draw + c.getFileName().toString()
+                    .hashCode()));
+            for (Selection sel : selections) {
+                if (sel.from() + sel.count() > imgs.size()) {
+                    throw new dev.vigil.trainer.VigilException(c + " has " + imgs.size() + " images; this benchmark"
+                            + " needs " + (sel.from() + sel.count()) + " per class");
+                }
+                Path d = sel.dir().resolve(c.getFileName());
+                Files.createDirectories(d);
+                for (Path img : imgs.subList(sel.from(), sel.from() + sel.count())) {
+                    Files.createSymbolicLink(d.resolve(img.getFileName()), img.toAbsolutePath());
+                }
             }
         }
     }

@@ -105,6 +105,10 @@ public final class TrainCommand implements Callable<Integer> {
             + " (default $VIGIL_MODEL_CACHE or ~/.cache/vigil/models)")
     Path modelCache;
 
+    @Option(names = "--no-refit", description = "keep the model trained without the validation images (by default,"
+            + " once early stopping has chosen the epochs, the model is trained again on every image)")
+    boolean noRefit;
+
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
@@ -116,7 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
                 weightDecay, dropout, valFraction, seed, init.equals("random"), size, taps,
-                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel);
+                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit);
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
@@ -138,6 +142,10 @@ public final class TrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  epochs %d (best %d); validation accuracy %.4f, balanced %.4f on %d images%n",
                 r.history().size(), r.bestEpoch(), r.validation().accuracy(), r.validation().balancedAccuracy(),
                 r.validation().count());
+        if (r.refitted()) {
+            out.printf(Locale.ROOT, "  exported model: trained again on training + validation images for %d epochs"
+                    + " (the validation figures are the held-out run's)%n", r.bestEpoch());
+        }
         if (r.operatingPoint() != null) {
             out.printf(Locale.ROOT, "  operating point: defect threshold %.4f -> validation defect recall %.4f,"
                     + " false rejects %.4f%n", r.operatingPoint().defectThreshold(),

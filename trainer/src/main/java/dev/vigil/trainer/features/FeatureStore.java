@@ -29,7 +29,28 @@ public final class FeatureStore {
      * @param forwardSeconds wall time spent running the prefix (per variant: index = variant position)
      */
     public record Extracted(List<LabelledImage> kept, List<String> sha, Features[][] features, int skipped,
-            int fromCache, double[] forwardSeconds, long[] cutShape) {}
+            int fromCache, double[] forwardSeconds, long[] cutShape) {
+
+        /** Both sets' images, this one's first; they must have the same variants. */
+        public Extracted plus(Extracted other) {
+            if (features.length > 0 && other.features.length > 0 && features[0].length != other.features[0].length) {
+                throw new IllegalArgumentException("feature sets with " + features[0].length + " and "
+                        + other.features[0].length + " variants per image");
+            }
+            List<LabelledImage> images = new ArrayList<>(kept);
+            images.addAll(other.kept);
+            List<String> shas = new ArrayList<>(sha);
+            shas.addAll(other.sha);
+            Features[][] f = java.util.Arrays.copyOf(features, features.length + other.features.length);
+            System.arraycopy(other.features, 0, f, features.length, other.features.length);
+            double[] seconds = forwardSeconds.clone();
+            for (int i = 0; i < Math.min(seconds.length, other.forwardSeconds.length); i++) {
+                seconds[i] += other.forwardSeconds[i];
+            }
+            return new Extracted(images, shas, f, skipped + other.skipped, fromCache + other.fromCache, seconds,
+                    cutShape != null ? cutShape : other.cutShape);
+        }
+    }
 
     public static Extracted extract(Backbone backbone, FeatureSpec spec, List<LabelledImage> images,
             List<Variant> variants, Path cacheRoot, PrintStream log, String label) {

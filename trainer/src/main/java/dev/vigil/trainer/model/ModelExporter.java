@@ -344,6 +344,7 @@ public final class ModelExporter {
         rep.put("schema", "vigil.training-report/1");
         rep.put("history", r.history());
         rep.put("bestEpoch", r.bestEpoch());
+        rep.put("refittedOnAllImages", r.refitted());
         rep.put("validation", r.validation());
         rep.put("operatingPoint", r.operatingPoint());
         rep.put("thresholdCurve", r.thresholdCurve());

@@ -166,6 +166,52 @@ public final class TransferTrainer implements AutoCloseable {
         double prefixOriginal = train.forwardSeconds()[0] + validation.forwardSeconds()[0];
         long tTrain = System.nanoTime();
 
+        long[] cutShape = train.cutShape();
+        int[] trainLabels = train.kept().stream().mapToInt(LabelledImage::label).toArray();
+        int[] valLabels = validation.kept().stream().mapToInt(LabelledImage::label).toArray();
+        Fit fit = fit(train, trainLabels, validation, valLabels, options.epochs(), "training");
+        float[][] valProbs = probabilities(validation, cutShape);
+        boolean refitted = false;
+        if (options.refit()) {
+            // The held-out run has chosen the epochs and gives the honest validation figures below; now every
+            // labelled image trains the model that is exported, from the same start, for that many epochs.
+            Extracted validationAugmented = options.augment().equals(ttaVariants()) ? validation
+                    : FeatureStore.extract(backbone, spec, validation.kept(), options.augment(), cacheRoot, log,
+                            "features (validation, training variants)");
+            Extracted all = train.plus(validationAugmented);
+            int[] allLabels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
+            fit(all, allLabels, null, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
+            refitted = true;
+        }
+        double[][] scores = okIndex < 0 ? null : defectScores(valProbs, valLabels);
+        OperatingPoint op = scores == null ? null : OperatingPoint.choose(scores[0], scores[1],
+                options.targetRecall());
+        List<OperatingPoint.CurvePoint> curve = scores == null ? null : OperatingPoint.curve(scores[0], scores[1]);
+        Metrics valMetrics = Metrics.of(dataset.classes(), valLabels, valProbs, okIndex,
+                op == null ? 0.5 : op.defectThreshold());
+        Map<String, int[]> counts = new LinkedHashMap<>();
+        for (int c = 0; c < dataset.classes().size(); c++) {
+            final int cls = c;
+            counts.put(dataset.classes().get(c), new int[] {(int) java.util.Arrays.stream(trainLabels)
+                    .filter(l -> l == cls).count(), (int) java.util.Arrays.stream(valLabels).filter(l -> l == cls)
+                    .count()});
+        }
+        double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
+        result = new TrainingResult(plan, fit.history(), fit.bestEpoch(), refitted, valMetrics, op, curve, counts,
+                skipped, train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
+                prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
+        return result;
+    }
+
+    /** The epochs a run went through and the one whose weights it kept. */
+    private record Fit(List<TrainingResult.EpochStats> history, int bestEpoch) {}
+
+    /**
+     * Builds the network afresh (pretrained suffix, new head, standardisation from {@code train}) and trains it. With a
+     * validation set: up to {@code epochs} epochs, early stopping on its loss, the best epoch's weights restored.
+     * Without one: exactly {@code epochs} epochs.
+     */
+    private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label) {
         int pooledWidth = train.features()[0][0].pooled().length;
         GraphSurgery.Subgraph suffix = plan.hasSuffix()
                 ? GraphSurgery.floatSuffix(backbone.graph(), plan.cut(), plan.features())
@@ -189,9 +235,6 @@ public final class TransferTrainer implements AutoCloseable {
                 learnable.add(p.getValue());
             }
         });
-
-        int[] trainLabels = train.kept().stream().mapToInt(LabelledImage::label).toArray();
-        int[] valLabels = validation.kept().stream().mapToInt(LabelledImage::label).toArray();
         float[] classWeights = classWeights(trainLabels, dataset.classes().size());
         Random rnd = new Random(options.seed());
         List<TrainingResult.EpochStats> history = new ArrayList<>();
@@ -199,8 +242,8 @@ public final class TransferTrainer implements AutoCloseable {
         int bestEpoch = 0;
         Map<String, float[]> best = network.snapshot();
         ParameterStore ps = new ParameterStore(manager, false);
-        try (Progress progress = new Progress(log, "training", options.epochs())) {
-            for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+        try (Progress progress = new Progress(log, label, epochs)) {
+            for (int epoch = 1; epoch <= epochs; epoch++) {
                 checkCancelled();
                 long e0 = System.nanoTime();
                 int[] order = epochOrder(trainLabels.length, epochSamples, rnd);
@@ -235,42 +278,34 @@ public final class TransferTrainer implements AutoCloseable {
                         }
                     }
                 }
-                double[] val = evaluateLoss(validation, valLabels, classWeights, cutShape);
+                double trainLoss = lossSum / order.length;
                 double secs = (System.nanoTime() - e0) / 1e9;
-                history.add(new TrainingResult.EpochStats(epoch, lossSum / order.length, val[0], val[1], secs));
-                if (val[0] < bestLoss - 1e-6) {
-                    bestLoss = val[0];
+                if (val == null) {
+                    history.add(new TrainingResult.EpochStats(epoch, trainLoss, Double.NaN, Double.NaN, secs));
+                    bestEpoch = epoch;
+                    progress.status(String.format(Locale.ROOT, "epoch %d loss %.4f", epoch, trainLoss));
+                    progress.step(1);
+                    continue;
+                }
+                double[] v = evaluateLoss(val, valLabels, classWeights, cutShape);
+                history.add(new TrainingResult.EpochStats(epoch, trainLoss, v[0], v[1], secs));
+                if (v[0] < bestLoss - 1e-6) {
+                    bestLoss = v[0];
                     bestEpoch = epoch;
                     best = network.snapshot();
                 }
                 progress.status(String.format(Locale.ROOT, "epoch %d loss %.4f val_loss %.4f val_acc %.3f", epoch,
-                        lossSum / order.length, val[0], val[1]));
+                        trainLoss, v[0], v[1]));
                 progress.step(1);
                 if (epoch - bestEpoch >= options.patience()) {
                     break;
                 }
             }
         }
-        network.restore(best);
-        float[][] valProbs = probabilities(validation, cutShape);
-        double[][] scores = okIndex < 0 ? null : defectScores(valProbs, valLabels);
-        OperatingPoint op = scores == null ? null : OperatingPoint.choose(scores[0], scores[1],
-                options.targetRecall());
-        List<OperatingPoint.CurvePoint> curve = scores == null ? null : OperatingPoint.curve(scores[0], scores[1]);
-        Metrics valMetrics = Metrics.of(dataset.classes(), valLabels, valProbs, okIndex,
-                op == null ? 0.5 : op.defectThreshold());
-        Map<String, int[]> counts = new LinkedHashMap<>();
-        for (int c = 0; c < dataset.classes().size(); c++) {
-            final int cls = c;
-            counts.put(dataset.classes().get(c), new int[] {(int) java.util.Arrays.stream(trainLabels)
-                    .filter(l -> l == cls).count(), (int) java.util.Arrays.stream(valLabels).filter(l -> l == cls)
-                    .count()});
+        if (val != null) {
+            network.restore(best);
         }
-        double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
-        result = new TrainingResult(plan, history, bestEpoch, valMetrics, op, curve, counts, skipped,
-                train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
-                prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
-        return result;
+        return new Fit(history, bestEpoch);
     }
 
     /** Training runs on a thread of its own in the service: interrupting it cancels at the next epoch or image. */

@@ -190,6 +190,37 @@ class TransferTrainerTest {
     }
 
     @Test
+    void refitTrainsTheExportedModelOnEveryImageAndKeepsTheHeldOutFigures() throws Exception {
+        TrainOptions o = TrainOptions.defaults().withUnfreeze(0).withEpochs(6);
+        TrainingResult[] results = new TrainingResult[2];
+        ModelPackage[] packages = new ModelPackage[2];
+        for (int run = 0; run < 2; run++) {
+            try (TransferTrainer t = new TransferTrainer(squeezenet, ImageDataset.scan(neuTrain, 2),
+                    o.withRefit(run == 1), tmp.resolve("features"), QUIET)) {
+                results[run] = t.train();
+                packages[run] = new ModelExporter(t).write(tmp.resolve("refit-" + run));
+            }
+        }
+        assertTrue(!results[0].refitted() && results[1].refitted());
+        // The held-out run is the same in both: same epochs chosen, same validation figures.
+        assertEquals(results[0].bestEpoch(), results[1].bestEpoch());
+        assertEquals(losses(results[0]), losses(results[1]));
+        assertEquals(results[0].validation().accuracy(), results[1].validation().accuracy());
+        // The exported weights are not: the refit also learned from the validation images.
+        TensorProto a = OnnxGraph.load(packages[0].modelFile()).initializer(TransferNetwork.HEAD_WEIGHT);
+        TensorProto b = OnnxGraph.load(packages[1].modelFile()).initializer(TransferNetwork.HEAD_WEIGHT);
+        assertNotNull(a);
+        assertTrue(!a.getRawData().equals(b.getRawData()), "the refit model should have other head weights");
+        String report = Files.readString(packages[1].dir().resolve(ModelPackage.REPORT));
+        assertTrue(ModelPackage.json().readTree(report).get("refittedOnAllImages").asBoolean());
+    }
+
+    private static List<Double> losses(TrainingResult r) {
+        return r.history().stream().flatMap(e -> java.util.stream.Stream.of(e.trainLoss(), e.validationLoss()))
+                .toList();
+    }
+
+    @Test
     void unreadableImagesAreSkippedAndCounted() throws Exception {
         Path data = SharedAssets.subset(SharedAssets.neu(), tmp.resolve("neu-broken"), 0, 4);
         Files.writeString(data.resolve("crazing").resolve("broken.jpg"), "not a jpeg");

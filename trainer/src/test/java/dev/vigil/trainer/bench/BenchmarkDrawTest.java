@@ -1,0 +1,90 @@
+package dev.vigil.trainer.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vigil.trainer.VigilException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The benchmark's random draws: reproducible, disjoint, nested across k, different from draw to draw. */
+class BenchmarkDrawTest {
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    @BeforeAll
+    static void classes() throws IOException {
+        data = tmp.resolve("data");
+        for (String c : List.of("crazing", "scratches")) {
+            Files.createDirectories(data.resolve(c));
+            for (int i = 1; i <= 60; i++) {
+                Files.writeString(data.resolve(c).resolve(c + "_" + i + ".jpg"), "x");
+            }
+        }
+    }
+
+    private static Set<String> names(Path dir) throws IOException {
+        Set<String> out = new HashSet<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.filter(Files::isSymbolicLink).forEach(p -> out.add(p.getParent().getFileName() + "/" + p.getFileName()));
+        }
+        return out;
+    }
+
+    private Path draw(String name, int draw, int testCount, int k) throws IOException {
+        Path test = tmp.resolve(name + "-test");
+        Path train = tmp.resolve(name + "-train");
+        TransferBenchmark.draw(data, draw, List.of(new TransferBenchmark.Selection(test, 0, testCount),
+                new TransferBenchmark.Selection(train, testCount, k)));
+        return tmp.resolve(name);
+    }
+
+    @Test
+    void aDrawIsReproducibleDisjointAndNestedAcrossK() throws IOException {
+        Path a = draw("a", 0, 20, 10);
+        Path b = draw("b", 0, 20, 10);
+        Path c = draw("c", 0, 20, 30);
+        Set<String> trainA = names(Path.of(a + "-train"));
+        Set<String> testA = names(Path.of(a + "-test"));
+        assertEquals(20, trainA.size());
+        assertEquals(40, testA.size());
+        assertEquals(trainA, names(Path.of(b + "-train")), "the same draw selects the same images");
+        assertEquals(testA, names(Path.of(c + "-test")), "the held-out images do not depend on k");
+        assertTrue(names(Path.of(c + "-train")).containsAll(trainA), "k=10 is part of k=30 in the same draw");
+        Set<String> overlap = new HashSet<>(trainA);
+        overlap.retainAll(testA);
+        assertEquals(Set.of(), overlap, "training and held-out images never overlap");
+    }
+
+    @Test
+    void drawsDifferAndAreNotTheFirstNames() throws IOException {
+        Set<String> d0 = names(Path.of(draw("d0", 0, 20, 10) + "-train"));
+        Set<String> d1 = names(Path.of(draw("d1", 1, 20, 10) + "-train"));
+        assertNotEquals(d0, d1);
+        Set<String> firstNames = new HashSet<>();
+        for (String c : List.of("crazing", "scratches")) {
+            try (Stream<Path> s = Files.list(data.resolve(c))) {
+                s.map(p -> c + "/" + p.getFileName()).sorted().skip(20).limit(10).forEach(firstNames::add);
+            }
+        }
+        assertNotEquals(firstNames, d0);
+    }
+
+    @Test
+    void aClassWithTooFewImagesIsAClearError() {
+        VigilException e = assertThrows(VigilException.class, () -> draw("few", 0, 50, 20));
+        assertTrue(e.getMessage().contains("has 60 images") && e.getMessage().contains("needs 70 per class"),
+                e.getMessage());
+    }
+}

@@ -7,6 +7,8 @@ import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.PoolMode;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.train.HeadKind;
+import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
@@ -50,8 +52,21 @@ public final class TrainCommand implements Callable<Integer> {
             description = "pretrained (transfer) or random (same architecture from scratch; default ${DEFAULT-VALUE})")
     String init = "pretrained";
 
-    @Option(names = "--size", paramLabel = "PX", description = "input resolution (default: the backbone's own)")
-    int size = D.inputSize();
+    @Option(names = "--size", paramLabel = "PX", description = "square input of PX x PX pixels")
+    int size;
+
+    @Option(names = "--input", paramLabel = "WxH", description = "input width and height, e.g. 512x1280 (images"
+            + " keep their aspect ratio: letterboxed)")
+    String input;
+
+    @Option(names = "--long-side", paramLabel = "PX", description = "input whose longest side is PX, shaped like the"
+            + " training images")
+    int longSide;
+
+    @Option(names = "--head", paramLabel = "auto|pooled|patch", description = "pooled: pooled feature vectors;"
+            + " patch: a score for every patch, pooled by log-sum-exp, and a defect map (default auto: patch when"
+            + " the input is larger than the backbone's own)")
+    String head = "auto";
 
     @Option(names = "--taps", split = ",", paramLabel = "B",
             description = "blocks whose pooled features feed the head, counted back from the final features"
@@ -119,8 +134,9 @@ public final class TrainCommand implements Callable<Integer> {
             throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
-                weightDecay, dropout, valFraction, seed, init.equals("random"), size, taps,
-                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit);
+                weightDecay, dropout, valFraction, seed, init.equals("random"), geometry(size, input, longSide), taps,
+                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit,
+                headKind(head));
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
@@ -135,6 +151,26 @@ public final class TrainCommand implements Callable<Integer> {
             summary(System.out, r, pkg);
         }
         return 0;
+    }
+
+    /** The input geometry from {@code --size}, {@code --input} and {@code --long-side} (at most one of them). */
+    static InputGeometry geometry(int size, String input, int longSide) {
+        int given = (size != 0 ? 1 : 0) + (input != null ? 1 : 0) + (longSide != 0 ? 1 : 0);
+        if (given > 1) {
+            throw new dev.vigil.trainer.VigilException("give at most one of --size, --input and --long-side");
+        }
+        if (input != null) {
+            return InputGeometry.parse(input);
+        }
+        return longSide != 0 ? new InputGeometry(0, 0, longSide) : InputGeometry.square(size);
+    }
+
+    static HeadKind headKind(String head) {
+        try {
+            return HeadKind.valueOf(head.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new dev.vigil.trainer.VigilException("--head must be auto, pooled or patch, found '" + head + "'");
+        }
     }
 
     static void summary(PrintStream out, TrainingResult r, ModelPackage pkg) {

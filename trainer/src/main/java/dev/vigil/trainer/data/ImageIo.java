@@ -5,8 +5,10 @@ import dev.vigil.trainer.backbone.Preprocessing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.opencv.core.Core;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
+import org.opencv.core.Scalar;
 import org.opencv.core.Size;
 import org.opencv.imgcodecs.Imgcodecs;
 import org.opencv.imgproc.Imgproc;
@@ -37,13 +39,31 @@ public final class ImageIo {
         }
     }
 
-    /** Resizes a BGR image to the network's input size (area interpolation when shrinking, linear otherwise). */
+    /**
+     * Brings a BGR image to the network's input size as {@link Preprocessing#fit()} says: stretched, or scaled keeping
+     * its aspect ratio and centred on the mean colour (area interpolation when shrinking, linear otherwise). The
+     * one implementation the trainer, the evaluator and the service share.
+     */
     public static Mat resize(Mat bgr, Preprocessing p) {
+        Preprocessing.Placement at = p.placement(bgr.cols(), bgr.rows());
         Mat out = new Mat();
-        boolean shrink = bgr.cols() > p.width() || bgr.rows() > p.height();
-        Imgproc.resize(bgr, out, new Size(p.width(), p.height()), 0, 0,
-                shrink ? Imgproc.INTER_AREA : Imgproc.INTER_LINEAR);
-        return out;
+        boolean shrink = bgr.cols() > at.width() || bgr.rows() > at.height();
+        int interpolation = shrink ? Imgproc.INTER_AREA : Imgproc.INTER_LINEAR;
+        if (at.width() == bgr.cols() && at.height() == bgr.rows()) {
+            bgr.copyTo(out);
+        } else {
+            Imgproc.resize(bgr, out, new Size(at.width(), at.height()), 0, 0, interpolation);
+        }
+        if (at.width() == p.width() && at.height() == p.height()) {
+            return out;
+        }
+        Mat padded = new Mat();
+        int right = p.width() - at.width() - at.offsetX();
+        int bottom = p.height() - at.height() - at.offsetY();
+        Core.copyMakeBorder(out, padded, at.offsetY(), bottom, at.offsetX(), right, Core.BORDER_CONSTANT,
+                new Scalar(p.padBgr()));
+        out.release();
+        return padded;
     }
 
     /** Writes a resized BGR image of exactly the network's size into {@code out} as CHW floats. */

@@ -54,6 +54,11 @@ public enum Variant {
     /** The eight symmetries of a square part (flips and quarter turns): the default augmentation. */
     public static final String DIHEDRAL = "hflip,vflip,rot90,rot180,rot270,transpose,transverse";
 
+    /** True for the quarter turns and transposes, which swap width and height. */
+    public boolean swapsSides() {
+        return this == ROT90 || this == ROT270 || this == TRANSPOSE || this == TRANSVERSE;
+    }
+
     /** True for flips and turns, which test-time augmentation can also apply inside the exported graph. */
     public boolean geometric() {
         return this != BRIGHTER && this != DARKER;

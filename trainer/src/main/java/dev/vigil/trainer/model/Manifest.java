@@ -17,11 +17,21 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
         files = Map.copyOf(files);
     }
 
-    /** How to feed the model: {@code (pixel * scale - mean[c]) / std[c]}, CHW, channels in {@code colorOrder}. */
+    /**
+     * How to feed the model: brought to {@code width x height} as {@code fit} says ({@code stretch}, or
+     * {@code letterbox}: aspect ratio kept, centred, padded with the mean colour; absent = stretch), then
+     * {@code (pixel * scale - mean[c]) / std[c]}, CHW, channels in {@code colorOrder}.
+     */
     public record Input(String tensor, int width, int height, String colorOrder, float scale, float[] mean,
-            float[] std, String layout) {}
+            float[] std, String layout, String fit) {}
 
-    public record Output(String tensor, String kind) {}
+    /**
+     * @param tensor the class probabilities {@code [N,K]}
+     * @param defectMap the second output {@code [N,1,h,w]}: the defect score of each cell of a grid laid evenly over
+     *     the input (cell {@code (i,j)} covers input pixels {@code [j*W/w,(j+1)*W/w) x [i*H/h,(i+1)*H/h)}), in [0,1];
+     *     null when the model has no map
+     */
+    public record Output(String tensor, String kind, String defectMap) {}
 
     public record BackboneRef(String name, String sha256) {}
 

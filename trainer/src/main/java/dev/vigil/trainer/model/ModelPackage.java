@@ -90,7 +90,13 @@ public record ModelPackage(Path dir, Manifest manifest) {
     public Preprocessing preprocessing() {
         Manifest.Input in = manifest.input();
         return new Preprocessing(in.width(), in.height(), ColorOrder.valueOf(in.colorOrder()), in.scale(), in.mean(),
-                in.std());
+                in.std(), in.fit() == null ? Preprocessing.Fit.STRETCH
+                        : Preprocessing.Fit.valueOf(in.fit().toUpperCase(java.util.Locale.ROOT)));
+    }
+
+    /** The name of the defect-map output of {@code model.onnx}, or null when the model has none. */
+    public String defectMapTensor() {
+        return manifest.output() == null ? null : manifest.output().defectMap();
     }
 
     public int okIndex() {

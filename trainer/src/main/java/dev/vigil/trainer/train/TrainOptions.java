@@ -21,7 +21,7 @@ import java.util.List;
  * @param validationFraction share of each class held out for validation, early stopping and the operating point
  * @param seed seeds the split, the shuffles, the head and the engine: the same seed gives the same model
  * @param random train the same architecture from scratch (no pretrained weights; the baseline)
- * @param inputSize square input resolution; 0 = the backbone's own
+ * @param geometry the input size asked for ({@link InputGeometry#AUTO}: chosen from the training images)
  * @param taps block boundaries whose pooled features feed the head, counted back from the final features (0)
  * @param pool how feature maps become vectors
  * @param augment image variants whose features are computed and cached; training draws one per image per epoch
@@ -33,11 +33,13 @@ import java.util.List;
  *     the start on every image (training and validation) for that many epochs: with ten images per class the held-out
  *     fifth is worth about a point of accuracy. Validation figures and the operating point stay those of the
  *     held-out run.
+ * @param head how the head reads the feature maps: pooled vectors, or a score for every patch
+ *     ({@link HeadKind#AUTO}: patches when the input is larger than the backbone's own)
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
-        boolean random, int inputSize, List<Integer> taps, PoolMode pool, List<Variant> augment,
-        boolean tta, double targetRecall, String okLabel, boolean refit) {
+        boolean random, InputGeometry geometry, List<Integer> taps, PoolMode pool, List<Variant> augment,
+        boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
@@ -64,9 +66,8 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
         if (!(targetRecall > 0 && targetRecall <= 1)) {
             throw new VigilException("--target-recall must be in (0, 1], found " + targetRecall);
         }
-        if (inputSize != 0 && (inputSize < 32 || inputSize > 2048)) {
-            throw new VigilException("--size must be between 32 and 2048, found " + inputSize);
-        }
+        java.util.Objects.requireNonNull(geometry, "geometry");
+        head = head == null ? HeadKind.AUTO : head;
         if (taps.isEmpty() || !taps.contains(0)) {
             throw new VigilException("--taps must include 0 (the final features), found " + taps);
         }
@@ -79,62 +80,73 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
     }
 
     public static TrainOptions defaults() {
-        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, 0, List.of(0, 4),
-                PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true);
+        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
+                List.of(0, 4), PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true,
+                HeadKind.AUTO);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, s, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, r, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, size, t, p, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, a, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withTta(boolean t) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, t, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withRegularisation(float wd, float drop) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, ok, refit);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head);
     }
 
     public TrainOptions withRefit(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, inputSize, taps, pool, augment, tta, targetRecall, okLabel, r);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head);
+    }
+
+    public TrainOptions withGeometry(InputGeometry g) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+    }
+
+    public TrainOptions withHeadKind(HeadKind h) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h);
     }
 }

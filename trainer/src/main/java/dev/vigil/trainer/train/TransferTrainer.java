@@ -81,15 +81,32 @@ public final class TransferTrainer implements AutoCloseable {
                     + "); a classifier needs at least two class folders");
         }
         this.okIndex = dataset.okIndex(options.okLabel());
-        this.plan = plan(backbone, options);
+        this.plan = plan(backbone, options, inputFor(backbone, options, dataset));
         this.manager = Engine.getEngine("PyTorch").newBaseManager();
     }
 
-    /** Resolves the cut and the taps for these options on this backbone. */
-    public static TrainingPlan plan(Backbone backbone, TrainOptions o) {
+    /** How many training images the automatic input geometry looks at. */
+    private static final int GEOMETRY_SAMPLE = 64;
+
+    /**
+     * The network input for these options and images: as given, or chosen from (a sample of) the images' own size
+     * ({@link InputGeometry#resolve}).
+     */
+    public static Preprocessing inputFor(Backbone backbone, TrainOptions o, ImageDataset data) {
+        InputGeometry g = o.geometry();
+        List<int[]> sizes = List.of();
+        if (g.width() == 0) {
+            List<LabelledImage> imgs = new ArrayList<>(data.images());
+            java.util.Collections.shuffle(imgs, new Random(o.seed()));
+            sizes = InputGeometry.measure(imgs.subList(0, Math.min(GEOMETRY_SAMPLE, imgs.size())).stream()
+                    .map(LabelledImage::path).toList());
+        }
+        return g.resolve(backbone.preprocessing(), sizes);
+    }
+
+    /** Resolves the cut and the taps for these options on this backbone, with the input {@code pre}. */
+    public static TrainingPlan plan(Backbone backbone, TrainOptions o, Preprocessing pre) {
         GraphAnatomy a = backbone.anatomy();
-        Preprocessing pre = o.inputSize() == 0 ? backbone.preprocessing()
-                : backbone.preprocessing().withSize(o.inputSize());
         String cut = o.random() ? a.input() : a.cutFor(o.unfreeze());
         int cutIndex = a.cutPoints().indexOf(cut);
         List<String> prefixTaps = new ArrayList<>();
@@ -153,7 +170,7 @@ public final class TransferTrainer implements AutoCloseable {
                 backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
                 plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
                 plan.preprocessing().width(), plan.preprocessing().height(), plan.pool().name().toLowerCase(Locale.ROOT));
-        Extracted train = FeatureStore.extract(backbone, spec, split.get(0), options.augment(), cacheRoot, log,
+        Extracted train = FeatureStore.extract(backbone, spec, split.get(0), augmentVariants(), cacheRoot, log,
                 "features (train)");
         validation = FeatureStore.extract(backbone, spec, split.get(1), ttaVariants(), cacheRoot, log,
                 "features (validation)");
@@ -175,8 +192,8 @@ public final class TransferTrainer implements AutoCloseable {
         if (options.refit()) {
             // The held-out run has chosen the epochs and gives the honest validation figures below; now every
             // labelled image trains the model that is exported, from the same start, for that many epochs.
-            Extracted validationAugmented = options.augment().equals(ttaVariants()) ? validation
-                    : FeatureStore.extract(backbone, spec, validation.kept(), options.augment(), cacheRoot, log,
+            Extracted validationAugmented = augmentVariants().equals(ttaVariants()) ? validation
+                    : FeatureStore.extract(backbone, spec, validation.kept(), augmentVariants(), cacheRoot, log,
                             "features (validation, training variants)");
             Extracted all = train.plus(validationAugmented);
             int[] allLabels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
@@ -254,7 +271,7 @@ public final class TransferTrainer implements AutoCloseable {
                     int[] variant = new int[n];
                     for (int i = 0; i < n; i++) {
                         idx[i] = order[start + i];
-                        variant[i] = rnd.nextInt(options.augment().size());
+                        variant[i] = rnd.nextInt(augmentVariants().size());
                     }
                     try (NDManager step = manager.newSubManager()) {
                         NDList in = batch(step, train, idx, variant, cutShape);
@@ -334,7 +351,7 @@ public final class TransferTrainer implements AutoCloseable {
      */
     private void calibrate(Extracted train, long[] cutShape, Random rnd) {
         int images = train.kept().size();
-        int variants = options.augment().size();
+        int variants = augmentVariants().size();
         int n = Math.min(CALIBRATION_SAMPLES, images * variants);
         int[] idx = new int[n];
         int[] variant = new int[n];
@@ -384,11 +401,16 @@ public final class TransferTrainer implements AutoCloseable {
         if (!options.tta()) {
             return List.of(Variant.ORIGINAL);
         }
+        return augmentVariants().stream().filter(Variant::geometric).toList();
+    }
+
+    /**
+     * The variants of {@code --augment} this input can take: quarter turns and transposes swap width and height, so
+     * a non-square input keeps only the flips and the half turn.
+     */
+    public List<Variant> augmentVariants() {
         boolean square = plan.preprocessing().width() == plan.preprocessing().height();
-        return options.augment().stream().filter(Variant::geometric)
-                .filter(v -> square || !(v == Variant.ROT90 || v == Variant.ROT270 || v == Variant.TRANSPOSE
-                        || v == Variant.TRANSVERSE))
-                .toList();
+        return options.augment().stream().filter(v -> square || !v.swapsSides()).toList();
     }
 
     /** Validation loss and accuracy on the original images (cheap enough for every epoch). */

@@ -1,0 +1,14 @@
+package dev.vigil.trainer.train;
+
+/** How the new head reads the backbone's feature maps. */
+public enum HeadKind {
+    /** {@link #PATCH} when the input is larger than the backbone's own (small defects on large parts), else pooled. */
+    AUTO,
+    /** Each tapped map pooled to a vector ({@code --pool}), one linear layer: strong when defects are large. */
+    POOLED,
+    /**
+     * The linear layer applied at every position of the tapped maps (a 1x1 convolution): a class-score map whose
+     * log-sum-exp pooling gives the image's scores (multiple-instance learning from image labels), and a defect map.
+     */
+    PATCH
+}

@@ -84,9 +84,12 @@ public final class Grouping {
         Map<String, Integer> ids = new HashMap<>();
         int next = 0;
         int named = 0;
+        boolean matchedAny = false;
         for (int i = 0; i < n; i++) {
             Matcher m = pattern.matcher(nameOnly(fileNames.get(i)));
-            String key = m.find() ? m.group(1) : null;
+            boolean found = m.find();
+            matchedAny |= found;
+            String key = found ? m.group(1) : null;
             if (key == null || key.isEmpty()) {
                 groups[i] = next++;
                 continue;
@@ -100,7 +103,9 @@ public final class Grouping {
             groups[i] = id;
         }
         if (n > 0 && named == 0) {
-            throw new VigilException("--group-by '" + regex + "' picks no part name out of any of the " + n
+            throw new VigilException("--group-by '" + regex + "' " + (matchedAny
+                    ? "matches, but its first capturing group captures nothing in any of the "
+                    : "matches none of the ") + n
                     + " file names (e.g. '" + nameOnly(fileNames.get(0)) + "'); it is matched against the file name"
                     + " only, without folders, and its first capturing group must capture the part, e.g."
                     + " --group-by '^(part\\d+)_' for part12_light1.png; fix the expression or leave --group-by out");

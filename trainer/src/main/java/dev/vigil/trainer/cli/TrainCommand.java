@@ -39,8 +39,12 @@ public final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--unfreeze", paramLabel = "N", description = "backbone blocks to train (0 = new head only;"
-            + " default ${DEFAULT-VALUE})")
-    int unfreeze = D.unfreeze();
+            + " default 1 with the pooled head, 0 with the patch head)")
+    int unfreeze = -1;
+
+    @Option(names = "--lse-r", paramLabel = "R", description = "patch head: sharpness of the log-sum-exp pooling of"
+            + " the cells' scores (small = mean, large = max; default ${DEFAULT-VALUE})")
+    float lseR = TrainOptions.DEFAULT_LSE_R;
 
     @Option(names = "--epochs", paramLabel = "E", description = "most epochs (early stopping; default ${DEFAULT-VALUE})")
     int epochs = D.epochs();
@@ -136,7 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
                 weightDecay, dropout, valFraction, seed, init.equals("random"), geometry(size, input, longSide), taps,
                 PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit,
-                headKind(head));
+                headKind(head), lseR);
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);

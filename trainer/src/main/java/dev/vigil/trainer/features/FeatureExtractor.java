@@ -29,6 +29,21 @@ public final class FeatureExtractor implements AutoCloseable {
     public FeatureExtractor(Backbone backbone, FeatureSpec spec) {
         this.spec = spec;
         OnnxGraph g = backbone.graph();
+        if (spec.patches()) {
+            PatchFeatures.Layout layout = PatchFeatures.layout(g, spec.preprocessing(), spec.prefixTaps());
+            this.inputName = g.inputName();
+            this.outputs = List.of(PatchFeatures.TENSOR);
+            this.env = OrtEnvironment.getEnvironment();
+            try {
+                this.session = env.createSession(PatchFeatures.graph(g, spec.preprocessing(), layout,
+                        spec.prefixTaps()).toBytes(), sessionOptions());
+            } catch (OrtException e) {
+                throw new IllegalStateException("ONNX Runtime refused the patch-feature graph of " + backbone.name()
+                        + ": " + e.getMessage(), e);
+            }
+            run(new float[spec.preprocessing().valuesPerImage()], 1);
+            return;
+        }
         List<String> wanted = new ArrayList<>();
         if (spec.needsCutMap()) {
             wanted.add(spec.cut());
@@ -92,6 +107,18 @@ public final class FeatureExtractor implements AutoCloseable {
     }
 
     private List<Features> split(float[][] outs, long[][] shapes, int count) {
+        if (spec.patches()) {
+            cutShape = new long[] {shapes[0][1], shapes[0][2], shapes[0][3]};
+            tapChannels = new int[0];
+            List<Features> result = new ArrayList<>(count);
+            int len = outs[0].length / count;
+            for (int b = 0; b < count; b++) {
+                float[] map = new float[len];
+                System.arraycopy(outs[0], b * len, map, 0, len);
+                result.add(new Features(map, new float[0]));
+            }
+            return result;
+        }
         int cutIndex = spec.needsCutMap() ? 0 : -1;
         List<String> distinct = new ArrayList<>(new LinkedHashSet<>(spec.needsCutMap()
                 ? concat(spec.cut(), spec.prefixTaps()) : spec.prefixTaps()));

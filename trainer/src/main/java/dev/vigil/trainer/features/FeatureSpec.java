@@ -16,6 +16,11 @@ public record FeatureSpec(String backboneSha256, Preprocessing preprocessing, St
         prefixTaps = List.copyOf(prefixTaps);
     }
 
+    /** True when the prefix computes {@link PatchFeatures} (the cut is {@link PatchFeatures#TENSOR}). */
+    public boolean patches() {
+        return PatchFeatures.TENSOR.equals(cut);
+    }
+
     public String key() {
         String text = "v1|" + backboneSha256 + "|" + preprocessing + "|" + cut + "|" + needsCutMap + "|"
                 + prefixTaps + "|" + pool;

@@ -38,7 +38,7 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
     public record Training(int unfrozenBlocks, String cut, List<String> taps, String pool, boolean randomInit,
             int epochs, int maxEpochs, int bestEpoch, float headLearningRate, float backboneLearningRate,
             int batchSize, long seed, List<String> augment, List<String> testTimeAugmentation, String datasetSha256, Map<String, Integer> trainCounts,
-            Map<String, Integer> validationCounts, int skippedImages) {}
+            Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {}
 
     public record OperatingPointRef(double defectThreshold, double targetRecall, double validationRecall,
             double validationFalseRejectRate) {}

@@ -16,6 +16,7 @@ import dev.vigil.trainer.data.LabelledImage;
 import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
 import dev.vigil.trainer.features.FeatureStore.Extracted;
+import dev.vigil.trainer.features.PatchFeatures;
 import dev.vigil.trainer.features.PoolMode;
 import dev.vigil.trainer.onnx.GraphBuilder;
 import dev.vigil.trainer.onnx.GraphSurgery;
@@ -61,6 +62,9 @@ public final class ModelExporter {
 
     /** The exported graph (not yet verified). */
     public OnnxGraph graph() {
+        if (trainer.plan().patches()) {
+            return patchGraph();
+        }
         Backbone bb = trainer.backbone();
         OnnxGraph g = bb.graph();
         TrainingPlan plan = trainer.plan();
@@ -114,6 +118,103 @@ public final class ModelExporter {
         }
         b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
         return b.build();
+    }
+
+    /** The name of the defect-map output of patch-head models. */
+    public static final String DEFECT_MAP = "defect_map";
+
+    /**
+     * The patch head's graph: prefix → {@link PatchFeatures} → per-channel standardisation → 1x1 convolution (the
+     * head at every cell) → log-sum-exp pooling over the cells → softmax = {@value #OUTPUT}; and, with a good-part
+     * class, {@value #DEFECT_MAP} = {@code 1 - P(ok)} of every cell (of the image as given, when test-time
+     * augmentation stacks variants).
+     */
+    private OnnxGraph patchGraph() {
+        Backbone bb = trainer.backbone();
+        OnnxGraph g = bb.graph();
+        TrainingPlan plan = trainer.plan();
+        TransferNetwork net = trainer.network();
+        Preprocessing pre = plan.preprocessing();
+        GraphBuilder b = new GraphBuilder(g.model()).name("vigil-" + bb.name() + "-patches");
+        b.input(OnnxGraph.floatValueInfo(g.inputName(), 0, 3, pre.height(), pre.width()));
+        b.nodes(GraphSurgery.ancestors(g, plan.prefixTaps())).nodes(GraphSurgery.dequantizers(g, plan.prefixTaps()));
+        b.initializersUsedFrom(g);
+        PatchFeatures.Layout layout = PatchFeatures.layout(g, pre, plan.prefixTaps());
+        b.nodes(PatchFeatures.nodes(layout));
+        int c = layout.channels();
+        int k = net.classes();
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_SHIFT, new long[] {1, c, 1, 1}, net.shift()));
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_SCALE, new long[] {1, c, 1, 1}, net.scale()));
+        b.node(node("Sub", "vigil_shift", List.of(PatchFeatures.TENSOR, TransferNetwork.HEAD_SHIFT),
+                List.of("vigil_centred")));
+        b.node(node("Mul", "vigil_scale", List.of("vigil_centred", TransferNetwork.HEAD_SCALE),
+                List.of("vigil_scaled")));
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT, new long[] {k, c, 1, 1},
+                net.headWeight().getArray().toFloatArray()));
+        b.initializer(OnnxTensors.floatTensor(TransferNetwork.HEAD_BIAS, new long[] {k},
+                net.headBias().getArray().toFloatArray()));
+        String cells = "vigil_cell_logits";
+        b.node(node("Conv", "vigil_head", List.of("vigil_scaled", TransferNetwork.HEAD_WEIGHT,
+                TransferNetwork.HEAD_BIAS), List.of(cells), intsAttr("kernel_shape", 1, 1)));
+        // log-sum-exp pooling over the cells, around the maximum: max + log(mean(exp(r (x - max)))) / r
+        b.initializer(OnnxTensors.longTensor("vigil_cells_shape", new long[] {3}, new long[] {0, k, -1}));
+        b.node(node("Reshape", "vigil_cells_flat", List.of(cells, "vigil_cells_shape"), List.of("vigil_cells")));
+        reduce(b, "ReduceMax", "vigil_cells", "vigil_cells_max", 2, true);
+        reduce(b, "ReduceMax", "vigil_cells", "vigil_cells_max2", 2, false);
+        b.initializer(OnnxTensors.floatTensor("vigil_lse_r", new long[0], new float[] {net.patchPoolR()}));
+        b.node(node("Sub", "vigil_lse_sub", List.of("vigil_cells", "vigil_cells_max"), List.of("vigil_lse_d")));
+        b.node(node("Mul", "vigil_lse_mul", List.of("vigil_lse_d", "vigil_lse_r"), List.of("vigil_lse_rd")));
+        b.node(node("Exp", "vigil_lse_exp", List.of("vigil_lse_rd"), List.of("vigil_lse_e")));
+        reduce(b, "ReduceMean", "vigil_lse_e", "vigil_lse_mean", 2, false);
+        b.node(node("Log", "vigil_lse_log", List.of("vigil_lse_mean"), List.of("vigil_lse_l")));
+        b.node(node("Div", "vigil_lse_div", List.of("vigil_lse_l", "vigil_lse_r"), List.of("vigil_lse_lr")));
+        b.node(node("Add", "vigil_lse", List.of("vigil_lse_lr", "vigil_cells_max2"), List.of("vigil_logits")));
+        List<Variant> tta = trainer.ttaVariants();
+        String probs = tta.size() > 1 ? "vigil_variant_probabilities" : OUTPUT;
+        b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
+        int ok = trainer.okIndex();
+        if (ok >= 0) {
+            String map = tta.size() > 1 ? "vigil_variant_defect_map" : DEFECT_MAP;
+            reduce(b, "ReduceLogSumExp", cells, "vigil_cell_lse", 1, true);
+            b.initializer(OnnxTensors.longTensor("vigil_ok_index", new long[] {1}, new long[] {ok}));
+            b.node(node("Gather", "vigil_cell_ok", List.of(cells, "vigil_ok_index"), List.of("vigil_cell_ok_logit"),
+                    intAttr("axis", 1)));
+            b.node(node("Sub", "vigil_cell_ok_log", List.of("vigil_cell_ok_logit", "vigil_cell_lse"),
+                    List.of("vigil_cell_ok_logp")));
+            b.node(node("Exp", "vigil_cell_ok_p", List.of("vigil_cell_ok_logp"), List.of("vigil_cell_ok_prob")));
+            b.initializer(OnnxTensors.floatTensor("vigil_one", new long[0], new float[] {1f}));
+            b.node(node("Sub", "vigil_defect_map", List.of("vigil_one", "vigil_cell_ok_prob"), List.of(map)));
+            if (tta.size() > 1) {
+                // the stacked batch is variant-major and the original comes first: keep the first N maps
+                b.initializer(OnnxTensors.longTensor("vigil_map_shape", new long[] {5}, new long[] {tta.size(), -1, 1,
+                        layout.gridHeight(), layout.gridWidth()}));
+                b.node(node("Reshape", "vigil_map_unstack", List.of(map, "vigil_map_shape"),
+                        List.of("vigil_variant_maps")));
+                b.initializer(OnnxTensors.longTensor("vigil_original", new long[0], new long[] {0}));
+                b.node(node("Gather", "vigil_map_original", List.of("vigil_variant_maps", "vigil_original"),
+                        List.of(DEFECT_MAP), intAttr("axis", 0)));
+            }
+        }
+        if (tta.size() > 1) {
+            testTimeAugmentation(b, g.inputName(), tta, pre, probs, k);
+        }
+        b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, k));
+        if (ok >= 0) {
+            b.output(OnnxGraph.floatValueInfo(DEFECT_MAP, 0, 1, layout.gridHeight(), layout.gridWidth()));
+        }
+        return b.build();
+    }
+
+    /** A Reduce* node over one axis, with the axes as an attribute (opset < 18) or an input (opset 18+). */
+    private static void reduce(GraphBuilder b, String op, String in, String out, int axis, boolean keepDims) {
+        if (b.opset() >= 18) {
+            String axes = out + "_axes";
+            b.initializer(OnnxTensors.longTensor(axes, new long[] {1}, new long[] {axis}));
+            b.node(node(op, out, List.of(in, axes), List.of(out), intAttr("keepdims", keepDims ? 1 : 0)));
+        } else {
+            b.node(node(op, out, List.of(in), List.of(out), intsAttr("axes", axis), intAttr("keepdims",
+                    keepDims ? 1 : 0)));
+        }
     }
 
     /**
@@ -210,15 +311,18 @@ public final class ModelExporter {
         return p;
     }
 
-    /** Result of checking the exported graph against the DJL model. */
-    public record Verification(int images, double maxAbsDiff) {}
+    /** Result of checking the exported graph against the DJL model (probabilities and, if any, defect maps). */
+    public record Verification(int images, double maxAbsDiff, double maxMapDiff) {}
 
-    /** Runs the graph with ONNX Runtime on held-out images and compares with the DJL model's probabilities. */
+    /** Runs the graph with ONNX Runtime on held-out images and compares with the DJL model's outputs. */
     public Verification verify(OnnxGraph graph) {
         Extracted val = trainer.validationFeatures();
         int n = Math.min(VERIFY_IMAGES, val.kept().size());
         Preprocessing pre = trainer.plan().preprocessing();
-        float[][] djl = trainer.probabilities(subset(val, n), trainer.cutShape());
+        Extracted sub = subset(val, n);
+        float[][] djl = trainer.probabilities(sub, trainer.cutShape());
+        boolean maps = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DEFECT_MAP));
+        float[][] djlMaps = maps ? trainer.defectMaps(sub) : null;
         float[] batch = new float[n * pre.valuesPerImage()];
         for (int i = 0; i < n; i++) {
             LabelledImage img = val.kept().get(i);
@@ -227,20 +331,29 @@ public final class ModelExporter {
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         double max = 0;
+        double mapMax = 0;
         try (OrtSession s = env.createSession(graph.toBytes(), FeatureExtractor.sessionOptions());
                 OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch),
                         new long[] {n, 3, pre.height(), pre.width()});
                 OrtSession.Result r = s.run(Map.of(graph.inputName(), in))) {
-            float[][] ort = (float[][]) r.get(0).getValue();
+            float[][] ort = (float[][]) r.get(OUTPUT).orElseThrow().getValue();
             for (int i = 0; i < n; i++) {
                 for (int k = 0; k < ort[i].length; k++) {
                     max = Math.max(max, Math.abs(ort[i][k] - djl[i][k]));
                 }
             }
+            if (maps) {
+                FloatBuffer fb = ((OnnxTensor) r.get(DEFECT_MAP).orElseThrow()).getFloatBuffer();
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < djlMaps[i].length; j++) {
+                        mapMax = Math.max(mapMax, Math.abs(fb.get() - djlMaps[i][j]));
+                    }
+                }
+            }
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot run the exported model: " + e.getMessage(), e);
         }
-        return new Verification(n, max);
+        return new Verification(n, max, maps ? mapMax : Double.NaN);
     }
 
     private static Extracted subset(Extracted e, int n) {
@@ -263,10 +376,11 @@ public final class ModelExporter {
         }
         OnnxGraph graph = graph();
         Verification v = verify(graph);
-        if (!(v.maxAbsDiff() <= MAX_ABS_DIFF)) {
+        if (!(v.maxAbsDiff() <= MAX_ABS_DIFF) || v.maxMapDiff() > MAX_ABS_DIFF) {
             throw new VigilException(String.format(Locale.ROOT, "the exported ONNX model disagrees with the trained"
-                    + " DJL model by %.3g (more than %.0g) on %d held-out images; nothing was written. Please report"
-                    + " this with the backbone name", v.maxAbsDiff(), MAX_ABS_DIFF, v.images()));
+                    + " DJL model by %.3g (defect maps by %.3g; the limit is %.0g) on %d held-out images; nothing was"
+                    + " written. Please report this with the backbone name", v.maxAbsDiff(), v.maxMapDiff(),
+                    MAX_ABS_DIFF, v.images()));
         }
         Path abs = out.toAbsolutePath();
         Files.createDirectories(abs.getParent());
@@ -277,7 +391,7 @@ public final class ModelExporter {
             String modelSha = Hashing.sha256(model);
             byte[] report = ModelPackage.json().writeValueAsBytes(report(v));
             Files.write(tmp.resolve(ModelPackage.REPORT), report);
-            Manifest m = manifest(modelSha, Hashing.sha256(report));
+            Manifest m = manifest(modelSha, Hashing.sha256(report), !Double.isNaN(v.maxMapDiff()));
             Files.write(tmp.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
             if (Files.exists(abs)) {
                 Files.delete(abs);
@@ -295,7 +409,7 @@ public final class ModelExporter {
         }
     }
 
-    private Manifest manifest(String modelSha, String reportSha) {
+    private Manifest manifest(String modelSha, String reportSha, boolean hasMap) {
         TrainingResult r = trainer.result();
         TrainOptions o = trainer.options();
         TrainingPlan plan = trainer.plan();
@@ -327,14 +441,15 @@ public final class ModelExporter {
                 trainer.okIndex() < 0 ? null : labels.get(trainer.okIndex()),
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT)),
-                new Manifest.Output(OUTPUT, "probabilities", null),
+                new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null),
                 new Manifest.BackboneRef(bb.name(), bb.sha256()),
                 new Manifest.Training(plan.unfreeze(), plan.cut(), taps, plan.pool().name().toLowerCase(Locale.ROOT),
                         plan.random(), r.history().size(), o.epochs(), r.bestEpoch(), o.headLr(),
                         plan.random() ? o.headLr() : o.headLr() * o.backboneLrFactor(), o.batchSize(), o.seed(),
                         trainer.augmentVariants().stream().map(Variant::id).toList(),
                         trainer.ttaVariants().stream().map(Variant::id).toList(), r.datasetSha256(), trainCounts, valCounts,
-                        r.skippedImages()),
+                        r.skippedImages(), plan.patches() ? "patch" : "pooled",
+                        plan.patches() ? trainer.network().patchPoolR() : null),
                 op, metrics, modelSha, files);
     }
 
@@ -355,8 +470,12 @@ public final class ModelExporter {
         timing.put("totalSeconds", r.totalSeconds());
         timing.put("featuresFromCache", r.featuresFromCache());
         rep.put("timing", timing);
-        rep.put("verification", Map.of("images", v.images(), "maxAbsDiff", v.maxAbsDiff(),
-                "limit", MAX_ABS_DIFF));
+        Map<String, Object> ver = new LinkedHashMap<>();
+        ver.put("images", v.images());
+        ver.put("maxAbsDiff", v.maxAbsDiff());
+        ver.put("maxDefectMapDiff", Double.isNaN(v.maxMapDiff()) ? null : v.maxMapDiff());
+        ver.put("limit", MAX_ABS_DIFF);
+        rep.put("verification", ver);
         return rep;
     }
 }

@@ -9,7 +9,8 @@ import java.util.List;
  * Everything that shapes a training run. {@link #defaults()} is the one place the defaults live; the CLI and the
  * service start from it.
  *
- * @param unfreeze how many backbone blocks before the classifier are trained (0 = only the new head)
+ * @param unfreeze how many backbone blocks before the classifier are trained (0 = only the new head; -1 = automatic:
+ *     1 for the pooled head, 0 for the patch head)
  * @param epochs the most epochs; early stopping usually ends sooner
  * @param patience epochs without a better validation loss before stopping
  * @param batchSize samples per step
@@ -35,18 +36,17 @@ import java.util.List;
  *     held-out run.
  * @param head how the head reads the feature maps: pooled vectors, or a score for every patch
  *     ({@link HeadKind#AUTO}: patches when the input is larger than the backbone's own)
+ * @param lseR sharpness of the patch head's log-sum-exp pooling: near the mean of the cells' logits for small
+ *     values, near their maximum for large ones
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
         boolean random, InputGeometry geometry, List<Integer> taps, PoolMode pool, List<Variant> augment,
-        boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head) {
+        boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head, float lseR) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
         augment = List.copyOf(augment);
-        if (unfreeze < 0) {
-            throw new VigilException("--unfreeze must be 0 or more, found " + unfreeze);
-        }
         if (epochs < 1 || epochs > 10_000) {
             throw new VigilException("--epochs must be between 1 and 10000, found " + epochs);
         }
@@ -68,6 +68,12 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
         }
         java.util.Objects.requireNonNull(geometry, "geometry");
         head = head == null ? HeadKind.AUTO : head;
+        if (!(lseR > 0 && lseR <= 100)) {
+            throw new VigilException("--lse-r must be in (0, 100], found " + lseR);
+        }
+        if (unfreeze < -1) {
+            throw new VigilException("--unfreeze must be 0 or more, found " + unfreeze);
+        }
         if (taps.isEmpty() || !taps.contains(0)) {
             throw new VigilException("--taps must include 0 (the final features), found " + taps);
         }
@@ -79,74 +85,83 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
         }
     }
 
+    /** Log-sum-exp sharpness of the patch head (see docs/benchmarks.md for the comparison). */
+    public static final float DEFAULT_LSE_R = 5f;
+
     public static TrainOptions defaults() {
-        return new TrainOptions(1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
+        return new TrainOptions(-1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
                 List.of(0, 4), PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true,
-                HeadKind.AUTO);
+                HeadKind.AUTO, DEFAULT_LSE_R);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withTta(boolean t) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withRegularisation(float wd, float drop) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head, lseR);
     }
 
     public TrainOptions withRefit(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head, lseR);
     }
 
     public TrainOptions withGeometry(InputGeometry g) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head);
+                validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
     }
 
     public TrainOptions withHeadKind(HeadKind h) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h, lseR);
+    }
+
+    public TrainOptions withLseR(float r) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
+                r);
     }
 }

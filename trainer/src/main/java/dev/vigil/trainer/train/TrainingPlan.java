@@ -12,7 +12,7 @@ import java.util.List;
  * @param suffixTaps tapped tensors computed by the trainable suffix (pooled in the network)
  */
 public record TrainingPlan(Preprocessing preprocessing, String cut, String features, List<String> prefixTaps,
-        List<String> suffixTaps, PoolMode pool, int unfreeze, boolean random) {
+        List<String> suffixTaps, PoolMode pool, int unfreeze, boolean random, boolean patches) {
     public TrainingPlan {
         prefixTaps = List.copyOf(prefixTaps);
         suffixTaps = List.copyOf(suffixTaps);

@@ -58,6 +58,8 @@ public final class TransferNetwork extends AbstractBlock {
     private Parameter headBias;
     private NDArray scale;
     private NDArray shift;
+    /** Log-sum-exp sharpness of the patch head; 0 = the pooled head. */
+    private float patchPoolR;
 
     /**
      * @param suffix float nodes from the cut to the final feature map (empty when only the head learns)
@@ -138,6 +140,32 @@ public final class TransferNetwork extends AbstractBlock {
         return manager.create(v, new Shape(dims));
     }
 
+    /**
+     * Makes this a patch head: the input is the {@link dev.vigil.trainer.features.PatchFeatures} map
+     * {@code (B,C,h,w)}, the standardised linear layer scores every cell, and an image's logits are the
+     * log-sum-exp pooling of its cells' logits with sharpness {@code r}:
+     * {@code (1/r) log(mean(exp(r * cellLogits)))} — the mean of the cells for small r, their maximum for large r.
+     * Call before training; the network must have no suffix.
+     */
+    public TransferNetwork patchHead(float r) {
+        if (!suffix.nodes().isEmpty() || prefixPooledWidth > 0) {
+            throw new IllegalStateException("the patch head trains on the patch-feature map alone");
+        }
+        if (!(r > 0)) {
+            throw new VigilException("--lse-r must be more than 0, found " + r);
+        }
+        this.patchPoolR = r;
+        return this;
+    }
+
+    public boolean isPatchHead() {
+        return patchPoolR > 0;
+    }
+
+    public float patchPoolR() {
+        return patchPoolR;
+    }
+
     /** Creates the head for a feature vector of {@code width} values; call once the width is known. */
     public void initHead(int width, long seed) {
         Random rnd = new Random(seed ^ 0x5eedL);
@@ -203,8 +231,14 @@ public final class TransferNetwork extends AbstractBlock {
         return classes;
     }
 
-    /** The head's input vector (pooled taps, before scaling): used to calibrate the scale. */
+    /**
+     * The head's input vectors before scaling, one row per image (pooled head) or per image cell (patch head): used
+     * to calibrate the scale.
+     */
     public NDArray features(NDArray cut, NDArray prefixPooled, boolean training) {
+        if (isPatchHead()) {
+            return cells(cut).reshape(-1, cut.getShape().get(1));
+        }
         List<NDArray> parts = new ArrayList<>();
         if (prefixPooledWidth > 0) {
             parts.add(prefixPooled);
@@ -244,9 +278,43 @@ public final class TransferNetwork extends AbstractBlock {
         return map.reshape(s.get(0), s.get(1), -1).max(new int[] {2});
     }
 
+    /** {@code (B,C,h,w)} to {@code (B,h*w,C)}: one row per cell, row-major over the grid. */
+    private static NDArray cells(NDArray map) {
+        Shape s = map.getShape();
+        return map.transpose(0, 2, 3, 1).reshape(s.get(0), s.get(2) * s.get(3), s.get(1));
+    }
+
+    /** Class logits of every cell, {@code (B,h*w,K)} (patch head). */
+    public NDArray cellLogits(NDArray map, boolean training) {
+        NDArray x = cells(map).sub(shift).mul(scale);
+        if (training && dropout > 0) {
+            x = Dropout.dropout(x, dropout, true).singletonOrThrow();
+        }
+        return Linear.linear(x, headWeight.getArray(), headBias.getArray()).singletonOrThrow();
+    }
+
+    /** Log-sum-exp pooling over the cells (axis 1), computed stably around the maximum. */
+    private NDArray lsePool(NDArray cellLogits) {
+        NDArray max = cellLogits.max(new int[] {1}, true);
+        NDArray lse = cellLogits.sub(max).mul(patchPoolR).exp().mean(new int[] {1}).log().div(patchPoolR);
+        return lse.add(max.squeeze(1));
+    }
+
+    /**
+     * The defect map of each image: {@code 1 - P(ok)} of every cell, {@code (B,h*w)} row-major over the grid (patch
+     * head only).
+     */
+    public NDArray defectMap(NDArray map, int okIndex) {
+        NDArray p = cellLogits(map, false).softmax(2);
+        return p.get(":, :, " + okIndex).neg().add(1f);
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
+        if (isPatchHead()) {
+            return new NDList(lsePool(cellLogits(inputs.get(0), training)));
+        }
         NDArray x = features(inputs.get(0), inputs.get(1), training).sub(shift).mul(scale);
         if (training && dropout > 0) {
             x = Dropout.dropout(x, dropout, true).singletonOrThrow();

@@ -21,6 +21,7 @@ import dev.vigil.trainer.features.FeatureSpec;
 import dev.vigil.trainer.features.FeatureStore;
 import dev.vigil.trainer.features.FeatureStore.Extracted;
 import dev.vigil.trainer.features.Features;
+import dev.vigil.trainer.features.PatchFeatures;
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.util.Hashing;
@@ -57,6 +58,8 @@ public final class TransferTrainer implements AutoCloseable {
     static final int MIN_EPOCH_SAMPLES = 512;
     /** Samples used to standardise the head's input (mean and standard deviation per feature). */
     private static final int CALIBRATION_SAMPLES = 1024;
+    /** Images (times variants) whose cells standardise the patch head's input. */
+    private static final int PATCH_CALIBRATION_IMAGES = 64;
     private final Backbone backbone;
     private final ImageDataset dataset;
     private final TrainOptions options;
@@ -104,10 +107,27 @@ public final class TransferTrainer implements AutoCloseable {
         return g.resolve(backbone.preprocessing(), sizes);
     }
 
-    /** Resolves the cut and the taps for these options on this backbone, with the input {@code pre}. */
+    /** Resolves the head, the cut and the taps for these options on this backbone, with the input {@code pre}. */
     public static TrainingPlan plan(Backbone backbone, TrainOptions o, Preprocessing pre) {
         GraphAnatomy a = backbone.anatomy();
-        String cut = o.random() ? a.input() : a.cutFor(o.unfreeze());
+        Preprocessing nativePre = backbone.preprocessing();
+        boolean larger = (long) pre.width() * pre.height() > (long) nativePre.width() * nativePre.height() * 3 / 2;
+        boolean patches = o.head() == HeadKind.PATCH || (o.head() == HeadKind.AUTO && larger && !o.random()
+                && o.unfreeze() <= 0);
+        int unfreeze = o.unfreeze() >= 0 ? o.unfreeze() : patches ? 0 : 1;
+        if (patches && (unfreeze > 0 || o.random())) {
+            throw new VigilException("--head patch trains a new head on frozen features: use --unfreeze 0 (or"
+                    + " --head pooled to train backbone blocks)");
+        }
+        if (patches) {
+            List<String> taps = new ArrayList<>();
+            for (int back : new TreeSet<>(o.taps()).descendingSet()) {
+                taps.add(a.blockBack(back));
+            }
+            return new TrainingPlan(pre, PatchFeatures.TENSOR, PatchFeatures.TENSOR, taps, List.of(), o.pool(), 0,
+                    false, true);
+        }
+        String cut = o.random() ? a.input() : a.cutFor(unfreeze);
         int cutIndex = a.cutPoints().indexOf(cut);
         List<String> prefixTaps = new ArrayList<>();
         List<String> suffixTaps = new ArrayList<>();
@@ -120,7 +140,7 @@ public final class TransferTrainer implements AutoCloseable {
             }
         }
         return new TrainingPlan(pre, cut, a.features(), prefixTaps, suffixTaps, o.pool(),
-                o.random() ? a.maxUnfreeze() + 1 : o.unfreeze(), o.random());
+                o.random() ? a.maxUnfreeze() + 1 : unfreeze, o.random(), false);
     }
 
     public TrainingPlan plan() {
@@ -156,7 +176,7 @@ public final class TransferTrainer implements AutoCloseable {
     }
 
     public FeatureSpec featureSpec() {
-        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), plan.cut(), plan.hasSuffix(),
+        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), plan.cut(), plan.hasSuffix() || plan.patches(),
                 plan.prefixTaps(), plan.pool());
     }
 
@@ -166,10 +186,18 @@ public final class TransferTrainer implements AutoCloseable {
         List<List<LabelledImage>> split = ImageDataset.stratifiedSplit(dataset.images(), dataset.classes().size(),
                 options.validationFraction(), options.seed());
         FeatureSpec spec = featureSpec();
-        log.printf(Locale.ROOT, "backbone %s: cut at %s (%d block%s trained)%s, taps %s, input %dx%d, pool %s%n",
-                backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
-                plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
-                plan.preprocessing().width(), plan.preprocessing().height(), plan.pool().name().toLowerCase(Locale.ROOT));
+        if (plan.patches()) {
+            log.printf(Locale.ROOT, "backbone %s: patch head (a score for every cell, log-sum-exp pooling r=%s) on"
+                    + " taps %s, input %dx%d %s%n", backbone.name(), options.lseR(), plan.prefixTaps(),
+                    plan.preprocessing().width(), plan.preprocessing().height(),
+                    plan.preprocessing().fit().name().toLowerCase(Locale.ROOT));
+        } else {
+            log.printf(Locale.ROOT, "backbone %s: cut at %s (%d block%s trained)%s, taps %s, input %dx%d, pool %s%n",
+                    backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
+                    plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
+                    plan.preprocessing().width(), plan.preprocessing().height(),
+                    plan.pool().name().toLowerCase(Locale.ROOT));
+        }
         Extracted train = FeatureStore.extract(backbone, spec, split.get(0), augmentVariants(), cacheRoot, log,
                 "features (train)");
         validation = FeatureStore.extract(backbone, spec, split.get(1), ttaVariants(), cacheRoot, log,
@@ -236,6 +264,9 @@ public final class TransferTrainer implements AutoCloseable {
         network = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(), plan.cut()),
                 plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(), options.dropout(),
                 plan.random(), options.seed());
+        if (plan.patches()) {
+            network.patchHead(options.lseR());
+        }
         long[] cutShape = train.cutShape();
         calibrate(train, cutShape, new Random(options.seed() + 1));
 
@@ -352,7 +383,10 @@ public final class TransferTrainer implements AutoCloseable {
     private void calibrate(Extracted train, long[] cutShape, Random rnd) {
         int images = train.kept().size();
         int variants = augmentVariants().size();
-        int n = Math.min(CALIBRATION_SAMPLES, images * variants);
+        // a patch-head sample is a whole grid of cells: a few dozen images give thousands of rows
+        int n = Math.min(plan.patches() ? PATCH_CALIBRATION_IMAGES : CALIBRATION_SAMPLES, images * variants);
+        int chunk = plan.patches() ? 8 : 128;
+        long rows = 0;
         int[] idx = new int[n];
         int[] variant = new int[n];
         for (int i = 0; i < n; i++) {
@@ -360,10 +394,10 @@ public final class TransferTrainer implements AutoCloseable {
             idx[i] = flat % images;
             variant[i] = flat / images;
         }
-        float[] sum = null;
-        float[] sumSq = null;
-        for (int start = 0; start < n; start += 128) {
-            int m = Math.min(128, n - start);
+        double[] sum = null;
+        double[] sumSq = null;
+        for (int start = 0; start < n; start += chunk) {
+            int m = Math.min(chunk, n - start);
             try (NDManager step = manager.newSubManager()) {
                 NDList in = batch(step, train, java.util.Arrays.copyOfRange(idx, start, start + m),
                         java.util.Arrays.copyOfRange(variant, start, start + m), cutShape);
@@ -371,9 +405,10 @@ public final class TransferTrainer implements AutoCloseable {
                 if (sum == null) {
                     int width = (int) f.getShape().get(1);
                     network.initHead(width, options.seed());
-                    sum = new float[width];
-                    sumSq = new float[width];
+                    sum = new double[width];
+                    sumSq = new double[width];
                 }
+                rows += f.getShape().get(0);
                 float[] s1 = f.sum(new int[] {0}).toFloatArray();
                 float[] s2 = f.square().sum(new int[] {0}).toFloatArray();
                 for (int j = 0; j < s1.length; j++) {
@@ -385,8 +420,8 @@ public final class TransferTrainer implements AutoCloseable {
         float[] mean = new float[sum.length];
         float[] scale = new float[sum.length];
         for (int j = 0; j < sum.length; j++) {
-            mean[j] = sum[j] / n;
-            double var = Math.max(0, sumSq[j] / n - (double) mean[j] * mean[j]);
+            mean[j] = (float) (sum[j] / rows);
+            double var = Math.max(0, sumSq[j] / rows - (double) mean[j] * mean[j]);
             double sd = Math.sqrt(var);
             scale[j] = sd > 1e-6 ? (float) (1 / sd) : 1f;
         }
@@ -461,6 +496,35 @@ public final class TransferTrainer implements AutoCloseable {
                             acc[j] += flat[i * k + j] / variants;
                         }
                     }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The patch head's defect map ({@code 1 - P(ok)} of every cell, row-major) of each image of {@code set}, as given
+     * (variant 0).
+     */
+    public float[][] defectMaps(Extracted set) {
+        if (!plan.patches() || okIndex < 0) {
+            throw new IllegalStateException("only a patch head with a good-part class has defect maps");
+        }
+        int count = set.kept().size();
+        float[][] out = new float[count][];
+        long[] shape = set.cutShape() != null ? set.cutShape() : cutShape();
+        for (int start = 0; start < count; start += 16) {
+            int n = Math.min(16, count - start);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = start + i;
+            }
+            try (NDManager step = manager.newSubManager()) {
+                NDList in = batch(step, set, idx, new int[n], shape);
+                float[] flat = network.defectMap(in.get(0), okIndex).toFloatArray();
+                int cells = flat.length / n;
+                for (int i = 0; i < n; i++) {
+                    out[start + i] = java.util.Arrays.copyOfRange(flat, i * cells, (i + 1) * cells);
                 }
             }
         }

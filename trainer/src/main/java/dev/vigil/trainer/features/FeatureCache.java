@@ -16,6 +16,8 @@ import java.util.Optional;
  */
 public final class FeatureCache {
     private static final int MAGIC = 0x56494746; // "VIGF"
+    /** The cut map in half precision, then the pooled floats. */
+    private static final int MAGIC_HALF = 0x56494748; // "VIGH"
     private final Path dir;
 
     public FeatureCache(Path root, FeatureSpec spec) {
@@ -37,7 +39,21 @@ public final class FeatureCache {
         }
         try {
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
-            if (b.remaining() < 12 || b.getInt() != MAGIC) {
+            int magic = b.remaining() < 12 ? 0 : b.getInt();
+            if (magic == MAGIC_HALF) {
+                int cutLen = b.getInt();
+                int pooledLen = b.getInt();
+                if (cutLen < 0 || pooledLen < 0 || b.remaining() != 2L * cutLen + 4L * pooledLen) {
+                    return Optional.empty();
+                }
+                short[] half = new short[cutLen];
+                float[] pooled = new float[pooledLen];
+                b.asShortBuffer().get(half);
+                b.position(b.position() + 2 * cutLen);
+                b.asFloatBuffer().get(pooled);
+                return Optional.of(new Features(new float[0], pooled, half));
+            }
+            if (magic != MAGIC) {
                 return Optional.empty();
             }
             int cutLen = b.getInt();
@@ -55,6 +71,16 @@ public final class FeatureCache {
     }
 
     public void put(String imageSha, Variant v, Features f) throws IOException {
+        if (f.cutHalf() != null) {
+            ByteBuffer b = ByteBuffer.allocate(12 + 2 * f.cutHalf().length + 4 * f.pooled().length)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(MAGIC_HALF).putInt(f.cutHalf().length).putInt(f.pooled().length);
+            b.asShortBuffer().put(f.cutHalf());
+            b.position(12 + 2 * f.cutHalf().length);
+            b.asFloatBuffer().put(f.pooled());
+            AtomicFiles.write(file(imageSha, v), b.array());
+            return;
+        }
         ByteBuffer b = ByteBuffer.allocate(12 + 4 * (f.cutMap().length + f.pooled().length))
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(f.cutMap().length).putInt(f.pooled().length);

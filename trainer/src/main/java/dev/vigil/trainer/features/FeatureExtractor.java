@@ -115,7 +115,7 @@ public final class FeatureExtractor implements AutoCloseable {
             for (int b = 0; b < count; b++) {
                 float[] map = new float[len];
                 System.arraycopy(outs[0], b * len, map, 0, len);
-                result.add(new Features(map, new float[0]));
+                result.add(new Features(map, new float[0]).compact());
             }
             return result;
         }

@@ -92,7 +92,7 @@ public final class FeatureStore {
                     if (cache != null) {
                         var hit = cache.get(sha, variant);
                         if (hit.isPresent()) {
-                            fs[v] = hit.get();
+                            fs[v] = spec.patches() ? hit.get().compact() : hit.get();
                             cached++;
                             progress.step(1);
                             continue;

@@ -227,8 +227,17 @@ public final class ModelExporter {
             String variantProbs, int classes) {
         String stacked = "vigil_tta_batch";
         b.rewireInput(input, stacked);
-        b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_h", new long[] {pre.height()}, reversed(pre.height())));
-        b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_w", new long[] {pre.width()}, reversed(pre.width())));
+        // only the initializers a node reads: ONNX Runtime refuses unused ones in IR-version-3 graphs
+        if (variants.stream().anyMatch(v -> v == Variant.VFLIP || v == Variant.ROT180 || v == Variant.ROT270
+                || v == Variant.TRANSVERSE)) {
+            b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_h", new long[] {pre.height()},
+                    reversed(pre.height())));
+        }
+        if (variants.stream().anyMatch(v -> v == Variant.HFLIP || v == Variant.ROT180 || v == Variant.ROT90
+                || v == Variant.TRANSVERSE)) {
+            b.initializer(OnnxTensors.longTensor("vigil_tta_reverse_w", new long[] {pre.width()},
+                    reversed(pre.width())));
+        }
         List<String> copies = new ArrayList<>();
         for (Variant v : variants) {
             String x = input;

@@ -71,6 +71,12 @@ public final class TransferTrainer implements AutoCloseable {
     private TransferNetwork network;
     private Extracted validation;
     private TrainingResult result;
+    private final List<Variant> variants;
+    /**
+     * Most bytes the patch-feature maps of all images and variants may take in memory (half precision): beyond it,
+     * augmentation variants are left out, the last first (the target device has 8 GB for everything).
+     */
+    static final long PATCH_MEMORY_BUDGET = 1536L << 20;
 
     public TransferTrainer(Backbone backbone, ImageDataset dataset, TrainOptions options, Path cacheRoot,
             PrintStream log) {
@@ -85,6 +91,7 @@ public final class TransferTrainer implements AutoCloseable {
         }
         this.okIndex = dataset.okIndex(options.okLabel());
         this.plan = plan(backbone, options, inputFor(backbone, options, dataset));
+        this.variants = variantsWithinBudget();
         this.manager = Engine.getEngine("PyTorch").newBaseManager();
     }
 
@@ -444,8 +451,25 @@ public final class TransferTrainer implements AutoCloseable {
      * a non-square input keeps only the flips and the half turn.
      */
     public List<Variant> augmentVariants() {
+        return variants;
+    }
+
+    private List<Variant> variantsWithinBudget() {
         boolean square = plan.preprocessing().width() == plan.preprocessing().height();
-        return options.augment().stream().filter(v -> square || !v.swapsSides()).toList();
+        List<Variant> all = options.augment().stream().filter(v -> square || !v.swapsSides()).toList();
+        if (!plan.patches()) {
+            return all;
+        }
+        long perVariant = 2L * java.util.Arrays.stream(PatchFeatures.layout(backbone.graph(), plan.preprocessing(),
+                plan.prefixTaps()).shape()).reduce(1, (a, b) -> a * b);
+        long images = Math.max(1, dataset.images().size());
+        int fit = (int) Math.max(1, Math.min(all.size(), PATCH_MEMORY_BUDGET / (perVariant * images)));
+        if (fit < all.size()) {
+            log.printf(Locale.ROOT, "patch features: %d images x %d variants x %.1f MB would pass the %d MB budget;"
+                    + " using the variants %s%n", images, all.size(), perVariant / 1048576.0,
+                    PATCH_MEMORY_BUDGET >> 20, all.subList(0, fit).stream().map(Variant::id).toList());
+        }
+        return List.copyOf(all.subList(0, fit));
     }
 
     /** Validation loss and accuracy on the original images (cheap enough for every epoch). */
@@ -538,13 +562,13 @@ public final class TransferTrainer implements AutoCloseable {
     private static NDList batch(NDManager m, Extracted set, int[] idx, int[] variant, long[] cutShape) {
         int n = idx.length;
         Features first = set.features()[idx[0]][variant[0]];
-        int cutLen = first.cutMap().length;
+        int cutLen = first.cutLength();
         int pooledLen = first.pooled().length;
         float[] cut = new float[Math.max(1, n * cutLen)];
         float[] pooled = new float[Math.max(1, n * pooledLen)];
         for (int i = 0; i < n; i++) {
             Features f = set.features()[idx[i]][variant[i]];
-            System.arraycopy(f.cutMap(), 0, cut, i * cutLen, cutLen);
+            f.copyCut(cut, i * cutLen);
             System.arraycopy(f.pooled(), 0, pooled, i * pooledLen, pooledLen);
         }
         NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1))

@@ -67,9 +67,10 @@ class HeatmapServiceTest {
         return dir;
     }
 
-    static DeviceConfig config(String broker, Path data, Path frames, Path pkg) {
+    /** One folder camera cropping the frames to {@link #ROI}; {@code trigger} null = continuous. */
+    static DeviceConfig config(String broker, Path data, Path frames, Path pkg, String trigger) {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"), List.of(new DeviceConfig.Camera("cam1",
-                DeviceConfig.Source.folder(frames.toString(), 4, false), ROI, null)),
+                DeviceConfig.Source.folder(frames.toString(), 4, false), ROI, trigger)),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
                 new DeviceConfig.Mqtt(broker, null, null, null, null, null, true, null, 60),
                 new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null),
@@ -84,10 +85,17 @@ class HeatmapServiceTest {
                 "line one operator".toCharArray());
         try (Mosquitto broker = Mosquitto.launch();
                 ServiceEndToEndTest.Subscriber sub = new ServiceEndToEndTest.Subscriber(broker.url(), "vigil/line1/#")) {
-            ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames(tmp.resolve("frames")), pkg));
+            // triggered: inspections are QoS 0 and dropped while the link is down, so frames wait for the broker
+            ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames(tmp.resolve("frames")), pkg,
+                    "triggered"));
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
-                await(() -> sub.messages("vigil/line1/cam1/inspection").size() >= 2, Duration.ofSeconds(30),
+                await(() -> p.mqtt().connected(), Duration.ofSeconds(10), "connected to the broker");
+                p.trigger("cam1");
+                await(() -> sub.messages("vigil/line1/cam1/inspection").size() >= 1, Duration.ofSeconds(20),
+                        "the first frame judged");
+                p.trigger("cam1");
+                await(() -> sub.messages("vigil/line1/cam1/inspection").size() >= 2, Duration.ofSeconds(20),
                         "both frames judged");
                 await(() -> !sub.messages("vigil/line1/cam1/alert").isEmpty(), Duration.ofSeconds(10), "the alert");
                 List<JsonNode> alerts = sub.messages("vigil/line1/cam1/alert");
@@ -169,7 +177,7 @@ class HeatmapServiceTest {
                 ServiceEndToEndTest.Subscriber sub = new ServiceEndToEndTest.Subscriber(broker.url(),
                         "vigil/line1/cam1/alert")) {
             ApplicationContext ctx = ServeCommand.start(config(broker.url(), tmp.resolve("data"),
-                    frames(tmp.resolve("frames")), pkg));
+                    frames(tmp.resolve("frames")), pkg, null));
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
                 await(() -> !sub.raw("vigil/line1/cam1/alert").isEmpty(), Duration.ofSeconds(30), "the alert");

@@ -27,6 +27,8 @@ public final class LoadedModel implements AutoCloseable {
     private final ZooModel<NDList, NDList> model;
     private final Predictor<NDList, NDList> predictor;
     private final String device;
+    /** Why this model's defect map is unusable (read once, then ignored); null while it is fine. */
+    private volatile String mapProblem;
 
     private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
         this.pkg = pkg;
@@ -159,10 +161,17 @@ public final class LoadedModel implements AutoCloseable {
                 System.arraycopy(flat, i * k, out[i], 0, k);
             }
             DefectMap.Batch maps = null;
-            if (mapName != null) {
+            if (mapName != null && mapProblem == null) {
                 NDArray map = output(outputs, mapName);
-                maps = DefectMap.Batch.of(map.toFloatArray(), map.getShape().getShape(), count, "model " + id()
-                        + " output '" + mapName + "'");
+                try {
+                    maps = DefectMap.Batch.of(map.toFloatArray(), map.getShape().getShape(), count, "model " + id()
+                            + " output '" + mapName + "'");
+                } catch (VigilException e) {
+                    // the verdicts do not depend on the map: keep inspecting without one, and say so once
+                    mapProblem = e.getMessage();
+                    LOG.log(System.Logger.Level.WARNING, mapProblem + "; inspecting without defect maps (no region,"
+                            + " no heatmaps) until another model is loaded");
+                }
             }
             return new Inference(out, maps);
         } catch (TranslateException e) {

@@ -98,6 +98,7 @@ public record DefectMap(int width, int height, float[] values, Geometry geometry
             return px >= x && px < x + width && py >= y && py < y + height;
         }
 
+        @com.fasterxml.jackson.annotation.JsonIgnore // not a property: JSON has x, y, width, height only
         public boolean isEmpty() {
             return width <= 0 || height <= 0;
         }

@@ -75,6 +75,7 @@ class ClassifyHeatmapTest {
         assertEquals(20, region.get("y").asInt());
         assertEquals(40, region.get("width").asInt());
         assertEquals(40, region.get("height").asInt());
+        assertEquals(4, region.size(), "x, y, width, height and nothing else: " + region);
         assertEquals(220, a.get("peak").get("x").asInt());
         assertEquals(40, a.get("peak").get("y").asInt());
         assertTrue(a.get("peak").get("score").asDouble() > 0.9);

@@ -39,6 +39,19 @@ public final class MapModels {
      */
     public static ModelPackage write(Path dir, String id, int width, int height, Preprocessing.Fit fit, int cell,
             boolean withMap) throws Exception {
+        return write(dir, id, width, height, fit, cell, withMap, false);
+    }
+
+    /**
+     * A broken package for robustness tests: its {@code defect_map} output is flattened to {@code [N, h*w]}, which is
+     * not the {@code [N,1,h,w]} the contract asks for.
+     */
+    public static ModelPackage writeWithFlatMap(Path dir, String id) throws Exception {
+        return write(dir, id, 64, 48, Preprocessing.Fit.LETTERBOX, 8, true, true);
+    }
+
+    private static ModelPackage write(Path dir, String id, int width, int height, Preprocessing.Fit fit, int cell,
+            boolean withMap, boolean flatMap) throws Exception {
         if (width % cell != 0 || height % cell != 0) {
             throw new IllegalArgumentException("cell " + cell + " must divide " + width + "x" + height);
         }
@@ -62,7 +75,12 @@ public final class MapModels {
                 GraphBuilder.intAttr("axis", 1)));
         g.node(GraphBuilder.node("Softmax", "softmax", List.of("logits"), List.of("probabilities"),
                 GraphBuilder.intAttr("axis", 1)));
-        if (withMap) {
+        if (withMap && flatMap) {
+            g.node(GraphBuilder.node("Sigmoid", "map", List.of("z"), List.of("map4d")));
+            g.node(GraphBuilder.node("Flatten", "flatmap", List.of("map4d"), List.of(MAP),
+                    GraphBuilder.intAttr("axis", 1)));
+            g.output(OnnxGraph.floatValueInfo(MAP, 0, (long) (height / cell) * (width / cell)));
+        } else if (withMap) {
             g.node(GraphBuilder.node("Sigmoid", "map", List.of("z"), List.of(MAP)));
             g.output(OnnxGraph.floatValueInfo(MAP, 0, 1, height / cell, width / cell));
         }

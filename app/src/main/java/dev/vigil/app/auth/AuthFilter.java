@@ -14,8 +14,10 @@ import java.util.Set;
 /**
  * Guards every state-changing request under {@code /api}: 401 without a live session, 403 without the session's CSRF
  * token in {@link Sessions#CSRF_HEADER} or without the role the path needs (admins for models, training and
- * configuration; operators for the rest). Reads stay open on the device's network, as health and metrics are.
- * The request is refused before any controller runs, so a refused request changes nothing.
+ * configuration; operators for the rest). Reads stay open on the device's network, as health and metrics are, except
+ * those in {@link #READS_WITH_SESSION} (401 without a live session; any role): endpoints added since are listed there
+ * unless they are meant to be open. The request is refused before any controller runs, so a refused request changes
+ * nothing.
  */
 @ServerFilter("/api/**")
 public class AuthFilter {
@@ -25,6 +27,9 @@ public class AuthFilter {
             HttpMethod.PATCH);
     private static final Set<String> OPEN = Set.of("/api/login");
     private static final List<String> ADMIN_ONLY = List.of("/api/models", "/api/training", "/api/config");
+    /** Reads that need a live session (GET, HEAD): the stored defect maps. */
+    static final List<java.util.regex.Pattern> READS_WITH_SESSION = List.of(
+            java.util.regex.Pattern.compile("/api/samples/[^/]+/heatmap"));
     private final Sessions sessions;
 
     public AuthFilter(Sessions sessions) {
@@ -35,7 +40,17 @@ public class AuthFilter {
     @Nullable
     public HttpResponse<?> guard(HttpRequest<?> request) {
         String path = request.getPath();
-        if (!CHANGES.contains(request.getMethod()) || OPEN.contains(path)) {
+        boolean change = CHANGES.contains(request.getMethod());
+        if (!change && READS_WITH_SESSION.stream().anyMatch(p -> p.matcher(path).matches())) {
+            var session = sessions.find(request.getCookies().findCookie(Sessions.COOKIE).map(Cookie::getValue)
+                    .orElse(null));
+            if (session.isEmpty()) {
+                return HttpResponse.unauthorized().body(Map.of("error", "log in first (POST /api/login)"));
+            }
+            request.setAttribute(SESSION, session.get());
+            return null;
+        }
+        if (!change || OPEN.contains(path)) {
             return null;
         }
         String token = request.getCookies().findCookie(Sessions.COOKIE).map(Cookie::getValue).orElse(null);

@@ -12,6 +12,7 @@ import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.model.DefectMap;
 import dev.vigil.trainer.model.ModelPackage;
 import java.util.List;
 
@@ -26,6 +27,8 @@ public final class LoadedModel implements AutoCloseable {
     private final ZooModel<NDList, NDList> model;
     private final Predictor<NDList, NDList> predictor;
     private final String device;
+    /** Why this model's defect map is unusable (read once, then ignored); null while it is fine. */
+    private volatile String mapProblem;
 
     private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
         this.pkg = pkg;
@@ -51,6 +54,11 @@ public final class LoadedModel implements AutoCloseable {
         if (pkg.okIndex() < 0 && pkg.manifest().okLabel() != null) {
             throw new VigilException("model package " + dir + ": okLabel '" + pkg.manifest().okLabel()
                     + "' is not one of its labels " + pkg.manifest().labels());
+        }
+        if (pkg.defectMapTensor() != null) {
+            // DJL does not describe an ONNX model's outputs; the graph does (read only for packages with a map)
+            pkg.requireOutputs(dev.vigil.trainer.onnx.OnnxGraph.load(pkg.modelFile()).graph().getOutputList().stream()
+                    .map(ai.onnx.proto.OnnxMl.ValueInfoProto::getName).toList());
         }
         if (!device.equals("cpu")) {
             try {
@@ -110,23 +118,74 @@ public final class LoadedModel implements AutoCloseable {
         return device;
     }
 
+    /** Whether this model gives a defect map beside the probabilities. */
+    public boolean hasDefectMap() {
+        return pkg.defectMapTensor() != null;
+    }
+
+    /**
+     * What the model said about a batch.
+     *
+     * @param probabilities class probabilities per image, in the order of {@link #labels()}
+     * @param maps the defect maps of the batch; null when the model has none
+     */
+    public record Inference(float[][] probabilities, DefectMap.Batch maps) {
+        /** Image {@code index}'s defect map for its {@code frame} (the image the input was made from); null if none. */
+        public DefectMap map(int index, Preprocessing pre, org.opencv.core.Mat frame) {
+            return maps == null ? null : maps.map(index, DefectMap.Geometry.of(pre, frame.cols(), frame.rows()));
+        }
+    }
+
     /** Class probabilities for {@code count} preprocessed images (CHW floats, one after the other). */
     public float[][] classify(float[] batch, int count) {
+        return infer(batch, count).probabilities();
+    }
+
+    /**
+     * Probabilities and, when the package has one, the defect maps of {@code count} preprocessed images. Outputs are
+     * found by the names the manifest gives (DJL names each array after its ONNX output); a single-output package
+     * from before defect maps is read as before.
+     */
+    public Inference infer(float[] batch, int count) {
         Preprocessing p = preprocessing();
         NDManager m = model.getNDManager().newSubManager();
         try (m) {
             NDArray x = m.create(batch, new Shape(count, 3, p.height(), p.width()));
-            NDArray probs = predictor.predict(new NDList(x)).singletonOrThrow();
+            NDList outputs = predictor.predict(new NDList(x));
+            String mapName = pkg.defectMapTensor();
+            NDArray probs = mapName == null ? outputs.get(0) : output(outputs, pkg.manifest().output().tensor());
             int k = (int) probs.getShape().get(1);
             float[] flat = probs.toFloatArray();
             float[][] out = new float[count][k];
             for (int i = 0; i < count; i++) {
                 System.arraycopy(flat, i * k, out[i], 0, k);
             }
-            return out;
+            DefectMap.Batch maps = null;
+            if (mapName != null && mapProblem == null) {
+                NDArray map = output(outputs, mapName);
+                try {
+                    maps = DefectMap.Batch.of(map.toFloatArray(), map.getShape().getShape(), count, "model " + id()
+                            + " output '" + mapName + "'");
+                } catch (VigilException e) {
+                    // the verdicts do not depend on the map: keep inspecting without one, and say so once
+                    mapProblem = e.getMessage();
+                    LOG.log(System.Logger.Level.WARNING, mapProblem + "; inspecting without defect maps (no region,"
+                            + " no heatmaps) until another model is loaded");
+                }
+            }
+            return new Inference(out, maps);
         } catch (TranslateException e) {
             throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
         }
+    }
+
+    private NDArray output(NDList outputs, String name) {
+        NDArray a = outputs.get(name);
+        if (a == null) {
+            throw new IllegalStateException("model " + id() + " gave no output named '" + name + "' (it gave "
+                    + outputs.stream().map(NDArray::getName).toList() + "); the package is damaged: retrain it");
+        }
+        return a;
     }
 
     @Override

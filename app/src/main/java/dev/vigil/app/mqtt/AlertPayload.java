@@ -19,10 +19,13 @@ import java.util.Objects;
  * @param verdict {@code defect} (or {@code uncertain} if the service is set to alert on those)
  * @param modelId id of the model package that judged the part
  * @param sampleId id of the stored frame in the sample store; null when the frame was not stored
+ * @param region where the defect is, in pixels of the inspected image (the peak cell of the model's defect map);
+ *     null when the model has no defect map. Added after {@code vigil.alert/1} was first published: older readers
+ *     ignore it, older alerts (journaled before an upgrade) read back with null.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record AlertPayload(String schema, String id, String time, String device, String camera, String label,
-        double confidence, String verdict, String modelId, String sampleId) {
+        double confidence, String verdict, String modelId, String sampleId, Region region) {
     public static final String SCHEMA = "vigil.alert/1";
 
     public AlertPayload {
@@ -38,7 +41,13 @@ public record AlertPayload(String schema, String id, String time, String device,
     /** An alert of the current schema; {@code time} is written with {@link Payloads#time(Instant)}. */
     public static AlertPayload of(String id, Instant time, String device, String camera, String label,
             double confidence, String verdict, String modelId, String sampleId) {
+        return of(id, time, device, camera, label, confidence, verdict, modelId, sampleId, null);
+    }
+
+    /** The same with where the defect is ({@link Region#of}; null when the model has no defect map). */
+    public static AlertPayload of(String id, Instant time, String device, String camera, String label,
+            double confidence, String verdict, String modelId, String sampleId, Region region) {
         return new AlertPayload(SCHEMA, id, Payloads.time(time), device, camera, label, confidence, verdict, modelId,
-                sampleId);
+                sampleId, region);
     }
 }

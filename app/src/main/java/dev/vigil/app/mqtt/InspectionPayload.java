@@ -19,10 +19,13 @@ import java.util.Objects;
  * @param verdict {@code ok}, {@code defect} or {@code uncertain}
  * @param modelId id of the model package
  * @param latencyMs capture to verdict, milliseconds
+ * @param region the peak cell of the model's defect map in pixels of the inspected image (whatever the verdict: an ok
+ *     part's peak is where it looks least good); null when the model has no defect map. Added to
+ *     {@code vigil.inspection/1} later; readers ignore keys they do not know
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record InspectionPayload(String schema, String id, String time, String device, String camera, String label,
-        double confidence, double defectScore, String verdict, String modelId, double latencyMs) {
+        double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region) {
     public static final String SCHEMA = "vigil.inspection/1";
 
     public InspectionPayload {
@@ -37,7 +40,13 @@ public record InspectionPayload(String schema, String id, String time, String de
     /** An inspection of the current schema; {@code time} is written with {@link Payloads#time(Instant)}. */
     public static InspectionPayload of(String id, Instant time, String device, String camera, String label,
             double confidence, double defectScore, String verdict, String modelId, double latencyMs) {
+        return of(id, time, device, camera, label, confidence, defectScore, verdict, modelId, latencyMs, null);
+    }
+
+    /** The same with the peak region of the model's defect map ({@link Region#of}; null without one). */
+    public static InspectionPayload of(String id, Instant time, String device, String camera, String label,
+            double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region) {
         return new InspectionPayload(SCHEMA, id, Payloads.time(time), device, camera, label, confidence, defectScore,
-                verdict, modelId, latencyMs);
+                verdict, modelId, latencyMs, region);
     }
 }

@@ -16,10 +16,12 @@ import java.util.List;
  * @param probabilities the model's class probabilities in the order of {@code labels}
  * @param assignedLabel the operator's label, null until labelled
  * @param source what the camera's source called the frame (a file name, a frame number), may be null
+ * @param bytes size on disk of the JPEG and the heatmap (what the quota counts)
+ * @param heatmap the model's defect map stored beside the JPEG; null when the model had none (or in collect mode)
  */
 public record Sample(String id, String camera, Instant time, String file, long bytes, String reason, String modelId,
         String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
-        String assignedLabel, String source) {
+        String assignedLabel, String source, SampleHeatmap heatmap) {
     public Sample {
         labels = labels == null ? List.of() : List.copyOf(labels);
         probabilities = probabilities == null ? List.of() : List.copyOf(probabilities);

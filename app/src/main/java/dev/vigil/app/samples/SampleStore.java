@@ -2,6 +2,7 @@ package dev.vigil.app.samples;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.trainer.model.DefectMap;
 import dev.vigil.trainer.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,10 +26,11 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * Flagged samples: JPEG files under {@code <dir>/samples/<yyyy-MM-dd>/} with a JSON sidecar each, indexed in an
- * embedded H2 database ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a
- * crash never leaves a half-written image behind an index row. A disk quota removes the oldest samples first and a
- * retention period removes old ones. Thread-safe.
+ * Flagged samples: JPEG files under {@code <dir>/samples/<yyyy-MM-dd>/} with a JSON sidecar each and, when the
+ * model gives a defect map, its grid as {@code <id>.heatmap.png}, indexed in an embedded H2 database
+ * ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a crash never leaves a
+ * half-written image behind an index row. A disk quota (counting JPEG and heatmap) removes the oldest samples first
+ * and a retention period removes old ones, each with all its files. Thread-safe.
  */
 public final class SampleStore implements AutoCloseable {
     /** Sample ids: what {@link #newId} makes, and all that lookups accept (no path tricks). */
@@ -62,6 +64,8 @@ public final class SampleStore implements AutoCloseable {
                         + " reason VARCHAR(16) NOT NULL, model_id VARCHAR(128), verdict VARCHAR(16) NOT NULL,"
                         + " label VARCHAR(128), confidence DOUBLE PRECISION, labels VARCHAR(8192),"
                         + " probabilities VARCHAR(8192), assigned_label VARCHAR(128), source VARCHAR(256))");
+                // added with defect maps: the stored heatmap (JSON of SampleHeatmap), null for samples without one
+                s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS heatmap VARCHAR(4096)");
                 s.execute("CREATE INDEX IF NOT EXISTS samples_time ON samples(time)");
                 s.execute("CREATE TABLE IF NOT EXISTS label_history (sample_id VARCHAR(32) NOT NULL,"
                         + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
@@ -81,18 +85,41 @@ public final class SampleStore implements AutoCloseable {
     public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
             String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
             String source) throws IOException {
+        return add(camera, time, jpeg, reason, modelId, verdict, label, confidence, labels, probabilities, source,
+                null);
+    }
+
+    /**
+     * Stores one flagged frame with the model's defect map for it ({@code map} null = none): the JPEG, the map's grid
+     * PNG ({@code <id>.heatmap.png}) and the sidecar, each written to a temporary name and renamed, then the index
+     * row.
+     */
+    public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
+            String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
+            String source, DefectMap map) throws IOException {
         String id = newId(time);
         String rel = "samples/" + DAY.format(time) + "/" + id + ".jpg";
-        Sample s = new Sample(id, camera, time, rel, jpeg.length, reason, modelId, verdict, label, confidence, labels,
-                probabilities, null, source);
+        byte[] png = map == null ? null : map.toPng();
+        SampleHeatmap heatmap = null;
+        if (map != null) {
+            DefectMap.Peak peak = map.peak();
+            heatmap = new SampleHeatmap(heatmapPath(rel), peak.score(), peak.region(), map.geometry());
+        }
+        Sample s = new Sample(id, camera, time, rel, jpeg.length + (png == null ? 0 : png.length), reason, modelId,
+                verdict, label, confidence, labels, probabilities, null, source, heatmap);
         AtomicFiles.write(dir.resolve(rel), jpeg);
+        if (png != null) {
+            AtomicFiles.write(dir.resolve(heatmap.file()), png);
+        }
         AtomicFiles.write(dir.resolve(rel.replace(".jpg", ".json")), JSON.writeValueAsBytes(s));
-        try (PreparedStatement p = db.prepareStatement("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO samples (id, camera, time, file, bytes, reason,"
+                + " model_id, verdict, label, confidence, labels, probabilities, assigned_label, source, heatmap)"
+                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             p.setString(1, id);
             p.setString(2, camera);
             p.setTimestamp(3, Timestamp.from(time));
             p.setString(4, rel);
-            p.setLong(5, jpeg.length);
+            p.setLong(5, s.bytes());
             p.setString(6, reason);
             p.setString(7, modelId);
             p.setString(8, verdict);
@@ -102,9 +129,11 @@ public final class SampleStore implements AutoCloseable {
             p.setString(12, JSON.writeValueAsString(probabilities == null ? List.of() : probabilities));
             p.setString(13, null);
             p.setString(14, source);
+            p.setString(15, heatmap == null ? null : JSON.writeValueAsString(heatmap));
             p.executeUpdate();
         } catch (SQLException e) {
             Files.deleteIfExists(dir.resolve(rel));
+            Files.deleteIfExists(dir.resolve(heatmapPath(rel)));
             Files.deleteIfExists(dir.resolve(rel.replace(".jpg", ".json")));
             throw new IOException("sample index in " + dir + " rejected sample " + id + ": " + e.getMessage(), e);
         }
@@ -192,6 +221,30 @@ public final class SampleStore implements AutoCloseable {
         return dir.resolve(s.file());
     }
 
+    /** Where a sample's heatmap lives, relative to the store: beside its JPEG. */
+    private static String heatmapPath(String jpegRel) {
+        return jpegRel.substring(0, jpegRel.length() - ".jpg".length()) + ".heatmap.png";
+    }
+
+    /**
+     * The defect map stored with a sample, read back from its PNG (scores to 1/255); empty when the sample has none or
+     * its file has gone (removed by the quota between the lookup and now).
+     */
+    public Optional<DefectMap> heatmap(Sample s) {
+        if (s.heatmap() == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(DefectMap.fromPng(Files.readAllBytes(dir.resolve(s.heatmap().file())),
+                    s.heatmap().geometry()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the heatmap of sample " + s.id() + " in " + dir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
     public synchronized long count() {
         return scalar("SELECT COUNT(*) FROM samples");
     }
@@ -252,6 +305,7 @@ public final class SampleStore implements AutoCloseable {
                 return false;
             }
             Files.deleteIfExists(dir.resolve(s.file()));
+            Files.deleteIfExists(dir.resolve(heatmapPath(s.file())));
             Files.deleteIfExists(dir.resolve(s.file().replace(".jpg", ".json")));
             return true;
         } catch (SQLException | IOException e) {
@@ -283,7 +337,9 @@ public final class SampleStore implements AutoCloseable {
                             r.getString("label"), r.getDouble("confidence"),
                             JSON.readValue(r.getString("labels"), new TypeReference<List<String>>() {}),
                             JSON.readValue(r.getString("probabilities"), new TypeReference<List<Double>>() {}),
-                            r.getString("assigned_label"), r.getString("source")));
+                            r.getString("assigned_label"), r.getString("source"),
+                            r.getString("heatmap") == null ? null
+                                    : JSON.readValue(r.getString("heatmap"), SampleHeatmap.class)));
                 }
             }
             return out;

@@ -60,6 +60,26 @@ public class ApiController {
                 .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")));
     }
 
+    /**
+     * The sample's defect map drawn for laying over its image: a PNG of the image's size, JET colours, alpha = score
+     * ({@link dev.vigil.trainer.model.DefectMap#transparentPng()}), rendered from the stored grid. Needs a session
+     * ({@link dev.vigil.app.auth.AuthFilter}); 404 with the reason when there is no such sample or it has no map.
+     */
+    @Get(value = "/samples/{id}/heatmap", produces = MediaType.IMAGE_PNG)
+    public HttpResponse<?> heatmap(@PathVariable String id) {
+        var store = service.pipeline().samples();
+        var sample = store.get(id);
+        if (sample.isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
+                    .contentType(MediaType.APPLICATION_JSON_TYPE);
+        }
+        return store.heatmap(sample.get()).<HttpResponse<?>>map(m -> HttpResponse.ok(m.transparentPng())
+                .contentType(MediaType.IMAGE_PNG_TYPE).header("Cache-Control", "private, max-age=3600"))
+                .orElseGet(() -> HttpResponse.notFound(Map.of("error", "sample '" + id + "' has no heatmap: the model"
+                        + " that judged it (" + sample.get().modelId() + ") gives no defect map"))
+                        .contentType(MediaType.APPLICATION_JSON_TYPE));
+    }
+
     @Get(value = "/samples/{id}/image", produces = MediaType.IMAGE_JPEG)
     public HttpResponse<?> image(@PathVariable String id) {
         var store = service.pipeline().samples();

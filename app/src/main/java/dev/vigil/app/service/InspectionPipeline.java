@@ -12,6 +12,7 @@ import dev.vigil.app.mqtt.AlertPayload;
 import dev.vigil.app.mqtt.InspectionPayload;
 import dev.vigil.app.mqtt.ModelStatePayload;
 import dev.vigil.app.mqtt.MqttLink;
+import dev.vigil.app.mqtt.Region;
 import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.registry.ModelRegistry;
 import dev.vigil.app.samples.FlagPolicy;
@@ -20,6 +21,7 @@ import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.backbone.Preprocessing;
 import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.trainer.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -407,7 +409,7 @@ public final class InspectionPipeline implements AutoCloseable {
                         count(f.cameraId(), Verdict.UNCLASSIFIED);
                         String reason = flags.reason(f.cameraId(), Verdict.UNCLASSIFIED, f.capturedAt());
                         if (reason != null) {
-                            flag(f, reason, null, null);
+                            flag(f, reason, null, null, null);
                         }
                     }
                     return;
@@ -431,7 +433,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     }
                 }
                 long t1 = System.nanoTime();
-                float[][] probs = m.classify(input, batch.size());
+                LoadedModel.Inference inferred = m.infer(input, batch.size());
+                float[][] probs = inferred.probabilities();
                 long t2 = System.nanoTime();
                 Verdict[] raw = new Verdict[batch.size()];
                 for (int i = 0; i < batch.size(); i++) {
@@ -455,18 +458,20 @@ public final class InspectionPipeline implements AutoCloseable {
                     if (firstVerdict == null) {
                         firstVerdict = Instant.now();
                     }
+                    DefectMap map = inferred.map(i, pre, f.image()); // null when the model has none
+                    Region where = Region.of(map);
                     String reason = flags.reason(camera, v, f.capturedAt());
-                    Sample sample = reason == null ? null : flag(f, reason, m, d);
+                    Sample sample = reason == null ? null : flag(f, reason, m, d, map);
                     if (v == Verdict.DEFECT) {
                         mqtt.publishAlert(AlertPayload.of(UUID.randomUUID().toString(), f.capturedAt(),
                                 config.device().id(), camera, d.label(), d.confidence(), v.id(), m.id(),
-                                sample == null ? null : sample.id()));
+                                sample == null ? null : sample.id(), where));
                     }
                     if (config.mqtt().inspections()) {
                         mqtt.publishInspection(InspectionPayload.of(
                                 UUID.randomUUID().toString(), f.capturedAt(), config.device().id(), camera,
                                 d.label(), d.confidence(), d.defectScore(), v.id(), m.id(),
-                                java.time.Duration.between(f.capturedAt(), Instant.now()).toNanos() / 1e6));
+                                java.time.Duration.between(f.capturedAt(), Instant.now()).toNanos() / 1e6, where));
                     }
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
                     Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
@@ -565,7 +570,7 @@ public final class InspectionPipeline implements AutoCloseable {
         }
     }
 
-    private Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d) {
+    private Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map) {
         MatOfByte jpeg = new MatOfByte();
         try {
             Imgcodecs.imencode(".jpg", f.image(), jpeg, new MatOfInt(Imgcodecs.IMWRITE_JPEG_QUALITY,
@@ -578,7 +583,7 @@ public final class InspectionPipeline implements AutoCloseable {
             }
             return store.add(f.cameraId(), f.capturedAt(), jpeg.toArray(), reason, m == null ? null : m.id(),
                     d == null ? Verdict.UNCLASSIFIED.id() : d.verdict().id(), d == null ? null : d.label(),
-                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName());
+                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName(), map);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "could not store a flagged frame of " + f.cameraId() + ": "
                     + e.getMessage());

@@ -28,12 +28,12 @@ class PayloadsTest {
 
     static AlertPayload alert() {
         return AlertPayload.of("7f0c1a52-3c1e-4d6b-9b7a-2f4e8d1c0a11", T, "line1", "cam1", "scratch", 0.93, "defect",
-                "m-20260301-1", "s-000042");
+                "m-20260301-1", "s-000042", new Region(200, 20, 40, 40));
     }
 
     static InspectionPayload inspection() {
         return InspectionPayload.of("0b4e2c9d-5a61-4f38-8e7c-93d1a2b4c5d6", T, "line1", "cam1", "ok", 0.98, 0.02,
-                "ok", "m-20260301-1", 12.5);
+                "ok", "m-20260301-1", 12.5, new Region(120, 60, 40, 40));
     }
 
     static StatusPayload status() {
@@ -59,6 +59,22 @@ class PayloadsTest {
     @Test
     void inspectionMatchesGolden() throws IOException {
         golden("inspection", inspection(), InspectionPayload.class);
+    }
+
+    /**
+     * Payloads written before {@code region} was added (golden files of that release): they still read, with region
+     * null, and a model without a defect map writes {@code "region":null} in the same place.
+     */
+    @Test
+    void alertsAndInspectionsFromBeforeRegionsReadBackWithoutOne() throws IOException {
+        AlertPayload old = Payloads.parse(read("alert-before-region"), AlertPayload.class);
+        assertEquals(alert().sampleId(), old.sampleId());
+        assertEquals(null, old.region());
+        assertEquals(Payloads.toJson(alert()).replace(",\"region\":{\"x\":200,\"y\":20,\"width\":40,\"height\":40}",
+                ",\"region\":null"), Payloads.toJson(old));
+        InspectionPayload oldInspection = Payloads.parse(read("inspection-before-region"), InspectionPayload.class);
+        assertEquals(null, oldInspection.region());
+        assertEquals(inspection().latencyMs(), oldInspection.latencyMs());
     }
 
     @Test
@@ -119,12 +135,15 @@ class PayloadsTest {
         assertTrue(e.getMessage().contains("confidence"), e.getMessage());
     }
 
-    private static <T extends Record> void golden(String name, T payload, Class<T> type) throws IOException {
-        String expected;
+    private static String read(String name) throws IOException {
         try (InputStream in = PayloadsTest.class.getResourceAsStream("/golden/" + name + ".json")) {
             assertTrue(in != null, "golden/" + name + ".json is missing from the test resources");
-            expected = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
         }
+    }
+
+    private static <T extends Record> void golden(String name, T payload, Class<T> type) throws IOException {
+        String expected = read(name);
         String json = Payloads.toJson(payload);
         assertEquals(expected, json, name + ": the JSON differs from golden/" + name + ".json");
         assertFalse(json.contains("\n"), "one line");

@@ -61,6 +61,74 @@ class LabellingPageTest {
         web.findElement(By.id("login-button")).click();
     }
 
+    /**
+     * The heatmap overlay: off at first, {@code h} shows it over the sample (the fixture model's map of a bright spot),
+     * a sample without a map hides it and disables the button, and the next sample with one shows it again.
+     */
+    @Test
+    void anOperatorShowsTheHeatmapWithTheKeyAndItStaysOnFromSampleToSample() throws Exception {
+        Path pkg = dev.vigil.trainer.model.MapModels.write(tmp.resolve("pkg"), "map-page", 64, 48,
+                dev.vigil.trainer.backbone.Preprocessing.Fit.LETTERBOX, 8, true).dir();
+        Path data = tmp.resolve("data");
+        new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
+                "line two operator".toCharArray());
+        DeviceConfig base = HeatmapServiceTest.config("tcp://127.0.0.1:9", data,
+                HeatmapServiceTest.frames(tmp.resolve("frames")), pkg, null);
+        // audit every ok frame, so the plain frame is a sample too (with a map that shows nothing)
+        DeviceConfig c = new DeviceConfig(null, base.device(), base.cameras(), base.model(), null, base.mqtt(),
+                new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null), base.web());
+        ApplicationContext ctx = ServeCommand.start(c);
+        WebDriver web = chrome(tmp.resolve("chrome-profile"));
+        try {
+            InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+            await(() -> p.samples().count() == 2, Duration.ofSeconds(20), "2 samples flagged");
+            // and one judged by a model without a map: newest, so it comes between the two in the queue
+            Sample none = p.samples().add("cam1", java.time.Instant.now().plusSeconds(60),
+                    Files.readAllBytes(p.samples().imageFile(p.samples().list(null, 1).get(0))), "audit", "old-model",
+                    "ok", "ok", 0.9, null, null, null);
+            String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+            WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(10));
+            logIn(web, wait, url, "olga", "line two operator");
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "3 to label"));
+            Sample defect = p.samples().list(null, 10).stream().filter(x -> x.verdict().equals("defect")).findFirst()
+                    .orElseThrow();
+            wait.until(ExpectedConditions.attributeToBe(By.id("image"), "data-id", defect.id()));
+            var overlay = web.findElement(By.id("heatmap"));
+            assertEquals(false, overlay.isDisplayed(), "off by default");
+            assertTrue(web.findElement(By.id("peak")).getText().contains("x 200, y 20"),
+                    web.findElement(By.id("peak")).getText());
+
+            new Actions(web).sendKeys("h").perform();
+            wait.until(ExpectedConditions.visibilityOf(overlay));
+            assertTrue(overlay.getAttribute("src").endsWith("/api/samples/" + defect.id() + "/heatmap"),
+                    overlay.getAttribute("src"));
+            wait.until(d -> ((Number) ((org.openqa.selenium.JavascriptExecutor) d).executeScript(
+                    "return document.getElementById('heatmap').naturalWidth")).intValue() == 320);
+            assertEquals(web.findElement(By.id("image")).getRect(), overlay.getRect(), "exactly over the image");
+            Path shots = Path.of("target", "screenshots");
+            Files.createDirectories(shots);
+            Files.write(shots.resolve("heatmap.png"), ((TakesScreenshot) web).getScreenshotAs(OutputType.BYTES));
+
+            new Actions(web).sendKeys("s").perform();
+            wait.until(ExpectedConditions.attributeToBe(By.id("image"), "data-id", none.id()));
+            wait.until(ExpectedConditions.invisibilityOf(overlay));
+            assertEquals(false, web.findElement(By.id("heatmap-toggle")).isEnabled(), "nothing to show");
+            assertEquals("–", web.findElement(By.id("peak")).getText());
+
+            new Actions(web).sendKeys("s").perform();
+            wait.until(ExpectedConditions.attributeToBe(By.id("image"), "data-id", p.samples().list(null, 10).stream()
+                    .filter(x -> x.verdict().equals("ok") && x.heatmap() != null).findFirst().orElseThrow().id()));
+            wait.until(ExpectedConditions.visibilityOf(overlay));
+            assertTrue(overlay.getAttribute("src").endsWith("/heatmap"), "still on for the next sample with a map");
+
+            web.findElement(By.id("heatmap-toggle")).click();
+            wait.until(ExpectedConditions.invisibilityOf(overlay));
+        } finally {
+            web.quit();
+            ctx.close();
+        }
+    }
+
     @Test
     void anOperatorLabelsWithTheKeyboardUndoesAndSeesTheCounts() throws Exception {
         Path folder = tmp.resolve("frames");

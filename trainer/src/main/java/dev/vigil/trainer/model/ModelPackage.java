@@ -99,6 +99,23 @@ public record ModelPackage(Path dir, Manifest manifest) {
         return manifest.output() == null ? null : manifest.output().defectMap();
     }
 
+    /**
+     * Checks that {@code model.onnx} has the outputs the manifest names ({@code outputNames}: what the runtime reports):
+     * a package that promises a defect map its model lacks is refused here, not at the first frame.
+     */
+    public void requireOutputs(java.util.Collection<String> outputNames) {
+        String map = defectMapTensor();
+        if (map != null && !outputNames.contains(map)) {
+            throw new VigilException("model package " + dir + ": manifest.json names the defect map output '" + map
+                    + "' but model.onnx has only " + outputNames + "; the package is damaged: train it again");
+        }
+        String probs = manifest.output() == null ? null : manifest.output().tensor();
+        if (map != null && (probs == null || !outputNames.contains(probs))) {
+            throw new VigilException("model package " + dir + ": manifest.json names the probabilities output '"
+                    + probs + "' but model.onnx has only " + outputNames + "; the package is damaged: train it again");
+        }
+    }
+
     public int okIndex() {
         return manifest.okLabel() == null ? -1 : manifest.labels().indexOf(manifest.okLabel());
     }

@@ -1,6 +1,7 @@
 package dev.vigil.trainer.model;
 
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -11,13 +12,29 @@ import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
 import java.nio.FloatBuffer;
 import java.util.Map;
+import org.opencv.core.Mat;
 
-/** Runs a model package's {@code model.onnx} with ONNX Runtime on CPU: images in, class probabilities out. */
+/**
+ * Runs a model package's {@code model.onnx} with ONNX Runtime on CPU: images in, class probabilities out, and the
+ * {@link DefectMap} too when the package has one ({@link #classify(Mat)}). Outputs are read by the names the manifest
+ * gives, never by position.
+ */
 public final class OrtClassifier implements AutoCloseable {
     private final ModelPackage pkg;
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
     private final Preprocessing pre;
+
+    /**
+     * One image's result.
+     *
+     * @param probabilities class probabilities in the order of the manifest's labels
+     * @param defectMap where the model sees the defect; null when the package has no map
+     */
+    public record Classification(float[] probabilities, DefectMap defectMap) {}
+
+    /** A batch's results: probabilities per image, and the raw maps (null without a map). */
+    public record Outputs(float[][] probabilities, DefectMap.Batch maps) {}
 
     public OrtClassifier(ModelPackage pkg) {
         this.pkg = pkg;
@@ -27,18 +44,45 @@ public final class OrtClassifier implements AutoCloseable {
         } catch (OrtException e) {
             throw new VigilException("ONNX Runtime cannot load " + pkg.modelFile() + ": " + e.getMessage());
         }
+        try {
+            pkg.requireOutputs(session.getOutputNames());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     public ModelPackage modelPackage() {
         return pkg;
     }
 
+    /** Whether the package's model gives a defect map beside the probabilities. */
+    public boolean hasDefectMap() {
+        return pkg.defectMapTensor() != null;
+    }
+
     /** Probabilities for a batch of preprocessed images laid out back to back. */
     public float[][] run(float[] batch, int count) {
+        return runAll(batch, count).probabilities();
+    }
+
+    /** Probabilities and, when the package has one, the defect maps of a batch of preprocessed images. */
+    public Outputs runAll(float[] batch, int count) {
         long[] shape = {count, 3, pre.height(), pre.width()};
         try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, 0, count * pre.valuesPerImage()),
                 shape); OrtSession.Result r = session.run(Map.of(pkg.manifest().input().tensor(), in))) {
-            return (float[][]) r.get(0).getValue();
+            String mapName = pkg.defectMapTensor();
+            OnnxValue probs = mapName == null ? r.get(0) : r.get(pkg.manifest().output().tensor()).orElseThrow();
+            DefectMap.Batch maps = null;
+            if (mapName != null) {
+                OnnxTensor t = (OnnxTensor) r.get(mapName).orElseThrow();
+                FloatBuffer fb = t.getFloatBuffer();
+                float[] flat = new float[fb.remaining()];
+                fb.get(flat);
+                maps = DefectMap.Batch.of(flat, t.getInfo().getShape(), count, pkg.modelFile() + " output '" + mapName
+                        + "'");
+            }
+            return new Outputs((float[][]) probs.getValue(), maps);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on " + pkg.modelFile() + ": " + e.getMessage(), e);
         }
@@ -47,6 +91,21 @@ public final class OrtClassifier implements AutoCloseable {
     /** Probabilities for one encoded image (JPEG, PNG...). */
     public float[] classify(byte[] encoded, String what) {
         return run(ImageIo.preprocess(encoded, pre, Variant.ORIGINAL, what), 1)[0];
+    }
+
+    /** Probabilities and the defect map (null without one) for one decoded BGR image; the image is not released. */
+    public Classification classify(Mat bgr) {
+        float[] input = new float[pre.valuesPerImage()];
+        Mat resized = ImageIo.resize(bgr, pre);
+        try {
+            ImageIo.toTensor(resized, pre, input, 0);
+        } finally {
+            resized.release();
+        }
+        Outputs out = runAll(input, 1);
+        DefectMap map = out.maps() == null ? null
+                : out.maps().map(0, DefectMap.Geometry.of(pre, bgr.cols(), bgr.rows()));
+        return new Classification(out.probabilities()[0], map);
     }
 
     @Override

@@ -35,6 +35,10 @@ public final class SharedAssets {
         return file("datasets/neu-surface-defects");
     }
 
+    public static Path kolektor() {
+        return file("datasets/kolektor-sdd");
+    }
+
     public static Path casting() {
         return file("datasets/casting-impellers");
     }

@@ -44,6 +44,18 @@ public final class TransferBenchmark implements Callable<Integer> {
     @Option(names = "--casting", paramLabel = "DIR", description = "casting impellers: train/ and test/ folders")
     Path casting;
 
+    @Option(names = "--kolektor", paramLabel = "DIR", description = "KolektorSDD: {train,test}/{ok,defective} and"
+            + " masks/ (small defects: AUROC, recall at the package's operating point against its promise, heatmap"
+            + " hits)")
+    Path kolektor;
+
+    @Option(names = "--kolektor-configs", split = ",", description = "patch, pooled (default both)")
+    List<String> kolektorConfigs = List.of("patch", "pooled");
+
+    @Option(names = "--folds", description = "cross-validation folds behind each package's operating point (default:"
+            + " the trainer's; 0 = held-out split only, faster)")
+    int folds = TrainOptions.defaults().folds();
+
     @Option(names = "--neu-k", split = ",", description = "labelled images per class (default 5,10,20,50)")
     List<Integer> neuK = List.of(5, 10, 20, 50);
 
@@ -108,6 +120,14 @@ public final class TransferBenchmark implements Callable<Integer> {
             }
             runAll(bb, "casting", k, splits, dir, quiet);
         }
+        if (kolektor != null) {
+            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws,
+                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds));
+        }
+        if (neu == null && casting == null) {
+            System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
+            return 0;
+        }
         System.out.println();
         System.out.println("summary over " + draws + " draw" + (draws == 1 ? "" : "s")
                 + " (acc = mean accuracy, sd = its standard deviation, min = worst draw; recall, FRR and ratio means)");
@@ -168,7 +188,7 @@ public final class TransferBenchmark implements Callable<Integer> {
     }
 
     private TrainOptions options(String config) {
-        TrainOptions d = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit);
+        TrainOptions d = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds);
         TrainOptions vigil = d.withHead(size, taps, PoolMode.parse(pool));
         return switch (config) {
             case "baseline" -> d.withUnfreeze(0).withHead(0, List.of(0), PoolMode.AVG)

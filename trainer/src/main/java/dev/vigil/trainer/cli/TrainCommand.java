@@ -39,7 +39,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--unfreeze", paramLabel = "N", description = "backbone blocks to train (0 = new head only;"
-            + " default 1 with the pooled head, 0 with the patch head)")
+            + " default 1, or 0 for inputs larger than the backbone's own and for the patch head)")
     int unfreeze = -1;
 
     @Option(names = "--lse-r", paramLabel = "R", description = "patch head: sharpness of the log-sum-exp pooling of"
@@ -68,8 +68,8 @@ public final class TrainCommand implements Callable<Integer> {
     int longSide;
 
     @Option(names = "--head", paramLabel = "auto|pooled|patch", description = "pooled: pooled feature vectors;"
-            + " patch: a score for every patch, pooled by log-sum-exp, and a defect map (default auto: patch when"
-            + " the input is larger than the backbone's own)")
+            + " patch: a score for every patch, pooled by log-sum-exp (multiple-instance learning); both give a"
+            + " defect map at --unfreeze 0 (default auto: pooled, which measured better)")
     String head = "auto";
 
     @Option(names = "--taps", split = ",", paramLabel = "B",
@@ -128,6 +128,16 @@ public final class TrainCommand implements Callable<Integer> {
             + " once early stopping has chosen the epochs, the model is trained again on every image)")
     boolean noRefit;
 
+    @Option(names = "--folds", paramLabel = "K", description = "cross-validation folds whose out-of-fold scores over"
+            + " every labelled image give the operating point and the validation figures (0 = the held-out split"
+            + " alone; default ${DEFAULT-VALUE})")
+    int folds = D.folds();
+
+    @Option(names = "--group-by", paramLabel = "REGEX", description = "the first capturing group of REGEX in a file"
+            + " name names the part (e.g. '^(part\\d+)_'): no part is ever on both sides of a split (default:"
+            + " near-duplicate images are grouped automatically)")
+    String groupBy;
+
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
@@ -140,7 +150,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
                 weightDecay, dropout, valFraction, seed, init.equals("random"), geometry(size, input, longSide), taps,
                 PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit,
-                headKind(head), lseR);
+                headKind(head), lseR, folds, groupBy);
         ImageDataset ds = ImageDataset.scan(data, 2);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
@@ -179,17 +189,28 @@ public final class TrainCommand implements Callable<Integer> {
 
     static void summary(PrintStream out, TrainingResult r, ModelPackage pkg) {
         out.printf(Locale.ROOT, "model package %s (id %s)%n", pkg.dir(), pkg.manifest().id());
-        out.printf(Locale.ROOT, "  epochs %d (best %d); validation accuracy %.4f, balanced %.4f on %d images%n",
+        out.printf(Locale.ROOT, "  epochs %d (best %d); validation accuracy %.4f, balanced %.4f on %d images"
+                + " (out-of-fold where cross-validated)%n",
                 r.history().size(), r.bestEpoch(), r.validation().accuracy(), r.validation().balancedAccuracy(),
                 r.validation().count());
         if (r.refitted()) {
             out.printf(Locale.ROOT, "  exported model: trained again on training + validation images for %d epochs"
                     + " (the validation figures are the held-out run's)%n", r.bestEpoch());
         }
+        var c = r.calibration();
         if (r.operatingPoint() != null) {
-            out.printf(Locale.ROOT, "  operating point: defect threshold %.4f -> validation defect recall %.4f,"
-                    + " false rejects %.4f%n", r.operatingPoint().defectThreshold(),
-                    r.operatingPoint().validationRecall(), r.operatingPoint().validationFalseRejectRate());
+            out.printf(Locale.ROOT, "  operating point (%s%s): defect threshold %.4f -> defect recall %.4f,"
+                    + " false rejects %.4f%n", c.method(), c.folds() >= 2 ? ", " + c.folds() + " folds" : "",
+                    r.operatingPoint().defectThreshold(), r.operatingPoint().validationRecall(),
+                    r.operatingPoint().validationFalseRejectRate());
+            if (c.recall() != null && c.defects() > 0) {
+                out.printf(Locale.ROOT, "  expected defect recall on new parts %.4f, 95%% lower bound %.4f (%d"
+                        + " defects); AUROC %.4f%n", c.recall().recall(), c.recall().lower95(), c.defects(),
+                        c.auroc());
+            }
+            if (c.warning() != null) {
+                out.println("  warning: " + c.warning());
+            }
         }
         out.printf(Locale.ROOT, "  time: prefix forward %.1fs (original images only %.1fs), training %.1fs,"
                 + " total %.1fs; %d features from cache, %d images skipped%n", r.prefixSeconds(),

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.onnx.OnnxGraph;
+import dev.vigil.trainer.onnx.OnnxTensors;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -19,6 +20,7 @@ import java.util.Map;
  */
 public final class FeatureExtractor implements AutoCloseable {
     private final FeatureSpec spec;
+    private final boolean halfPrecision;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final String inputName;
@@ -27,7 +29,16 @@ public final class FeatureExtractor implements AutoCloseable {
     private int[] tapChannels;
 
     public FeatureExtractor(Backbone backbone, FeatureSpec spec) {
+        this(backbone, spec, true);
+    }
+
+    /**
+     * @param halfPrecision keep patch maps in half precision (as cached and trained on); false for the full-precision
+     *     reference that export verification compares against
+     */
+    public FeatureExtractor(Backbone backbone, FeatureSpec spec, boolean halfPrecision) {
         this.spec = spec;
+        this.halfPrecision = halfPrecision;
         OnnxGraph g = backbone.graph();
         if (spec.patches()) {
             PatchFeatures.Layout layout = PatchFeatures.layout(g, spec.preprocessing(), spec.prefixTaps());
@@ -112,10 +123,24 @@ public final class FeatureExtractor implements AutoCloseable {
             tapChannels = new int[0];
             List<Features> result = new ArrayList<>(count);
             int len = outs[0].length / count;
+            int c = (int) cutShape[0];
+            int cells = (int) (cutShape[1] * cutShape[2]);
             for (int b = 0; b < count; b++) {
-                float[] map = new float[len];
-                System.arraycopy(outs[0], b * len, map, 0, len);
-                result.add(new Features(map, new float[0]).compact());
+                // cell-major (HWC): the patch head reads one row of C values per cell
+                float[] full = halfPrecision ? null : new float[len];
+                short[] half = halfPrecision ? new short[len] : null;
+                for (int ch = 0; ch < c; ch++) {
+                    int from = b * len + ch * cells;
+                    for (int i = 0; i < cells; i++) {
+                        if (halfPrecision) {
+                            half[i * c + ch] = OnnxTensors.floatToHalf(outs[0][from + i]);
+                        } else {
+                            full[i * c + ch] = outs[0][from + i];
+                        }
+                    }
+                }
+                result.add(halfPrecision ? new Features(new float[0], new float[0], half)
+                        : new Features(full, new float[0]));
             }
             return result;
         }

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * What the frozen prefix computes for one image: the feature map at the cut (when a trainable suffix follows) and
- * pooled vectors of the feature maps tapped inside the prefix. Its key names a feature-cache folder: a change of
+ * pooled vectors of the feature maps tapped inside the prefix, or the {@link PatchFeatures} map, cell-major ({@code
+ * h*w} rows of {@code C} values) in half precision. Its key names a feature-cache folder: a change of
  * backbone, input size, cut, taps or pooling gives another key, so stale features are never reused.
  */
 public record FeatureSpec(String backboneSha256, Preprocessing preprocessing, String cut, boolean needsCutMap,
@@ -22,7 +23,8 @@ public record FeatureSpec(String backboneSha256, Preprocessing preprocessing, St
     }
 
     public String key() {
-        String text = "v1|" + backboneSha256 + "|" + preprocessing + "|" + cut + "|" + needsCutMap + "|"
+        // patch maps are kept cell-major in half precision ("v2")
+        String text = (patches() ? "v2|" : "v1|") + backboneSha256 + "|" + preprocessing + "|" + cut + "|" + needsCutMap + "|"
                 + prefixTaps + "|" + pool;
         return Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)).substring(0, 20);
     }

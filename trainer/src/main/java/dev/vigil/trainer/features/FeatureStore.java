@@ -31,6 +31,30 @@ public final class FeatureStore {
     public record Extracted(List<LabelledImage> kept, List<String> sha, Features[][] features, int skipped,
             int fromCache, double[] forwardSeconds, long[] cutShape) {
 
+        /**
+         * The images at {@code images} (indices into {@link #kept()}) with the variants at {@code variants} (indices
+         * into the variants this set was extracted with); the features are shared, not copied.
+         */
+        public Extracted select(int[] images, int[] variants) {
+            List<LabelledImage> k = new ArrayList<>(images.length);
+            List<String> s = new ArrayList<>(images.length);
+            Features[][] f = new Features[images.length][];
+            for (int i = 0; i < images.length; i++) {
+                k.add(kept.get(images[i]));
+                s.add(sha.get(images[i]));
+                Features[] row = new Features[variants.length];
+                for (int v = 0; v < variants.length; v++) {
+                    row[v] = features[images[i]][variants[v]];
+                }
+                f[i] = row;
+            }
+            double[] seconds = new double[variants.length];
+            for (int v = 0; v < variants.length; v++) {
+                seconds[v] = variants[v] < forwardSeconds.length ? forwardSeconds[variants[v]] : 0;
+            }
+            return new Extracted(k, s, f, 0, 0, seconds, cutShape);
+        }
+
         /** Both sets' images, this one's first; they must have the same variants. */
         public Extracted plus(Extracted other) {
             if (features.length > 0 && other.features.length > 0 && features[0].length != other.features[0].length) {
@@ -92,7 +116,7 @@ public final class FeatureStore {
                     if (cache != null) {
                         var hit = cache.get(sha, variant);
                         if (hit.isPresent()) {
-                            fs[v] = spec.patches() ? hit.get().compact() : hit.get();
+                            fs[v] = hit.get();
                             cached++;
                             progress.step(1);
                             continue;

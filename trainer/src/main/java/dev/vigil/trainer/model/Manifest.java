@@ -40,6 +40,11 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
             int batchSize, long seed, List<String> augment, List<String> testTimeAugmentation, String datasetSha256, Map<String, Integer> trainCounts,
             Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {}
 
+    /**
+     * @param validationRecall defect recall at the threshold over out-of-fold scores (see report.json calibration)
+     * @param recallLower95 its one-sided 95% lower confidence bound (null when there were no defects)
+     * @param defects the defective images behind it
+     */
     public record OperatingPointRef(double defectThreshold, double targetRecall, double validationRecall,
-            double validationFalseRejectRate) {}
+            double validationFalseRejectRate, Double recallLower95, Integer defects) {}
 }

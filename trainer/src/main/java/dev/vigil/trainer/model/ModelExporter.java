@@ -113,11 +113,128 @@ public final class ModelExporter {
         List<Variant> tta = trainer.ttaVariants();
         String probs = tta.size() > 1 ? "vigil_variant_probabilities" : OUTPUT;
         b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
+        PatchFeatures.Layout layout = null;
+        if (hasCellMap()) {
+            layout = PatchFeatures.layout(g, pre, plan.prefixTaps());
+            b.nodes(PatchFeatures.nodes(layout));
+            CellHead head = cellHead();
+            b.initializer(OnnxTensors.floatTensor("vigil_cell_weight", new long[] {head.classes(), head.channels(), 1,
+                    1}, head.weights()));
+            b.initializer(OnnxTensors.floatTensor("vigil_cell_bias", new long[] {head.classes()}, head.bias()));
+            b.node(node("Conv", "vigil_cell_head", List.of(PatchFeatures.TENSOR, "vigil_cell_weight",
+                    "vigil_cell_bias"), List.of("vigil_cell_logits"), intsAttr("kernel_shape", 1, 1)));
+            defectMap(b, "vigil_cell_logits", layout, tta.size());
+        }
         if (tta.size() > 1) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
         }
         b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
+        if (layout != null) {
+            b.output(OnnxGraph.floatValueInfo(DEFECT_MAP, 0, 1, layout.gridHeight(), layout.gridWidth()));
+        }
         return b.build();
+    }
+
+    /**
+     * Whether a pooled-head model gets a defect map: with a good-part class, when every tap is computed by the frozen
+     * prefix (then the cells' features are the prefix's own maps).
+     */
+    private boolean hasCellMap() {
+        TrainingPlan plan = trainer.plan();
+        return trainer.okIndex() >= 0 && !plan.random() && !plan.hasSuffix() && plan.suffixTaps().isEmpty()
+                && !plan.prefixTaps().isEmpty();
+    }
+
+    /**
+     * The pooled head applied to one cell as if the cell were the whole image: its pooled features are the cell's
+     * own values (mean = max = the cell; a standard deviation of 0). With standardisation folded in, that is a 1x1
+     * convolution over the {@link PatchFeatures}: {@code weights [K,C]} and {@code bias [K]}.
+     */
+    public record CellHead(int classes, int channels, float[] weights, float[] bias) {
+        /** Class logits of one cell ({@code C} values). */
+        public float[] logits(float[] cell, int offset) {
+            float[] out = new float[classes];
+            for (int k = 0; k < classes; k++) {
+                double acc = bias[k];
+                for (int c = 0; c < channels; c++) {
+                    acc += (double) weights[k * channels + c] * cell[offset + c];
+                }
+                out[k] = (float) acc;
+            }
+            return out;
+        }
+    }
+
+    /** The pooled head as a {@link CellHead} (see {@link #hasCellMap()}). */
+    public CellHead cellHead() {
+        TransferNetwork net = trainer.network();
+        TrainingPlan plan = trainer.plan();
+        PatchFeatures.Layout layout = PatchFeatures.layout(trainer.backbone().graph(), plan.preprocessing(),
+                plan.prefixTaps());
+        float[] w = net.headWeight().getArray().toFloatArray();
+        float[] bias = net.headBias().getArray().toFloatArray();
+        float[] scale = net.scale();
+        float[] shift = net.shift();
+        int k = net.classes();
+        int width = scale.length;
+        int channels = layout.channels();
+        float[] cw = new float[k * channels];
+        float[] cb = new float[k];
+        PoolMode mode = plan.pool();
+        for (int cls = 0; cls < k; cls++) {
+            double b0 = bias[cls];
+            for (int j = 0; j < width; j++) {
+                b0 -= (double) w[cls * width + j] * scale[j] * shift[j];
+            }
+            cb[cls] = (float) b0;
+            int at = 0;
+            int cellAt = 0;
+            for (long[] shape : layout.shapes()) {
+                int ch = (int) shape[0];
+                for (int c = 0; c < ch; c++) {
+                    double v = 0;
+                    if (mode != PoolMode.MAX) {
+                        v += (double) w[cls * width + at + c] * scale[at + c]; // mean
+                    }
+                    if (mode == PoolMode.MAX) {
+                        v += (double) w[cls * width + at + c] * scale[at + c];
+                    } else if (mode == PoolMode.AVGMAX) {
+                        v += (double) w[cls * width + at + ch + c] * scale[at + ch + c]; // max
+                    }
+                    cw[cls * channels + cellAt + c] = (float) v;
+                }
+                at += mode.width(ch);
+                cellAt += ch;
+            }
+        }
+        return new CellHead(k, channels, cw, cb);
+    }
+
+    /**
+     * {@value #DEFECT_MAP} = {@code 1 - P(ok)} of every cell from the cells' class logits {@code [N,K,h,w]}; with
+     * test-time augmentation the stacked batch is variant-major and the original comes first, so the first N maps are
+     * kept.
+     */
+    private void defectMap(GraphBuilder b, String cells, PatchFeatures.Layout layout, int variants) {
+        String map = variants > 1 ? "vigil_variant_defect_map" : DEFECT_MAP;
+        reduce(b, "ReduceLogSumExp", cells, "vigil_cell_lse", 1, true);
+        b.initializer(OnnxTensors.longTensor("vigil_ok_index", new long[] {1}, new long[] {trainer.okIndex()}));
+        b.node(node("Gather", "vigil_cell_ok", List.of(cells, "vigil_ok_index"), List.of("vigil_cell_ok_logit"),
+                intAttr("axis", 1)));
+        b.node(node("Sub", "vigil_cell_ok_log", List.of("vigil_cell_ok_logit", "vigil_cell_lse"),
+                List.of("vigil_cell_ok_logp")));
+        b.node(node("Exp", "vigil_cell_ok_p", List.of("vigil_cell_ok_logp"), List.of("vigil_cell_ok_prob")));
+        b.initializer(OnnxTensors.floatTensor("vigil_one", new long[0], new float[] {1f}));
+        b.node(node("Sub", "vigil_defect_map", List.of("vigil_one", "vigil_cell_ok_prob"), List.of(map)));
+        if (variants > 1) {
+            b.initializer(OnnxTensors.longTensor("vigil_map_shape", new long[] {5}, new long[] {variants, -1, 1,
+                    layout.gridHeight(), layout.gridWidth()}));
+            b.node(node("Reshape", "vigil_map_unstack", List.of(map, "vigil_map_shape"),
+                    List.of("vigil_variant_maps")));
+            b.initializer(OnnxTensors.longTensor("vigil_original", new long[0], new long[] {0}));
+            b.node(node("Gather", "vigil_map_original", List.of("vigil_variant_maps", "vigil_original"),
+                    List.of(DEFECT_MAP), intAttr("axis", 0)));
+        }
     }
 
     /** The name of the defect-map output of patch-head models. */
@@ -174,26 +291,7 @@ public final class ModelExporter {
         b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
         int ok = trainer.okIndex();
         if (ok >= 0) {
-            String map = tta.size() > 1 ? "vigil_variant_defect_map" : DEFECT_MAP;
-            reduce(b, "ReduceLogSumExp", cells, "vigil_cell_lse", 1, true);
-            b.initializer(OnnxTensors.longTensor("vigil_ok_index", new long[] {1}, new long[] {ok}));
-            b.node(node("Gather", "vigil_cell_ok", List.of(cells, "vigil_ok_index"), List.of("vigil_cell_ok_logit"),
-                    intAttr("axis", 1)));
-            b.node(node("Sub", "vigil_cell_ok_log", List.of("vigil_cell_ok_logit", "vigil_cell_lse"),
-                    List.of("vigil_cell_ok_logp")));
-            b.node(node("Exp", "vigil_cell_ok_p", List.of("vigil_cell_ok_logp"), List.of("vigil_cell_ok_prob")));
-            b.initializer(OnnxTensors.floatTensor("vigil_one", new long[0], new float[] {1f}));
-            b.node(node("Sub", "vigil_defect_map", List.of("vigil_one", "vigil_cell_ok_prob"), List.of(map)));
-            if (tta.size() > 1) {
-                // the stacked batch is variant-major and the original comes first: keep the first N maps
-                b.initializer(OnnxTensors.longTensor("vigil_map_shape", new long[] {5}, new long[] {tta.size(), -1, 1,
-                        layout.gridHeight(), layout.gridWidth()}));
-                b.node(node("Reshape", "vigil_map_unstack", List.of(map, "vigil_map_shape"),
-                        List.of("vigil_variant_maps")));
-                b.initializer(OnnxTensors.longTensor("vigil_original", new long[0], new long[] {0}));
-                b.node(node("Gather", "vigil_map_original", List.of("vigil_variant_maps", "vigil_original"),
-                        List.of(DEFECT_MAP), intAttr("axis", 0)));
-            }
+            defectMap(b, cells, layout, tta.size());
         }
         if (tta.size() > 1) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, k);
@@ -328,10 +426,13 @@ public final class ModelExporter {
         Extracted val = trainer.validationFeatures();
         int n = Math.min(VERIFY_IMAGES, val.kept().size());
         Preprocessing pre = trainer.plan().preprocessing();
-        Extracted sub = subset(val, n);
+        // the reference is recomputed at full precision (the cache keeps patch maps in half precision); from
+        // scratch, the "features" are the preprocessed images themselves
+        Extracted sub = trainer.plan().random() ? subset(val, n) : trainer.referenceFeatures(val.kept().subList(0, n));
         float[][] djl = trainer.probabilities(sub, trainer.cutShape());
         boolean maps = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DEFECT_MAP));
-        float[][] djlMaps = maps ? trainer.defectMaps(sub) : null;
+        float[][] djlMaps = !maps ? null : trainer.plan().patches() ? trainer.defectMaps(sub)
+                : trainer.cellDefectMaps(val.kept().subList(0, n), cellHead());
         float[] batch = new float[n * pre.valuesPerImage()];
         for (int i = 0; i < n; i++) {
             LabelledImage img = val.kept().get(i);
@@ -436,9 +537,12 @@ public final class ModelExporter {
         });
         List<String> taps = new ArrayList<>(plan.prefixTaps());
         taps.addAll(plan.suffixTaps());
+        var bound = r.calibration() == null ? null : r.calibration().recall();
         Manifest.OperatingPointRef op = r.operatingPoint() == null ? null : new Manifest.OperatingPointRef(
                 r.operatingPoint().defectThreshold(), r.operatingPoint().targetRecall(),
-                r.operatingPoint().validationRecall(), r.operatingPoint().validationFalseRejectRate());
+                r.operatingPoint().validationRecall(), r.operatingPoint().validationFalseRejectRate(),
+                bound == null || Double.isNaN(bound.lower95()) ? null : bound.lower95(),
+                bound == null ? null : bound.total());
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("validationAccuracy", r.validation().accuracy());
         metrics.put("validationBalancedAccuracy", r.validation().balancedAccuracy());
@@ -462,6 +566,25 @@ public final class ModelExporter {
                 op, metrics, modelSha, files);
     }
 
+    private static Map<String, Object> calibrationJson(TrainingResult r) {
+        var c = r.calibration();
+        if (c == null) {
+            return null;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", c.method());
+        m.put("folds", c.folds());
+        m.put("groups", c.groups());
+        m.put("defects", c.defects());
+        m.put("expectedRecall", c.recall() == null || Double.isNaN(c.recall().recall()) ? null : c.recall().recall());
+        m.put("recallLower95", c.recall() == null || Double.isNaN(c.recall().lower95()) ? null
+                : c.recall().lower95());
+        m.put("defectsNeededForTarget", c.defectsNeeded());
+        m.put("auroc", Double.isNaN(c.auroc()) ? null : c.auroc());
+        m.put("warning", c.warning());
+        return m;
+    }
+
     private Map<String, Object> report(Verification v) {
         TrainingResult r = trainer.result();
         Map<String, Object> rep = new LinkedHashMap<>();
@@ -471,6 +594,7 @@ public final class ModelExporter {
         rep.put("refittedOnAllImages", r.refitted());
         rep.put("validation", r.validation());
         rep.put("operatingPoint", r.operatingPoint());
+        rep.put("calibration", calibrationJson(r));
         rep.put("thresholdCurve", r.thresholdCurve());
         Map<String, Object> timing = new LinkedHashMap<>();
         timing.put("prefixForwardSeconds", r.prefixSeconds());

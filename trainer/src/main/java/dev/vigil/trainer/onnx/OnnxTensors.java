@@ -140,8 +140,20 @@ public final class OnnxTensors {
         return t.getDataType() == FLOAT16 ? toFloat32(t) : t;
     }
 
-    /** IEEE 754 binary16 to float (Float.float16ToFloat exists only from Java 20). */
+    private static final float[] HALF_TABLE = new float[65536];
+
+    static {
+        for (int i = 0; i < HALF_TABLE.length; i++) {
+            HALF_TABLE[i] = halfToFloatSlow((short) i);
+        }
+    }
+
+    /** IEEE 754 binary16 to float (Float.float16ToFloat exists only from Java 20); a table lookup. */
     public static float halfToFloat(short half) {
+        return HALF_TABLE[half & 0xffff];
+    }
+
+    private static float halfToFloatSlow(short half) {
         int h = half & 0xffff;
         int sign = (h >>> 15) << 31;
         int exp = (h >>> 10) & 0x1f;

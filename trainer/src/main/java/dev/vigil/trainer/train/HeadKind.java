@@ -2,7 +2,10 @@ package dev.vigil.trainer.train;
 
 /** How the new head reads the backbone's feature maps. */
 public enum HeadKind {
-    /** {@link #PATCH} when the input is larger than the backbone's own (small defects on large parts), else pooled. */
+    /**
+     * {@link #POOLED}: on KolektorSDD's small cracks the pooled head with its cell map measured better than the
+     * multiple-instance patch head (docs/benchmarks.md).
+     */
     AUTO,
     /** Each tapped map pooled to a vector ({@code --pool}), one linear layer: strong when defects are large. */
     POOLED,

@@ -38,11 +38,16 @@ import java.util.List;
  *     ({@link HeadKind#AUTO}: patches when the input is larger than the backbone's own)
  * @param lseR sharpness of the patch head's log-sum-exp pooling: near the mean of the cells' logits for small
  *     values, near their maximum for large ones
+ * @param folds k of the k-fold cross-validation whose out-of-fold scores over every labelled image give the operating
+ *     point and the validation figures (fewer when some class has fewer parts; 0 = the held-out split alone)
+ * @param groupBy a regular expression whose first capturing group in a file name names the part; null = group
+ *     near-duplicate images automatically. No part is ever on both sides of a split.
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
         boolean random, InputGeometry geometry, List<Integer> taps, PoolMode pool, List<Variant> augment,
-        boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head, float lseR) {
+        boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head, float lseR, int folds,
+        String groupBy) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
@@ -71,6 +76,9 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
         if (!(lseR > 0 && lseR <= 100)) {
             throw new VigilException("--lse-r must be in (0, 100], found " + lseR);
         }
+        if (folds < 0 || folds == 1 || folds > 20) {
+            throw new VigilException("--folds must be 0 (no cross-validation) or 2..20, found " + folds);
+        }
         if (unfreeze < -1) {
             throw new VigilException("--unfreeze must be 0 or more, found " + unfreeze);
         }
@@ -87,81 +95,108 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
 
     /** Log-sum-exp sharpness of the patch head (see docs/benchmarks.md for the comparison). */
     public static final float DEFAULT_LSE_R = 5f;
+    /** Folds of the cross-validation behind the operating point. */
+    public static final int DEFAULT_FOLDS = 5;
 
     public static TrainOptions defaults() {
         return new TrainOptions(-1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
                 List.of(0, 4), PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true,
-                HeadKind.AUTO, DEFAULT_LSE_R);
+                HeadKind.AUTO, DEFAULT_LSE_R, DEFAULT_FOLDS, null);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel,
+                refit, head, lseR, folds, groupBy);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy);
     }
 
     public TrainOptions withTta(boolean t) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withRegularisation(float wd, float drop) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withRefit(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withGeometry(InputGeometry g) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR);
+                validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR,
+                folds, groupBy);
     }
 
     public TrainOptions withHeadKind(HeadKind h) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h, lseR);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h,
+                lseR, folds, groupBy);
     }
 
     public TrainOptions withLseR(float r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
-                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
-                r);
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, r, folds, groupBy);
+    }
+
+    public TrainOptions withFolds(int k) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, k, groupBy);
+    }
+
+    public TrainOptions withGroupBy(String regex) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, regex);
     }
 }

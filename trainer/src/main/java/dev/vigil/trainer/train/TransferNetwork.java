@@ -141,8 +141,8 @@ public final class TransferNetwork extends AbstractBlock {
     }
 
     /**
-     * Makes this a patch head: the input is the {@link dev.vigil.trainer.features.PatchFeatures} map
-     * {@code (B,C,h,w)}, the standardised linear layer scores every cell, and an image's logits are the
+     * Makes this a patch head: the input is the {@link dev.vigil.trainer.features.PatchFeatures} map, cell-major
+     * {@code (B,h*w,C)}, the standardised linear layer scores every cell, and an image's logits are the
      * log-sum-exp pooling of its cells' logits with sharpness {@code r}:
      * {@code (1/r) log(mean(exp(r * cellLogits)))} — the mean of the cells for small r, their maximum for large r.
      * Call before training; the network must have no suffix.
@@ -237,7 +237,7 @@ public final class TransferNetwork extends AbstractBlock {
      */
     public NDArray features(NDArray cut, NDArray prefixPooled, boolean training) {
         if (isPatchHead()) {
-            return cells(cut).reshape(-1, cut.getShape().get(1));
+            return cut.reshape(-1, cut.getShape().get(2));
         }
         List<NDArray> parts = new ArrayList<>();
         if (prefixPooledWidth > 0) {
@@ -278,18 +278,14 @@ public final class TransferNetwork extends AbstractBlock {
         return map.reshape(s.get(0), s.get(1), -1).max(new int[] {2});
     }
 
-    /** {@code (B,C,h,w)} to {@code (B,h*w,C)}: one row per cell, row-major over the grid. */
-    private static NDArray cells(NDArray map) {
-        Shape s = map.getShape();
-        return map.transpose(0, 2, 3, 1).reshape(s.get(0), s.get(2) * s.get(3), s.get(1));
-    }
-
-    /** Class logits of every cell, {@code (B,h*w,K)} (patch head). */
-    public NDArray cellLogits(NDArray map, boolean training) {
+    /** Class logits of every cell, {@code (B,h*w,K)}, from the cell-major patch map {@code (B,h*w,C)}. */
+    public NDArray cellLogits(NDArray cells, boolean training) {
         // no dropout here: with hundreds of cells per image, noise in any one of them moves the pooled score of a
-        // good part (measured: the training loss grew instead of falling)
-        NDArray x = cells(map).sub(shift).mul(scale);
-        return Linear.linear(x, headWeight.getArray(), headBias.getArray()).singletonOrThrow();
+        // good part (measured: the training loss grew instead of falling). The standardisation is folded into the
+        // weights, (x - shift) * scale . w = x . (w * scale) - shift . (w * scale), so the large input is read once.
+        NDArray w = headWeight.getArray().mul(scale);
+        NDArray b = headBias.getArray().sub(w.matMul(shift));
+        return Linear.linear(cells, w, b).singletonOrThrow();
     }
 
     /** Log-sum-exp pooling over the cells (axis 1), computed stably around the maximum. */

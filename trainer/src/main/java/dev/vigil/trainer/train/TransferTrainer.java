@@ -15,7 +15,11 @@ import dev.vigil.trainer.backbone.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.LabelledImage;
 import dev.vigil.trainer.data.Variant;
+import dev.vigil.trainer.eval.Auroc;
+import dev.vigil.trainer.eval.GroupKFold;
+import dev.vigil.trainer.eval.Grouping;
 import dev.vigil.trainer.eval.Metrics;
+import dev.vigil.trainer.eval.RecallBound;
 import dev.vigil.trainer.eval.OperatingPoint;
 import dev.vigil.trainer.features.FeatureSpec;
 import dev.vigil.trainer.features.FeatureStore;
@@ -72,6 +76,9 @@ public final class TransferTrainer implements AutoCloseable {
     private Extracted validation;
     private TrainingResult result;
     private final List<Variant> variants;
+    private int[] groups;
+    private int[][] holdOutSplit;
+    private List<LabelledImage> labelledImages;
     /**
      * Most bytes the patch-feature maps of all images and variants may take in memory (half precision): beyond it,
      * augmentation variants are left out, the last first (the target device has 8 GB for everything).
@@ -119,9 +126,10 @@ public final class TransferTrainer implements AutoCloseable {
         GraphAnatomy a = backbone.anatomy();
         Preprocessing nativePre = backbone.preprocessing();
         boolean larger = (long) pre.width() * pre.height() > (long) nativePre.width() * nativePre.height() * 3 / 2;
-        boolean patches = o.head() == HeadKind.PATCH || (o.head() == HeadKind.AUTO && larger && !o.random()
-                && o.unfreeze() <= 0);
-        int unfreeze = o.unfreeze() >= 0 ? o.unfreeze() : patches ? 0 : 1;
+        // measured on KolektorSDD (docs/benchmarks.md): the pooled head beats the multiple-instance patch head, so
+        // AUTO means pooled; a large input trains the head only (a trained block would cache maps 8x the size)
+        boolean patches = o.head() == HeadKind.PATCH;
+        int unfreeze = o.unfreeze() >= 0 ? o.unfreeze() : patches || larger ? 0 : 1;
         if (patches && (unfreeze > 0 || o.random())) {
             throw new VigilException("--head patch trains a new head on frozen features: use --unfreeze 0 (or"
                     + " --head pooled to train backbone blocks)");
@@ -170,6 +178,21 @@ public final class TransferTrainer implements AutoCloseable {
         return network;
     }
 
+    /** The part (group id) of each readable image of the last run, in {@link #labelledImages()} order. */
+    public int[] groups() {
+        return groups;
+    }
+
+    /** The readable images of the last run. */
+    public List<LabelledImage> labelledImages() {
+        return labelledImages;
+    }
+
+    /** The last run's held-out split: indices into {@link #labelledImages()}, training then validation. */
+    public int[][] holdOutSplit() {
+        return holdOutSplit;
+    }
+
     public Extracted validationFeatures() {
         return validation;
     }
@@ -190,8 +213,6 @@ public final class TransferTrainer implements AutoCloseable {
     public TrainingResult train() {
         long t0 = System.nanoTime();
         Engine.getEngine("PyTorch").setRandomSeed((int) options.seed());
-        List<List<LabelledImage>> split = ImageDataset.stratifiedSplit(dataset.images(), dataset.classes().size(),
-                options.validationFraction(), options.seed());
         FeatureSpec spec = featureSpec();
         if (plan.patches()) {
             log.printf(Locale.ROOT, "backbone %s: patch head (a score for every cell, log-sum-exp pooling r=%s) on"
@@ -203,44 +224,89 @@ public final class TransferTrainer implements AutoCloseable {
                     backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
                     plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
                     plan.preprocessing().width(), plan.preprocessing().height(),
-                    plan.pool().name().toLowerCase(Locale.ROOT));
+                    plan.preprocessing().fit().name().toLowerCase(Locale.ROOT) + ", pool "
+                            + plan.pool().name().toLowerCase(Locale.ROOT));
         }
-        Extracted train = FeatureStore.extract(backbone, spec, split.get(0), augmentVariants(), cacheRoot, log,
-                "features (train)");
-        validation = FeatureStore.extract(backbone, spec, split.get(1), ttaVariants(), cacheRoot, log,
-                "features (validation)");
-        int skipped = train.skipped() + validation.skipped();
-        if (train.kept().isEmpty() || validation.kept().isEmpty()) {
+        // every image, every variant, once: the splits below are views of this set
+        Extracted all = FeatureStore.extract(backbone, spec, dataset.images(), augmentVariants(), cacheRoot, log,
+                "features");
+        int skipped = all.skipped();
+        if (all.kept().isEmpty()) {
             throw new VigilException("no readable images left in " + dataset.root() + " after skipping " + skipped
                     + " unreadable ones");
         }
-        double prefixSeconds = sum(train.forwardSeconds()) + sum(validation.forwardSeconds());
-        double prefixOriginal = train.forwardSeconds()[0] + validation.forwardSeconds()[0];
+        double prefixSeconds = sum(all.forwardSeconds());
+        double prefixOriginal = all.forwardSeconds()[0];
         long tTrain = System.nanoTime();
+        long[] cutShape = all.cutShape();
+        int[] labels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
+        checkClassSizes(labels);
+        int[] allVariants = java.util.stream.IntStream.range(0, augmentVariants().size()).toArray();
+        int[] ttaIndex = ttaVariants().stream().mapToInt(augmentVariants()::indexOf).toArray();
 
-        long[] cutShape = train.cutShape();
-        int[] trainLabels = train.kept().stream().mapToInt(LabelledImage::label).toArray();
-        int[] valLabels = validation.kept().stream().mapToInt(LabelledImage::label).toArray();
+        // parts: no part on both sides of any split
+        int[] groups = groups(all, cutShape);
+        this.groups = groups;
+        this.labelledImages = all.kept();
+        int groupCount = Grouping.count(groups);
+        if (groupCount < labels.length) {
+            log.printf(Locale.ROOT, "parts: %d images in %d groups (%s); no group is split%n", labels.length,
+                    groupCount, options.groupBy() != null ? "--group-by " + options.groupBy()
+                            : "near-duplicates joined");
+        }
+
+        // held-out split: chooses the number of epochs (early stopping)
+        int[][] holdOut = GroupKFold.holdOut(labels, dataset.classes(), groups, options.validationFraction(),
+                options.seed());
+        this.holdOutSplit = holdOut;
+        Extracted train = all.select(holdOut[0], allVariants);
+        validation = all.select(holdOut[1], ttaIndex);
+        int[] trainLabels = pick(labels, holdOut[0]);
+        int[] valLabels = pick(labels, holdOut[1]);
         Fit fit = fit(train, trainLabels, validation, valLabels, options.epochs(), "training");
-        float[][] valProbs = probabilities(validation, cutShape);
+        TransferNetwork heldOut = network;
+
+        // out-of-fold scores over every labelled image: the operating point and the figures the package promises
+        int folds = options.folds() == 0 ? 0 : GroupKFold.feasibleFolds(labels, groups, options.folds());
+        float[][] scoredProbs;
+        int[] scoredLabels;
+        if (folds >= 2) {
+            int[] foldOf = GroupKFold.assign(labels, groups, folds, options.seed());
+            scoredProbs = new float[labels.length][];
+            for (int f = 0; f < folds; f++) {
+                List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
+                fit(all.select(tv.get(0), allVariants), pick(labels, tv.get(0)), null, null, fit.bestEpoch(),
+                        "fold " + (f + 1) + "/" + folds);
+                float[][] p = probabilities(all.select(tv.get(1), ttaIndex), cutShape);
+                for (int i = 0; i < p.length; i++) {
+                    scoredProbs[tv.get(1)[i]] = p[i];
+                }
+            }
+            scoredLabels = labels;
+        } else {
+            if (options.folds() != 0) {
+                log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
+                        + " point comes from the held-out split alone%n");
+            }
+            network = heldOut;
+            scoredProbs = probabilities(validation, cutShape);
+            scoredLabels = valLabels;
+        }
+        network = heldOut;
+
         boolean refitted = false;
         if (options.refit()) {
-            // The held-out run has chosen the epochs and gives the honest validation figures below; now every
-            // labelled image trains the model that is exported, from the same start, for that many epochs.
-            Extracted validationAugmented = augmentVariants().equals(ttaVariants()) ? validation
-                    : FeatureStore.extract(backbone, spec, validation.kept(), augmentVariants(), cacheRoot, log,
-                            "features (validation, training variants)");
-            Extracted all = train.plus(validationAugmented);
-            int[] allLabels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
-            fit(all, allLabels, null, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
+            // every labelled image trains the exported model, from the same start, for the epochs chosen above
+            fit(all, labels, null, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
             refitted = true;
         }
-        double[][] scores = okIndex < 0 ? null : defectScores(valProbs, valLabels);
+        double[][] scores = okIndex < 0 ? null : defectScores(scoredProbs, scoredLabels);
         OperatingPoint op = scores == null ? null : OperatingPoint.choose(scores[0], scores[1],
                 options.targetRecall());
         List<OperatingPoint.CurvePoint> curve = scores == null ? null : OperatingPoint.curve(scores[0], scores[1]);
-        Metrics valMetrics = Metrics.of(dataset.classes(), valLabels, valProbs, okIndex,
+        Metrics valMetrics = Metrics.of(dataset.classes(), scoredLabels, scoredProbs, okIndex,
                 op == null ? 0.5 : op.defectThreshold());
+        Calibration calibration = calibration(folds, groupCount, scores, op);
         Map<String, int[]> counts = new LinkedHashMap<>();
         for (int c = 0; c < dataset.classes().size(); c++) {
             final int cls = c;
@@ -250,9 +316,97 @@ public final class TransferTrainer implements AutoCloseable {
         }
         double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
         result = new TrainingResult(plan, fit.history(), fit.bestEpoch(), refitted, valMetrics, op, curve, counts,
-                skipped, train.fromCache() + validation.fromCache(), datasetHash(train, validation), prefixSeconds,
-                prefixOriginal, trainSeconds, (System.nanoTime() - t0) / 1e9);
+                skipped, all.fromCache(), datasetHash(all), prefixSeconds, prefixOriginal, trainSeconds,
+                (System.nanoTime() - t0) / 1e9, calibration);
+        if (calibration.warning() != null) {
+            log.println("warning: " + calibration.warning());
+        }
         return result;
+    }
+
+    /** Every class needs two images: one on each side of the held-out split. */
+    private void checkClassSizes(int[] labels) {
+        int[] n = new int[dataset.classes().size()];
+        for (int l : labels) {
+            n[l]++;
+        }
+        for (int c = 0; c < n.length; c++) {
+            if (n[c] < 2) {
+                throw new VigilException("class '" + dataset.classes().get(c) + "' in " + dataset.root() + " has "
+                        + n[c] + " readable image" + (n[c] == 1 ? "" : "s") + "; each class needs at least 2 (one to"
+                        + " train, one to validate): add images of it or remove its folder");
+            }
+        }
+    }
+
+    /**
+     * The parts the images show: from the file names with {@code --group-by}, otherwise near-duplicates (images whose
+     * features are nearly identical: the same part under another light, consecutive frames) are joined.
+     */
+    private int[] groups(Extracted all, long[] cutShape) {
+        if (options.groupBy() != null) {
+            return Grouping.byRegex(all.kept().stream().map(i -> i.path().getFileName().toString()).toList(),
+                    options.groupBy());
+        }
+        float[][] vectors = new float[all.kept().size()][];
+        for (int i = 0; i < vectors.length; i++) {
+            vectors[i] = imageVector(all.features()[i][0], cutShape);
+        }
+        int[] g = Grouping.nearDuplicates(vectors, Grouping.suggestedThreshold(vectors));
+        int[] size = new int[Grouping.count(g)];
+        int largest = 0;
+        for (int x : g) {
+            largest = Math.max(largest, ++size[x]);
+        }
+        if (largest > Math.max(MAX_AUTO_GROUP_SHARE * g.length, 8)) {
+            log.printf(Locale.ROOT, "warning: near-duplicate grouping would put %d of %d images in one group (the"
+                    + " images look alike); splitting by image instead. If several images show one part, give"
+                    + " --group-by REGEX%n", largest, g.length);
+            return Grouping.singletons(g.length);
+        }
+        return g;
+    }
+
+    /** A largest automatic group above this share of the images means the images look alike, not duplicates. */
+    private static final double MAX_AUTO_GROUP_SHARE = 0.1;
+
+    /** One vector per image for near-duplicate search: the pooled features, or the mean over the map's cells. */
+    private float[] imageVector(Features f, long[] cutShape) {
+        if (f.pooled().length > 0) {
+            return f.pooled();
+        }
+        float[] map = f.cutFloats();
+        int c = (int) cutShape[0];
+        int cells = map.length / c;
+        float[] v = new float[c];
+        boolean cellMajor = plan.patches();
+        for (int ch = 0; ch < c; ch++) {
+            double acc = 0;
+            for (int i = 0; i < cells; i++) {
+                acc += cellMajor ? map[i * c + ch] : map[ch * cells + i];
+            }
+            v[ch] = (float) (acc / cells);
+        }
+        return v;
+    }
+
+    /** How far the operating point can be trusted: recall bound, defects behind it, and a plain warning. */
+    private Calibration calibration(int folds, int groupCount, double[][] scores, OperatingPoint op) {
+        String method = folds >= 2 ? "out-of-fold" : "held-out";
+        if (op == null || scores[0].length == 0) {
+            return new Calibration(method, folds, groupCount, null, 0, RecallBound.defectsNeeded(
+                    Math.min(options.targetRecall(), 0.999)), null, Double.NaN);
+        }
+        int caught = (int) java.util.Arrays.stream(scores[0]).filter(x -> x >= op.defectThreshold()).count();
+        RecallBound bound = RecallBound.of(caught, scores[0].length);
+        int needed = RecallBound.defectsNeeded(Math.min(options.targetRecall(), 0.999));
+        String warning = scores[0].length < needed ? String.format(Locale.ROOT, "only %d labelled defect%s behind"
+                + " the operating point: at the threshold %.4f it caught %d (recall %.3f), and with so few the 95%%"
+                + " lower bound on recall is %.3f, short of the %.3f target; label at least %d defects to back it",
+                scores[0].length, scores[0].length == 1 ? "" : "s", op.defectThreshold(), caught, bound.recall(),
+                bound.lower95(), options.targetRecall(), needed) : null;
+        return new Calibration(method, folds, groupCount, bound, scores[0].length, needed, warning,
+                Auroc.of(scores[0], scores[1]));
     }
 
     /** The epochs a run went through and the one whose weights it kept. */
@@ -555,11 +709,80 @@ public final class TransferTrainer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Features of {@code images} computed afresh at full precision (not from the cache, whose patch maps are half
+     * precision) for the test-time-augmentation variants: the reference the exported graph is verified against.
+     */
+    public Extracted referenceFeatures(List<LabelledImage> images) {
+        List<Variant> tta = ttaVariants();
+        Features[][] f = new Features[images.size()][tta.size()];
+        int per = plan.preprocessing().valuesPerImage();
+        try (dev.vigil.trainer.features.FeatureExtractor fx = new dev.vigil.trainer.features.FeatureExtractor(
+                backbone, featureSpec(), false)) {
+            for (int v = 0; v < tta.size(); v++) {
+                float[] batch = new float[images.size() * per];
+                for (int i = 0; i < images.size(); i++) {
+                    LabelledImage img = images.get(i);
+                    float[] x = dev.vigil.trainer.data.ImageIo.preprocess(dev.vigil.trainer.data.ImageIo.read(
+                            img.path()), plan.preprocessing(), tta.get(v), img.path().toString());
+                    System.arraycopy(x, 0, batch, i * per, per);
+                }
+                List<Features> out = new ArrayList<>();
+                for (int start = 0; start < images.size(); start += 8) {
+                    int n = Math.min(8, images.size() - start);
+                    out.addAll(fx.run(java.util.Arrays.copyOfRange(batch, start * per, (start + n) * per), n));
+                }
+                for (int i = 0; i < images.size(); i++) {
+                    f[i][v] = out.get(i);
+                }
+            }
+        }
+        return new Extracted(images, java.util.Collections.nCopies(images.size(), ""), f, 0, 0,
+                new double[tta.size()], cutShape());
+    }
+
+    /**
+     * The defect map a pooled head gives each image when applied to every cell of the {@link PatchFeatures} of its
+     * prefix taps (computed afresh at full precision, as given): the reference for the exported map.
+     */
+    public float[][] cellDefectMaps(List<LabelledImage> images, dev.vigil.trainer.model.ModelExporter.CellHead head) {
+        FeatureSpec spec = new FeatureSpec(backbone.sha256(), plan.preprocessing(), PatchFeatures.TENSOR, true,
+                plan.prefixTaps(), plan.pool());
+        int per = plan.preprocessing().valuesPerImage();
+        float[][] out = new float[images.size()][];
+        try (dev.vigil.trainer.features.FeatureExtractor fx = new dev.vigil.trainer.features.FeatureExtractor(
+                backbone, spec, false)) {
+            for (int i = 0; i < images.size(); i++) {
+                LabelledImage img = images.get(i);
+                float[] x = dev.vigil.trainer.data.ImageIo.preprocess(dev.vigil.trainer.data.ImageIo.read(img.path()),
+                        plan.preprocessing(), Variant.ORIGINAL, img.path().toString());
+                float[] cells = fx.run(x, 1).get(0).cutMap();
+                int c = head.channels();
+                int n = cells.length / c;
+                float[] map = new float[n];
+                for (int p = 0; p < n; p++) {
+                    float[] l = head.logits(cells, p * c);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (float v : l) {
+                        max = Math.max(max, v);
+                    }
+                    double z = 0;
+                    for (float v : l) {
+                        z += Math.exp(v - max);
+                    }
+                    map[p] = (float) (1 - Math.exp(l[okIndex] - max) / z);
+                }
+                out[i] = map;
+            }
+        }
+        return out;
+    }
+
     public long[] cutShape() {
         return validation == null ? null : validation.cutShape();
     }
 
-    private static NDList batch(NDManager m, Extracted set, int[] idx, int[] variant, long[] cutShape) {
+    private NDList batch(NDManager m, Extracted set, int[] idx, int[] variant, long[] cutShape) {
         int n = idx.length;
         Features first = set.features()[idx[0]][variant[0]];
         int cutLen = first.cutLength();
@@ -571,7 +794,9 @@ public final class TransferTrainer implements AutoCloseable {
             f.copyCut(cut, i * cutLen);
             System.arraycopy(f.pooled(), 0, pooled, i * pooledLen, pooledLen);
         }
-        NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1))
+        NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1)) : plan.patches()
+                // patch maps are cell-major: (B, h*w, C)
+                ? m.create(cut, new Shape(n, cutShape[1] * cutShape[2], cutShape[0]))
                 : m.create(cut, new Shape(n, cutShape[0], cutShape[1], cutShape[2]));
         NDArray pooledArray = pooledLen == 0 ? m.zeros(new Shape(n, 0)) : m.create(pooled, new Shape(n, pooledLen));
         return new NDList(cutArray, pooledArray);
@@ -644,9 +869,9 @@ public final class TransferTrainer implements AutoCloseable {
         return l;
     }
 
-    private String datasetHash(Extracted train, Extracted val) {
+    private String datasetHash(Extracted all) {
         TreeSet<String> entries = new TreeSet<>();
-        for (Extracted e : List.of(train, val)) {
+        for (Extracted e : List.of(all)) {
             for (int i = 0; i < e.kept().size(); i++) {
                 entries.add(dataset.classes().get(e.kept().get(i).label()) + "/" + e.sha().get(i));
             }

@@ -103,7 +103,7 @@ public final class MapModels {
                         new float[] {0.25f, 0.25f, 0.25f}, "NCHW", fit.name().toLowerCase(Locale.ROOT)),
                 new Manifest.Output("probabilities", "probabilities", withMap ? MAP : null),
                 new Manifest.BackboneRef("map-fixture", "0".repeat(64)), null,
-                new Manifest.OperatingPointRef(0.5, 0.99, 1.0, 0.0), metrics, sha, files);
+                new Manifest.OperatingPointRef(0.5, 0.99, 1.0, 0.0, null, null), metrics, sha, files);
         Files.write(dir.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
         return ModelPackage.open(dir);
     }

@@ -40,7 +40,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--unfreeze", paramLabel = "N", description = "backbone blocks to train (0 = new head only;"
             + " default 1, or 0 for inputs larger than the backbone's own and for the patch head)")
-    int unfreeze = -1;
+    Integer unfreeze;
 
     @Option(names = "--lse-r", paramLabel = "R", description = "patch head: sharpness of the log-sum-exp pooling of"
             + " the cells' scores (small = mean, large = max; default ${DEFAULT-VALUE})")
@@ -147,7 +147,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (!init.equals("pretrained") && !init.equals("random")) {
             throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
-        TrainOptions o = new TrainOptions(unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
+        if (unfreeze != null && unfreeze < 0) {
+            throw new dev.vigil.trainer.VigilException("--unfreeze must be 0 or more, found " + unfreeze);
+        }
+        TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
                 weightDecay, dropout, valFraction, seed, init.equals("random"), geometry(size, input, longSide), taps,
                 PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit,
                 headKind(head), lseR, folds, groupBy);

@@ -114,16 +114,10 @@ public final class ModelExporter {
         String probs = tta.size() > 1 ? "vigil_variant_probabilities" : OUTPUT;
         b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
         PatchFeatures.Layout layout = null;
-        if (hasCellMap()) {
+        if (trainer.mapNetwork() != null) {
             layout = PatchFeatures.layout(g, pre, plan.prefixTaps());
             b.nodes(PatchFeatures.nodes(layout));
-            CellHead head = cellHead();
-            b.initializer(OnnxTensors.floatTensor("vigil_cell_weight", new long[] {head.classes(), head.channels(), 1,
-                    1}, head.weights()));
-            b.initializer(OnnxTensors.floatTensor("vigil_cell_bias", new long[] {head.classes()}, head.bias()));
-            b.node(node("Conv", "vigil_cell_head", List.of(PatchFeatures.TENSOR, "vigil_cell_weight",
-                    "vigil_cell_bias"), List.of("vigil_cell_logits"), intsAttr("kernel_shape", 1, 1)));
-            defectMap(b, "vigil_cell_logits", layout, tta.size());
+            defectMap(b, cellHead(b, trainer.mapNetwork(), "vigil_map_head"), layout, tta.size());
         }
         if (tta.size() > 1) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
@@ -136,78 +130,31 @@ public final class ModelExporter {
     }
 
     /**
-     * Whether a pooled-head model gets a defect map: with a good-part class, when every tap is computed by the frozen
-     * prefix (then the cells' features are the prefix's own maps).
+     * Appends the map head (a 1x1 convolution over the {@link PatchFeatures}, its standardisation folded into the
+     * weights) and returns the name of its cell logits {@code [N,K,h,w]}.
      */
-    private boolean hasCellMap() {
-        TrainingPlan plan = trainer.plan();
-        return trainer.okIndex() >= 0 && !plan.random() && !plan.hasSuffix() && plan.suffixTaps().isEmpty()
-                && !plan.prefixTaps().isEmpty();
-    }
-
-    /**
-     * The pooled head applied to one cell as if the cell were the whole image: its pooled features are the cell's
-     * own values (mean = max = the cell; a standard deviation of 0). With standardisation folded in, that is a 1x1
-     * convolution over the {@link PatchFeatures}: {@code weights [K,C]} and {@code bias [K]}.
-     */
-    public record CellHead(int classes, int channels, float[] weights, float[] bias) {
-        /** Class logits of one cell ({@code C} values). */
-        public float[] logits(float[] cell, int offset) {
-            float[] out = new float[classes];
-            for (int k = 0; k < classes; k++) {
-                double acc = bias[k];
-                for (int c = 0; c < channels; c++) {
-                    acc += (double) weights[k * channels + c] * cell[offset + c];
-                }
-                out[k] = (float) acc;
-            }
-            return out;
-        }
-    }
-
-    /** The pooled head as a {@link CellHead} (see {@link #hasCellMap()}). */
-    public CellHead cellHead() {
-        TransferNetwork net = trainer.network();
-        TrainingPlan plan = trainer.plan();
-        PatchFeatures.Layout layout = PatchFeatures.layout(trainer.backbone().graph(), plan.preprocessing(),
-                plan.prefixTaps());
-        float[] w = net.headWeight().getArray().toFloatArray();
-        float[] bias = net.headBias().getArray().toFloatArray();
-        float[] scale = net.scale();
-        float[] shift = net.shift();
-        int k = net.classes();
-        int width = scale.length;
-        int channels = layout.channels();
-        float[] cw = new float[k * channels];
-        float[] cb = new float[k];
-        PoolMode mode = plan.pool();
+    private static String cellHead(GraphBuilder b, TransferNetwork map, String prefix) {
+        float[] w = map.headWeight().getArray().toFloatArray();
+        float[] bias = map.headBias().getArray().toFloatArray();
+        float[] scale = map.scale();
+        float[] shift = map.shift();
+        int k = map.classes();
+        int c = scale.length;
+        float[] fw = new float[k * c];
+        float[] fb = new float[k];
         for (int cls = 0; cls < k; cls++) {
-            double b0 = bias[cls];
-            for (int j = 0; j < width; j++) {
-                b0 -= (double) w[cls * width + j] * scale[j] * shift[j];
+            double acc = bias[cls];
+            for (int j = 0; j < c; j++) {
+                fw[cls * c + j] = w[cls * c + j] * scale[j];
+                acc -= (double) fw[cls * c + j] * shift[j];
             }
-            cb[cls] = (float) b0;
-            int at = 0;
-            int cellAt = 0;
-            for (long[] shape : layout.shapes()) {
-                int ch = (int) shape[0];
-                for (int c = 0; c < ch; c++) {
-                    double v = 0;
-                    if (mode != PoolMode.MAX) {
-                        v += (double) w[cls * width + at + c] * scale[at + c]; // mean
-                    }
-                    if (mode == PoolMode.MAX) {
-                        v += (double) w[cls * width + at + c] * scale[at + c];
-                    } else if (mode == PoolMode.AVGMAX) {
-                        v += (double) w[cls * width + at + ch + c] * scale[at + ch + c]; // max
-                    }
-                    cw[cls * channels + cellAt + c] = (float) v;
-                }
-                at += mode.width(ch);
-                cellAt += ch;
-            }
+            fb[cls] = (float) acc;
         }
-        return new CellHead(k, channels, cw, cb);
+        b.initializer(OnnxTensors.floatTensor(prefix + "_weight", new long[] {k, c, 1, 1}, fw));
+        b.initializer(OnnxTensors.floatTensor(prefix + "_bias", new long[] {k}, fb));
+        b.node(node("Conv", prefix, List.of(PatchFeatures.TENSOR, prefix + "_weight", prefix + "_bias"),
+                List.of(prefix + "_logits"), intsAttr("kernel_shape", 1, 1)));
+        return prefix + "_logits";
     }
 
     /**
@@ -432,7 +379,8 @@ public final class ModelExporter {
         float[][] djl = trainer.probabilities(sub, trainer.cutShape());
         boolean maps = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DEFECT_MAP));
         float[][] djlMaps = !maps ? null : trainer.plan().patches() ? trainer.defectMaps(sub)
-                : trainer.cellDefectMaps(val.kept().subList(0, n), cellHead());
+                : trainer.defectMaps(trainer.referenceFeatures(val.kept().subList(0, n), trainer.patchSpec(),
+                        List.of(Variant.ORIGINAL)));
         float[] batch = new float[n * pre.valuesPerImage()];
         for (int i = 0; i < n; i++) {
             LabelledImage img = val.kept().get(i);

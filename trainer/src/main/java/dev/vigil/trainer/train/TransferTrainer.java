@@ -78,6 +78,7 @@ public final class TransferTrainer implements AutoCloseable {
     private final List<Variant> variants;
     private int[] groups;
     private int[][] holdOutSplit;
+    private TransferNetwork mapNetwork;
     private List<LabelledImage> labelledImages;
     /**
      * Most bytes the patch-feature maps of all images and variants may take in memory (half precision): beyond it,
@@ -300,6 +301,11 @@ public final class TransferTrainer implements AutoCloseable {
             fit(all, labels, null, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
             refitted = true;
         }
+        if (plan.patches()) {
+            mapNetwork = network;
+        } else if (trainsDefectMap()) {
+            mapNetwork = trainMapHead(all.kept(), labels, holdOut);
+        }
         double[][] scores = okIndex < 0 ? null : defectScores(scoredProbs, scoredLabels);
         OperatingPoint op = scores == null ? null : OperatingPoint.choose(scores[0], scores[1],
                 options.targetRecall());
@@ -322,6 +328,26 @@ public final class TransferTrainer implements AutoCloseable {
             log.println("warning: " + calibration.warning());
         }
         return result;
+    }
+
+    /**
+     * The defect map of a pooled model: a patch head (multiple-instance learning from the image labels, see
+     * {@link TransferNetwork#patchHead}) trained on the patch features of the same images and split. The pooled head
+     * gives the scores, this one says where: on KolektorSDD the pooled head ranks images better and the patch head
+     * finds the crack better (docs/benchmarks.md).
+     */
+    private TransferNetwork trainMapHead(List<LabelledImage> images, int[] labels, int[][] holdOut) {
+        TransferNetwork main = network;
+        Extracted patches = FeatureStore.extract(backbone, patchSpec(), images, List.of(Variant.ORIGINAL), cacheRoot,
+                log, "patch features (defect map)");
+        if (patches.kept().size() != images.size()) {
+            throw new VigilException("an image became unreadable while training; train again");
+        }
+        fit(patches.select(holdOut[0], new int[] {0}), pick(labels, holdOut[0]), patches.select(holdOut[1],
+                new int[] {0}), pick(labels, holdOut[1]), options.epochs(), "defect map", true);
+        TransferNetwork map = network;
+        network = main;
+        return map;
     }
 
     /** Every class needs two images: one on each side of the held-out split. */
@@ -418,14 +444,19 @@ public final class TransferTrainer implements AutoCloseable {
      * Without one: exactly {@code epochs} epochs.
      */
     private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label) {
+        return fit(train, trainLabels, val, valLabels, epochs, label, plan.patches());
+    }
+
+    private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label,
+            boolean patchHead) {
         int pooledWidth = train.features()[0][0].pooled().length;
-        GraphSurgery.Subgraph suffix = plan.hasSuffix()
+        GraphSurgery.Subgraph suffix = plan.hasSuffix() && !patchHead
                 ? GraphSurgery.floatSuffix(backbone.graph(), plan.cut(), plan.features())
                 : new GraphSurgery.Subgraph(List.of(), Map.of());
         network = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(), plan.cut()),
-                plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(), options.dropout(),
-                plan.random(), options.seed());
-        if (plan.patches()) {
+                patchHead ? List.of() : plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(),
+                options.dropout(), plan.random(), options.seed());
+        if (patchHead) {
             network.patchHead(options.lseR());
         }
         long[] cutShape = train.cutShape();
@@ -463,7 +494,7 @@ public final class TransferTrainer implements AutoCloseable {
                     int[] variant = new int[n];
                     for (int i = 0; i < n; i++) {
                         idx[i] = order[start + i];
-                        variant[i] = rnd.nextInt(augmentVariants().size());
+                        variant[i] = rnd.nextInt(train.features()[0].length);
                     }
                     try (NDManager step = manager.newSubManager()) {
                         NDList in = batch(step, train, idx, variant, cutShape);
@@ -543,10 +574,11 @@ public final class TransferTrainer implements AutoCloseable {
      */
     private void calibrate(Extracted train, long[] cutShape, Random rnd) {
         int images = train.kept().size();
-        int variants = augmentVariants().size();
+        int variants = train.features()[0].length;
+        boolean patches = network.isPatchHead();
         // a patch-head sample is a whole grid of cells: a few dozen images give thousands of rows
-        int n = Math.min(plan.patches() ? PATCH_CALIBRATION_IMAGES : CALIBRATION_SAMPLES, images * variants);
-        int chunk = plan.patches() ? 8 : 128;
+        int n = Math.min(patches ? PATCH_CALIBRATION_IMAGES : CALIBRATION_SAMPLES, images * variants);
+        int chunk = patches ? 8 : 128;
         long rows = 0;
         int[] idx = new int[n];
         int[] variant = new int[n];
@@ -681,32 +713,55 @@ public final class TransferTrainer implements AutoCloseable {
     }
 
     /**
-     * The patch head's defect map ({@code 1 - P(ok)} of every cell, row-major) of each image of {@code set}, as given
-     * (variant 0).
+     * The defect map ({@code 1 - P(ok)} of every cell, row-major) the map head gives each image of {@code set} (patch
+     * features, variant 0).
      */
     public float[][] defectMaps(Extracted set) {
-        if (!plan.patches() || okIndex < 0) {
-            throw new IllegalStateException("only a patch head with a good-part class has defect maps");
+        if (mapNetwork == null) {
+            throw new IllegalStateException("this run trained no defect-map head");
         }
-        int count = set.kept().size();
-        float[][] out = new float[count][];
-        long[] shape = set.cutShape() != null ? set.cutShape() : cutShape();
-        for (int start = 0; start < count; start += 16) {
-            int n = Math.min(16, count - start);
-            int[] idx = new int[n];
-            for (int i = 0; i < n; i++) {
-                idx[i] = start + i;
-            }
-            try (NDManager step = manager.newSubManager()) {
-                NDList in = batch(step, set, idx, new int[n], shape);
-                float[] flat = network.defectMap(in.get(0), okIndex).toFloatArray();
-                int cells = flat.length / n;
+        TransferNetwork main = network;
+        network = mapNetwork;
+        try {
+            int count = set.kept().size();
+            float[][] out = new float[count][];
+            long[] shape = set.cutShape();
+            for (int start = 0; start < count; start += 16) {
+                int n = Math.min(16, count - start);
+                int[] idx = new int[n];
                 for (int i = 0; i < n; i++) {
-                    out[start + i] = java.util.Arrays.copyOfRange(flat, i * cells, (i + 1) * cells);
+                    idx[i] = start + i;
+                }
+                try (NDManager step = manager.newSubManager()) {
+                    NDList in = batch(step, set, idx, new int[n], shape);
+                    float[] flat = network.defectMap(in.get(0), okIndex).toFloatArray();
+                    int cells = flat.length / n;
+                    for (int i = 0; i < n; i++) {
+                        out[start + i] = java.util.Arrays.copyOfRange(flat, i * cells, (i + 1) * cells);
+                    }
                 }
             }
+            return out;
+        } finally {
+            network = main;
         }
-        return out;
+    }
+
+    /** The network that scores every cell (the patch head; for a pooled model, the one trained for its map). */
+    public TransferNetwork mapNetwork() {
+        return mapNetwork;
+    }
+
+    /** Whether this run trains a defect map: a good-part class and every tap in the frozen prefix. */
+    public boolean trainsDefectMap() {
+        return okIndex >= 0 && !plan.random() && (plan.patches() || (!plan.hasSuffix()
+                && plan.suffixTaps().isEmpty() && !plan.prefixTaps().isEmpty()));
+    }
+
+    /** The feature spec of the patch features (the map head's input). */
+    public FeatureSpec patchSpec() {
+        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), PatchFeatures.TENSOR, true, plan.prefixTaps(),
+                plan.pool());
     }
 
     /**
@@ -714,11 +769,16 @@ public final class TransferTrainer implements AutoCloseable {
      * precision) for the test-time-augmentation variants: the reference the exported graph is verified against.
      */
     public Extracted referenceFeatures(List<LabelledImage> images) {
-        List<Variant> tta = ttaVariants();
+        return referenceFeatures(images, featureSpec(), ttaVariants());
+    }
+
+    /** Features of {@code spec} for {@code images} and {@code tta} variants, at full precision. */
+    public Extracted referenceFeatures(List<LabelledImage> images, FeatureSpec spec, List<Variant> tta) {
         Features[][] f = new Features[images.size()][tta.size()];
         int per = plan.preprocessing().valuesPerImage();
+        long[] shape = null;
         try (dev.vigil.trainer.features.FeatureExtractor fx = new dev.vigil.trainer.features.FeatureExtractor(
-                backbone, featureSpec(), false)) {
+                backbone, spec, false)) {
             for (int v = 0; v < tta.size(); v++) {
                 float[] batch = new float[images.size() * per];
                 for (int i = 0; i < images.size(); i++) {
@@ -736,46 +796,10 @@ public final class TransferTrainer implements AutoCloseable {
                     f[i][v] = out.get(i);
                 }
             }
+            shape = fx.cutShape();
         }
         return new Extracted(images, java.util.Collections.nCopies(images.size(), ""), f, 0, 0,
-                new double[tta.size()], cutShape());
-    }
-
-    /**
-     * The defect map a pooled head gives each image when applied to every cell of the {@link PatchFeatures} of its
-     * prefix taps (computed afresh at full precision, as given): the reference for the exported map.
-     */
-    public float[][] cellDefectMaps(List<LabelledImage> images, dev.vigil.trainer.model.ModelExporter.CellHead head) {
-        FeatureSpec spec = new FeatureSpec(backbone.sha256(), plan.preprocessing(), PatchFeatures.TENSOR, true,
-                plan.prefixTaps(), plan.pool());
-        int per = plan.preprocessing().valuesPerImage();
-        float[][] out = new float[images.size()][];
-        try (dev.vigil.trainer.features.FeatureExtractor fx = new dev.vigil.trainer.features.FeatureExtractor(
-                backbone, spec, false)) {
-            for (int i = 0; i < images.size(); i++) {
-                LabelledImage img = images.get(i);
-                float[] x = dev.vigil.trainer.data.ImageIo.preprocess(dev.vigil.trainer.data.ImageIo.read(img.path()),
-                        plan.preprocessing(), Variant.ORIGINAL, img.path().toString());
-                float[] cells = fx.run(x, 1).get(0).cutMap();
-                int c = head.channels();
-                int n = cells.length / c;
-                float[] map = new float[n];
-                for (int p = 0; p < n; p++) {
-                    float[] l = head.logits(cells, p * c);
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (float v : l) {
-                        max = Math.max(max, v);
-                    }
-                    double z = 0;
-                    for (float v : l) {
-                        z += Math.exp(v - max);
-                    }
-                    map[p] = (float) (1 - Math.exp(l[okIndex] - max) / z);
-                }
-                out[i] = map;
-            }
-        }
-        return out;
+                new double[tta.size()], spec.needsCutMap() ? shape : cutShape());
     }
 
     public long[] cutShape() {
@@ -794,7 +818,7 @@ public final class TransferTrainer implements AutoCloseable {
             f.copyCut(cut, i * cutLen);
             System.arraycopy(f.pooled(), 0, pooled, i * pooledLen, pooledLen);
         }
-        NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1)) : plan.patches()
+        NDArray cutArray = cutLen == 0 ? m.zeros(new Shape(n, 1)) : network.isPatchHead()
                 // patch maps are cell-major: (B, h*w, C)
                 ? m.create(cut, new Shape(n, cutShape[1] * cutShape[2], cutShape[0]))
                 : m.create(cut, new Shape(n, cutShape[0], cutShape[1], cutShape[2]));

@@ -268,7 +268,9 @@ public final class TransferTrainer implements AutoCloseable {
         TransferNetwork heldOut = network;
 
         // out-of-fold scores over every labelled image: the operating point and the figures the package promises
-        int folds = options.folds() == 0 ? 0 : GroupKFold.feasibleFolds(labels, groups, options.folds());
+        // without a good-part class there is no operating point to calibrate: the held-out figures suffice
+        int folds = options.folds() == 0 || okIndex < 0 ? 0
+                : GroupKFold.feasibleFolds(labels, groups, options.folds());
         float[][] scoredProbs;
         int[] scoredLabels;
         if (folds >= 2) {
@@ -285,7 +287,7 @@ public final class TransferTrainer implements AutoCloseable {
             }
             scoredLabels = labels;
         } else {
-            if (options.folds() != 0) {
+            if (options.folds() != 0 && okIndex >= 0) {
                 log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
                         + " point comes from the held-out split alone%n");
             }
@@ -367,7 +369,8 @@ public final class TransferTrainer implements AutoCloseable {
 
     /**
      * The parts the images show: from the file names with {@code --group-by}, otherwise near-duplicates (images whose
-     * features are nearly identical: the same part under another light, consecutive frames) are joined.
+     * brightness- and contrast-normalised {@link dev.vigil.trainer.data.Thumbnails} are nearly identical: the same
+     * part under another light, consecutive frames) are joined.
      */
     private int[] groups(Extracted all, long[] cutShape) {
         if (options.groupBy() != null) {
@@ -376,7 +379,7 @@ public final class TransferTrainer implements AutoCloseable {
         }
         float[][] vectors = new float[all.kept().size()][];
         for (int i = 0; i < vectors.length; i++) {
-            vectors[i] = imageVector(all.features()[i][0], cutShape);
+            vectors[i] = dev.vigil.trainer.data.Thumbnails.of(all.kept().get(i).path());
         }
         int[] g = Grouping.nearDuplicates(vectors, Grouping.suggestedThreshold(vectors));
         int[] size = new int[Grouping.count(g)];
@@ -395,26 +398,6 @@ public final class TransferTrainer implements AutoCloseable {
 
     /** A largest automatic group above this share of the images means the images look alike, not duplicates. */
     private static final double MAX_AUTO_GROUP_SHARE = 0.1;
-
-    /** One vector per image for near-duplicate search: the pooled features, or the mean over the map's cells. */
-    private float[] imageVector(Features f, long[] cutShape) {
-        if (f.pooled().length > 0) {
-            return f.pooled();
-        }
-        float[] map = f.cutFloats();
-        int c = (int) cutShape[0];
-        int cells = map.length / c;
-        float[] v = new float[c];
-        boolean cellMajor = plan.patches();
-        for (int ch = 0; ch < c; ch++) {
-            double acc = 0;
-            for (int i = 0; i < cells; i++) {
-                acc += cellMajor ? map[i * c + ch] : map[ch * cells + i];
-            }
-            v[ch] = (float) (acc / cells);
-        }
-        return v;
-    }
 
     /** How far the operating point can be trusted: recall bound, defects behind it, and a plain warning. */
     private Calibration calibration(int folds, int groupCount, double[][] scores, OperatingPoint op) {
@@ -629,8 +612,20 @@ public final class TransferTrainer implements AutoCloseable {
         if (!options.tta()) {
             return List.of(Variant.ORIGINAL);
         }
-        return augmentVariants().stream().filter(Variant::geometric).toList();
+        List<Variant> all = augmentVariants().stream().filter(Variant::geometric).toList();
+        Preprocessing nativePre = backbone.preprocessing();
+        long budget = TTA_PIXEL_BUDGET * nativePre.width() * nativePre.height();
+        long pixels = (long) plan.preprocessing().width() * plan.preprocessing().height();
+        int fit = (int) Math.max(1, Math.min(all.size(), budget / pixels));
+        return all.subList(0, fit);
     }
+
+    /**
+     * Test-time augmentation runs the network once per variant on every frame: at most this many native-size inputs'
+     * worth of pixels per frame (eight variants at 224x224; one at KolektorSDD's 416x1024), so serving cost stays
+     * within a frame budget on a small CPU.
+     */
+    static final long TTA_PIXEL_BUDGET = 8;
 
     /**
      * The variants of {@code --augment} this input can take: quarter turns and transposes swap width and height, so

@@ -72,7 +72,7 @@ class PatchHeadTest {
         original = Files.list(data.resolve("ok")).sorted().findFirst().orElseThrow();
         relit = data.resolve("ok").resolve("relit-" + original.getFileName());
         Mat m = Imgcodecs.imread(original.toString());
-        Core.add(m, new org.opencv.core.Scalar(25, 25, 25), m);
+        Core.add(m, new org.opencv.core.Scalar(12, 12, 12), m);
         Imgcodecs.imwrite(relit.toString(), m);
         m.release();
         // a small input keeps the test quick; the aspect ratio is the images' own

@@ -49,8 +49,13 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " hits)")
     Path kolektor;
 
-    @Option(names = "--kolektor-configs", split = ",", description = "patch, pooled (default both)")
-    List<String> kolektorConfigs = List.of("patch", "pooled");
+    @Option(names = "--kolektor-configs", split = ",", description = "patch, pooled (default pooled, the trainer's"
+            + " default; patch = the multiple-instance patch head alone)")
+    List<String> kolektorConfigs = List.of("pooled");
+
+    @Option(names = "--kolektor-target-recall", description = "the recall each KolektorSDD package's operating point"
+            + " aims at (default 0.95, the issue's target; the trainer's own default is 0.99)")
+    double kolektorTargetRecall = 0.95;
 
     @Option(names = "--folds", description = "cross-validation folds behind each package's operating point (default:"
             + " the trainer's; 0 = held-out split only, faster)")
@@ -122,7 +127,8 @@ public final class TransferBenchmark implements Callable<Integer> {
         }
         if (kolektor != null) {
             new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws,
-                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds));
+                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds)
+                            .withTargetRecall(kolektorTargetRecall));
         }
         if (neu == null && casting == null) {
             System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());

@@ -199,4 +199,10 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
                 head, lseR, folds, regex);
     }
+
+    public TrainOptions withTargetRecall(double r) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, r, okLabel, refit,
+                head, lseR, folds, groupBy);
+    }
 }

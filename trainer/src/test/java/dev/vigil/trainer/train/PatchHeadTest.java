@@ -71,6 +71,7 @@ class PatchHeadTest {
         // the same part under another light: a brighter copy of one good image
         original = Files.list(data.resolve("ok")).sorted().findFirst().orElseThrow();
         relit = data.resolve("ok").resolve("relit-" + original.getFileName());
+        dev.vigil.trainer.data.OpenCv.load();
         Mat m = Imgcodecs.imread(original.toString());
         Core.add(m, new org.opencv.core.Scalar(12, 12, 12), m);
         Imgcodecs.imwrite(relit.toString(), m);

@@ -813,7 +813,9 @@ public final class InspectionPipeline implements AutoCloseable {
         if (worker != null) {
             worker.interrupt();
             try {
-                worker.join(5000);
+                // a batch in flight finishes (verdicts, samples, heatmaps) before the stores below close; on a
+                // loaded two-core machine that took more than 5 s
+                worker.join(30_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -369,6 +369,12 @@ public final class TrainingJobs implements AutoCloseable {
     @Override
     public void close() {
         executor.shutdownNow();
+        try {
+            // a cancelled run stops at its next epoch or image and tidies its folder: wait for that
+            executor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Turns what the trainer prints (progress lines ending in CR or LF) into callbacks, one per line. */

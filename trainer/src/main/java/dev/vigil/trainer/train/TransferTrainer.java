@@ -221,7 +221,7 @@ public final class TransferTrainer implements AutoCloseable {
                     plan.preprocessing().width(), plan.preprocessing().height(),
                     plan.preprocessing().fit().name().toLowerCase(Locale.ROOT));
         } else {
-            log.printf(Locale.ROOT, "backbone %s: cut at %s (%d block%s trained)%s, taps %s, input %dx%d, pool %s%n",
+            log.printf(Locale.ROOT, "backbone %s: cut at %s (%d block%s trained)%s, taps %s, input %dx%d %s%n",
                     backbone.name(), plan.cut(), plan.unfreeze(), plan.unfreeze() == 1 ? "" : "s",
                     plan.random() ? ", random init" : "", concat(plan.prefixTaps(), plan.suffixTaps()),
                     plan.preprocessing().width(), plan.preprocessing().height(),

@@ -40,6 +40,10 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
             int batchSize, long seed, List<String> augment, List<String> testTimeAugmentation, String datasetSha256, Map<String, Integer> trainCounts,
             Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {}
 
-    public record OperatingPointRef(double defectThreshold, double targetRecall, double validationRecall,
+    /**
+     * @param targetRecall null for a model from good parts alone (its threshold is placed by false rejects)
+     * @param validationRecall null when there were no defects to measure it on
+     */
+    public record OperatingPointRef(double defectThreshold, Double targetRecall, Double validationRecall,
             double validationFalseRejectRate) {}
 }

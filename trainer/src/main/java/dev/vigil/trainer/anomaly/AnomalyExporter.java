@@ -33,7 +33,7 @@ import java.util.Map;
  */
 public final class AnomalyExporter {
     /** Multiply-adds the Java reference may spend (a few seconds); at least {@link #MIN_VERIFY} images are checked. */
-    private static final double VERIFY_BUDGET = 4e10;
+    private static final double VERIFY_BUDGET = 1e10;
     private static final int MIN_VERIFY = 2;
 
     private final AnomalyModel model;

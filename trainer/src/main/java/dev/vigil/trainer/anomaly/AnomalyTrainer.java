@@ -120,6 +120,9 @@ public final class AnomalyTrainer {
         List<LabelledImage> others = dataset.images().stream().filter(i -> i.label() != ok).toList();
         List<String> otherClasses = dataset.classes().stream().filter(c -> !c.equals(okLabel)).toList();
         requireEnough(good.size(), okLabel);
+        if (options.groupBy() != null) {
+            Grouping.byRegex(names(good), options.groupBy()); // a bad expression fails now, not after extraction
+        }
         Preprocessing pre = TransferTrainer.inputFor(backbone, options.geometry(), options.seed(), good);
         AnomalyPlan plan = plan(backbone, options, pre);
         int cells = plan.cells();
@@ -149,8 +152,7 @@ public final class AnomalyTrainer {
         int[] groups;
         String grouping;
         if (options.groupBy() != null) {
-            groups = Grouping.byRegex(cand.kept.stream().map(i -> i.path().getFileName().toString()).toList(),
-                    options.groupBy());
+            groups = Grouping.byRegex(names(cand.kept), options.groupBy());
             grouping = "--group-by " + options.groupBy();
         } else {
             double threshold = Grouping.suggestedThreshold(cand.descriptors);
@@ -187,6 +189,12 @@ public final class AnomalyTrainer {
         }
         double scoreSeconds = seconds(tScore) - coresetSeconds;
         Calibration calibration = Calibration.of(oof, options.targetFalseRejectRate());
+        if (n * options.targetFalseRejectRate() < 1) {
+            log.printf(Locale.ROOT, "note: with %d good images the finest false-reject rate the threshold can be"
+                    + " placed at is about 1/%d = %.1f%%; %d or more good images are needed for %.1f%%%n", n, n,
+                    100.0 / n, (int) Math.ceil(1 / options.targetFalseRejectRate()),
+                    100 * options.targetFalseRejectRate());
+        }
         log.printf(Locale.ROOT, "out-of-fold scores of %d good images: median %.3f, q99 %.3f, max %.3f ->"
                 + " threshold %.3f (rejects %.2f%% of them; target %.2f%%), scale %.4f%n", n,
                 calibration.quantiles().get("q50"), calibration.quantiles().get("q99"),
@@ -222,6 +230,10 @@ public final class AnomalyTrainer {
                 defects, timing, peakHeap());
         return new AnomalyModel(backbone, plan, memory, calibration, labels, okLabel, options, summary,
                 verificationImages(cand.kept, others));
+    }
+
+    private static List<String> names(List<LabelledImage> images) {
+        return images.stream().map(i -> i.path().getFileName().toString()).toList();
     }
 
     private static void requireEnough(int goodImages, String okLabel) {

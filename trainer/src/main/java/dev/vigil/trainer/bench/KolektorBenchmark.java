@@ -231,7 +231,8 @@ final class KolektorBenchmark {
         var op = pkg.manifest().operatingPoint();
         double[] sorted = ms.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         Folders.deleteTree(out);
-        return new double[] {Auroc.of(d, g), recall, frr, op == null ? Double.NaN : op.validationRecall(),
+        return new double[] {Auroc.of(d, g), recall, frr, op == null || op.validationRecall() == null ? Double.NaN
+                : op.validationRecall(),
                 op == null || op.recallLower95() == null ? Double.NaN : op.recallLower95(),
                 mapped == 0 ? Double.NaN : hits / (double) mapped, r.calibration().defects(), trainSeconds,
                 Arrays.stream(sorted).average().orElse(Double.NaN),

@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 /** {@code vigil evaluate}: measure a model package on a labelled folder. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         description = "Measure a model package on DIR (one folder per class): accuracy, balanced accuracy, per-class"
-                + " precision/recall, confusion matrix, defect recall and false-reject rate at the operating point.")
+                + " precision/recall, confusion matrix, defect recall and false-reject rate at the operating point, AUROC"
+                + " of the defect score. For a model from good parts alone every folder but the good one is a defect.")
 public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "PKG", description = "model package folder")
     Path model;
@@ -40,6 +41,10 @@ public final class EvaluateCommand implements Callable<Integer> {
                 m.count(), o.skipped());
         System.out.printf(Locale.ROOT, "  accuracy %.4f, balanced accuracy %.4f%n", m.accuracy(),
                 m.balancedAccuracy());
+        if (o.auroc() != null) {
+            System.out.printf(Locale.ROOT, "  AUROC %.4f (defect score 1 - P(%s), defective against good images)%n",
+                    o.auroc(), pkg.manifest().okLabel());
+        }
         if (m.defectThreshold() != null) {
             System.out.printf(Locale.ROOT, "  at defect threshold %.4f: defect recall %.4f, false-reject rate %.4f%n",
                     m.defectThreshold(), m.defectRecall(), m.falseRejectRate());
@@ -64,6 +69,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             out.put("defectRecall", Double.isNaN(m.defectRecall()) ? null : m.defectRecall());
             out.put("falseRejectRate", Double.isNaN(m.falseRejectRate()) ? null : m.falseRejectRate());
             out.put("defectThreshold", m.defectThreshold());
+            out.put("auroc", o.auroc());
             AtomicFiles.write(json, ModelPackage.json().writeValueAsBytes(out));
         }
         return 0;

@@ -1,5 +1,10 @@
 package dev.vigil.trainer.cli;
 
+import dev.vigil.trainer.anomaly.AnomalyExporter;
+import dev.vigil.trainer.anomaly.AnomalyModel;
+import dev.vigil.trainer.anomaly.AnomalyOptions;
+import dev.vigil.trainer.anomaly.AnomalyTrainer;
+import dev.vigil.trainer.anomaly.Calibration;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
@@ -7,6 +12,7 @@ import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.PoolMode;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TrainOptions;
@@ -74,8 +80,29 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--taps", split = ",", paramLabel = "B",
             description = "blocks whose pooled features feed the head, counted back from the final features"
-                    + " (default 0,4: the final features and those 4 blocks earlier)")
-    List<Integer> taps = D.taps();
+                    + " (default 0,4: the final features and those 4 blocks earlier; with --anomaly 6,4)")
+    List<Integer> taps;
+
+    @Option(names = "--anomaly", description = "a model from good parts alone (PatchCore): a memory of the good"
+            + " images' patches, a part scored by its least familiar patch; only the good folder is learnt from."
+            + " Automatic when DIR holds only the good folder")
+    boolean anomaly;
+
+    @Option(names = "--memory-size", paramLabel = "N", description = "anomaly: most patch vectors the memory keeps"
+            + " (default ${DEFAULT-VALUE})")
+    int memorySize = AnomalyOptions.defaults().memorySize();
+
+    @Option(names = "--coreset-fraction", paramLabel = "F", description = "anomaly: share of all good patches the"
+            + " memory keeps, up to --memory-size (default ${DEFAULT-VALUE})")
+    double coresetFraction = AnomalyOptions.defaults().coresetFraction();
+
+    @Option(names = "--neighbourhood", paramLabel = "N", description = "anomaly: each patch vector is averaged over"
+            + " N x N grid cells (default ${DEFAULT-VALUE})")
+    int neighbourhood = AnomalyOptions.defaults().neighbourhood();
+
+    @Option(names = "--target-frr", paramLabel = "F", description = "anomaly: share of good parts the threshold may"
+            + " reject, measured out of fold (default ${DEFAULT-VALUE})")
+    double targetFrr = AnomalyOptions.defaults().targetFalseRejectRate();
 
     @Option(names = "--pool", paramLabel = "avg|max|avgmax|avgstd", description = "feature pooling (default avgmax)")
     String pool = D.pool().name().toLowerCase(Locale.ROOT);
@@ -129,8 +156,8 @@ public final class TrainCommand implements Callable<Integer> {
     boolean noRefit;
 
     @Option(names = "--folds", paramLabel = "K", description = "cross-validation folds whose out-of-fold scores over"
-            + " every labelled image give the operating point and the validation figures (0 = the held-out split"
-            + " alone; default ${DEFAULT-VALUE})")
+            + " every labelled image give the operating point and the validation figures (anomaly models: the"
+            + " good images' scores; 0 = the held-out split alone; default ${DEFAULT-VALUE})")
     int folds = D.folds();
 
     @Option(names = "--group-by", paramLabel = "REGEX", description = "the first capturing group of REGEX in a file"
@@ -150,11 +177,22 @@ public final class TrainCommand implements Callable<Integer> {
         if (unfreeze != null && unfreeze < 0) {
             throw new dev.vigil.trainer.VigilException("--unfreeze must be 0 or more, found " + unfreeze);
         }
-        TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr, backboneLrFactor,
-                weightDecay, dropout, valFraction, seed, init.equals("random"), geometry(size, input, longSide), taps,
-                PoolMode.parse(pool), Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit,
-                headKind(head), lseR, folds, groupBy);
         ImageDataset ds = ImageDataset.scan(data, 2);
+        boolean onlyGood = ds.classes().size() == 1 && ds.okIndex(okLabel) == 0;
+        if (anomaly || onlyGood) {
+            return trainAnomaly(ds, onlyGood && !anomaly);
+        }
+        if (ds.classes().size() == 1) {
+            throw new dev.vigil.trainer.VigilException("dataset " + data + " has one class folder " + ds.classes()
+                    + "; a classifier needs at least two, and a model from good parts alone needs the good folder"
+                    + " named ok, good, pass or normal (or --ok-label " + ds.classes().get(0) + ")");
+        }
+        TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr,
+                backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
+                geometry(size, input, longSide), taps != null ? taps : D.taps(), PoolMode.parse(pool),
+                Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
+                groupBy);
+        PackageWriter.requireEmpty(out);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
         err.printf(Locale.ROOT, "dataset %s: %d images in %d classes %s%s%n", data, ds.images().size(),
@@ -168,6 +206,49 @@ public final class TrainCommand implements Callable<Integer> {
             summary(System.out, r, pkg);
         }
         return 0;
+    }
+
+    /** {@code --anomaly}: a memory of good patches, calibrated out of fold, written as a package. */
+    private int trainAnomaly(ImageDataset ds, boolean automatic) throws Exception {
+        PrintStream err = System.err;
+        AnomalyOptions o = new AnomalyOptions(taps != null ? taps : AnomalyOptions.DEFAULT_TAPS,
+                geometry(size, input, longSide), neighbourhood, memorySize, coresetFraction, targetFrr, folds, groupBy,
+                okLabel, seed);
+        AnomalyTrainer.okIndex(ds, okLabel);
+        PackageWriter.requireEmpty(out);
+        if (automatic) {
+            err.printf(Locale.ROOT, "dataset %s holds only good images ('%s'): building a model from good parts"
+                    + " alone (as --anomaly does)%n", data, ds.classes().get(0));
+        }
+        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
+                err::println).resolve(backbone);
+        AnomalyModel m = new AnomalyTrainer(bb, ds, o, err).train();
+        ModelPackage pkg = new AnomalyExporter(m).write(out);
+        anomalySummary(System.out, m, pkg);
+        return 0;
+    }
+
+    static void anomalySummary(PrintStream out, AnomalyModel m, ModelPackage pkg) {
+        AnomalyModel.Summary s = m.summary();
+        Calibration c = m.calibration();
+        out.printf(Locale.ROOT, "model package %s (id %s)%n", pkg.dir(), pkg.manifest().id());
+        out.printf(Locale.ROOT, "  anomaly model: %d good images of '%s', %d memory rows of %d values (from %d"
+                + " candidates of %d patches), %dx%d patches per image, taps %s%n", s.goodImages(), m.okLabel(),
+                m.memory().size(), m.memory().channels(), s.candidates(), (long) s.goodImages() * s.patchesPerImage(),
+                m.plan().layout().gridWidth(), m.plan().layout().gridHeight(), m.plan().tapBlocks());
+        out.printf(Locale.ROOT, "  threshold: distance %.4f, scale %.4f; out of fold (%d folds, %d parts) it rejects"
+                + " %.2f%% of %d good images (target %.2f%%; 95%% upper bound %.2f%%)%n", c.threshold(), c.scale(),
+                s.folds(), s.groups(), 100 * c.outOfFoldFalseRejectRate(), c.images(),
+                100 * c.targetFalseRejectRate(), 100 * c.falseRejectRateUpper95());
+        if (s.labelledDefects() != null) {
+            out.printf(Locale.ROOT, "  %d labelled defect images %s: AUROC %.4f, %.1f%% at or above the threshold%n",
+                    s.labelledDefects().images(), s.otherClasses(), s.labelledDefects().auroc(),
+                    100 * s.labelledDefects().recallAtThreshold());
+        }
+        out.printf(Locale.ROOT, "  time: patches %.1fs, coresets %.1fs, scoring %.1fs, total %.1fs; peak heap %d MB;"
+                + " %d images skipped%n", s.timing().get("extractSeconds"), s.timing().get("coresetSeconds"),
+                s.timing().get("scoreSeconds"), s.timing().get("totalSeconds"), s.peakHeapBytes() >> 20,
+                s.skippedImages());
     }
 
     /** The input geometry from {@code --size}, {@code --input} and {@code --long-side} (at most one of them). */

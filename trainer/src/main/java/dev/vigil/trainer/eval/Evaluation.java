@@ -17,13 +17,30 @@ import java.util.List;
 public final class Evaluation {
     private Evaluation() {}
 
-    /** Result plus how many images could not be read. */
-    public record Outcome(Metrics metrics, int skipped) {}
+    /**
+     * Result plus how many images could not be read.
+     *
+     * @param auroc image-level area under the ROC curve of the defect score {@code 1 - P(ok)}, defective images
+     *     against good ones; null without a good-part class or without images of both kinds
+     */
+    public record Outcome(Metrics metrics, int skipped, Double auroc) {}
 
+    /**
+     * Runs the package over every image of {@code data}. Folders must be classes of the model; for a model from good
+     * parts alone (training head {@code anomaly}), every folder but the good one counts as its anomaly class.
+     */
     public static Outcome run(ModelPackage pkg, ImageDataset data, PrintStream log) {
         List<String> labels = pkg.manifest().labels();
-        for (String c : data.classes()) {
-            if (!labels.contains(c)) {
+        int okIndex = pkg.okIndex();
+        boolean anomaly = pkg.manifest().training() != null && "anomaly".equals(pkg.manifest().training().head())
+                && okIndex >= 0 && labels.size() == 2;
+        int[] labelOf = new int[data.classes().size()];
+        for (int i = 0; i < labelOf.length; i++) {
+            String c = data.classes().get(i);
+            labelOf[i] = labels.indexOf(c);
+            if (labelOf[i] < 0 && anomaly) {
+                labelOf[i] = 1 - okIndex;
+            } else if (labelOf[i] < 0) {
                 throw new VigilException("class folder '" + c + "' in " + data.root() + " is not a class of model "
                         + pkg.manifest().id() + " (its classes are " + labels + "); rename or remove the folder");
             }
@@ -48,7 +65,7 @@ public final class Evaluation {
                     continue;
                 }
                 System.arraycopy(x, 0, batch, pending.size() * x.length, x.length);
-                pending.add(labels.indexOf(data.classes().get(img.label())));
+                pending.add(labelOf[img.label()]);
                 if (pending.size() == batchSize) {
                     flush(clf, batch, pending, truth, probs);
                     progress.step(batchSize);
@@ -58,9 +75,25 @@ public final class Evaluation {
             flush(clf, batch, pending, truth, probs);
             progress.step(rest);
         }
-        Metrics m = Metrics.of(labels, truth.stream().mapToInt(Integer::intValue).toArray(),
-                probs.toArray(float[][]::new), pkg.okIndex(), pkg.defectThreshold());
-        return new Outcome(m, skipped);
+        int[] t = truth.stream().mapToInt(Integer::intValue).toArray();
+        float[][] p = probs.toArray(float[][]::new);
+        Metrics m = Metrics.of(labels, t, p, okIndex, pkg.defectThreshold());
+        return new Outcome(m, skipped, auroc(t, p, okIndex));
+    }
+
+    /** AUROC of {@code 1 - P(ok)}, defects against good parts; null when it cannot be computed. */
+    static Double auroc(int[] truth, float[][] probs, int okIndex) {
+        if (okIndex < 0) {
+            return null;
+        }
+        List<Double> defect = new ArrayList<>();
+        List<Double> ok = new ArrayList<>();
+        for (int i = 0; i < truth.length; i++) {
+            (truth[i] == okIndex ? ok : defect).add(1.0 - probs[i][okIndex]);
+        }
+        double a = Auroc.of(defect.stream().mapToDouble(Double::doubleValue).toArray(),
+                ok.stream().mapToDouble(Double::doubleValue).toArray());
+        return Double.isNaN(a) ? null : a;
     }
 
     private static void flush(OrtClassifier clf, float[] batch, List<Integer> pending, List<Integer> truth,

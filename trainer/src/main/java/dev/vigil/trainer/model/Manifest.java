@@ -41,10 +41,12 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
             Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {}
 
     /**
-     * @param validationRecall defect recall at the threshold over out-of-fold scores (see report.json calibration)
+     * @param targetRecall null for a model from good parts alone (its threshold is placed by false rejects)
+     * @param validationRecall defect recall at the threshold over out-of-fold scores (see report.json calibration);
+     *     null when there were no defects to measure it on
      * @param recallLower95 its one-sided 95% lower confidence bound (null when there were no defects)
-     * @param defects the defective images behind it
+     * @param defects the defective images behind it (null for a model from good parts alone)
      */
-    public record OperatingPointRef(double defectThreshold, double targetRecall, double validationRecall,
+    public record OperatingPointRef(double defectThreshold, Double targetRecall, Double validationRecall,
             double validationFalseRejectRate, Double recallLower95, Integer defects) {}
 }

@@ -27,22 +27,15 @@ import dev.vigil.trainer.train.TrainingPlan;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferNetwork;
 import dev.vigil.trainer.train.TransferTrainer;
-import dev.vigil.trainer.util.AtomicFiles;
-import dev.vigil.trainer.util.Hashing;
 import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Turns a trained {@link TransferTrainer} into a model package: one ONNX graph (frozen prefix + trained suffix +
@@ -251,7 +244,7 @@ public final class ModelExporter {
     }
 
     /** A Reduce* node over one axis, with the axes as an attribute (opset < 18) or an input (opset 18+). */
-    private static void reduce(GraphBuilder b, String op, String in, String out, int axis, boolean keepDims) {
+    public static void reduce(GraphBuilder b, String op, String in, String out, int axis, boolean keepDims) {
         if (b.opset() >= 18) {
             String axes = out + "_axes";
             b.initializer(OnnxTensors.longTensor(axes, new long[] {1}, new long[] {axis}));
@@ -424,14 +417,7 @@ public final class ModelExporter {
      * temporary sibling folder first and renamed into place, so a crash leaves no half-written package.
      */
     public ModelPackage write(Path out) throws IOException {
-        if (Files.exists(out)) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) {
-                    throw new VigilException("--out " + out + " is not empty; choose a new folder (a package is never"
-                            + " written over another one)");
-                }
-            }
-        }
+        PackageWriter.requireEmpty(out);
         OnnxGraph graph = graph();
         Verification v = verify(graph);
         if (!(v.maxAbsDiff() <= MAX_ABS_DIFF) || v.maxMapDiff() > MAX_ABS_DIFF) {
@@ -440,31 +426,8 @@ public final class ModelExporter {
                     + " written. Please report this with the backbone name", v.maxAbsDiff(), v.maxMapDiff(),
                     MAX_ABS_DIFF, v.images()));
         }
-        Path abs = out.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
-        try {
-            byte[] model = graph.toBytes();
-            Files.write(tmp.resolve(ModelPackage.MODEL), model);
-            String modelSha = Hashing.sha256(model);
-            byte[] report = ModelPackage.json().writeValueAsBytes(report(v));
-            Files.write(tmp.resolve(ModelPackage.REPORT), report);
-            Manifest m = manifest(modelSha, Hashing.sha256(report), !Double.isNaN(v.maxMapDiff()));
-            Files.write(tmp.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
-            if (Files.exists(abs)) {
-                Files.delete(abs);
-            }
-            AtomicFiles.move(tmp, abs);
-            return ModelPackage.open(abs);
-        } finally {
-            if (Files.exists(tmp)) {
-                try (Stream<Path> s = Files.walk(tmp)) {
-                    for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
-        }
+        return PackageWriter.write(out, graph.toBytes(), report(v),
+                (modelSha, reportSha) -> manifest(modelSha, reportSha, !Double.isNaN(v.maxMapDiff())));
     }
 
     private Manifest manifest(String modelSha, String reportSha, boolean hasMap) {
@@ -475,8 +438,7 @@ public final class ModelExporter {
         Preprocessing pre = plan.preprocessing();
         List<String> labels = trainer.dataset().classes();
         Instant now = Instant.now();
-        String id = "vigil-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(now)
-                + "-" + modelSha.substring(0, 8);
+        String id = PackageWriter.id(now, modelSha);
         Map<String, Integer> trainCounts = new LinkedHashMap<>();
         Map<String, Integer> valCounts = new LinkedHashMap<>();
         r.counts().forEach((k, v) -> {

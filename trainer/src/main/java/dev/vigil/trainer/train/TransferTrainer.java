@@ -111,11 +111,15 @@ public final class TransferTrainer implements AutoCloseable {
      * ({@link InputGeometry#resolve}).
      */
     public static Preprocessing inputFor(Backbone backbone, TrainOptions o, ImageDataset data) {
-        InputGeometry g = o.geometry();
+        return inputFor(backbone, o.geometry(), o.seed(), data.images());
+    }
+
+    /** The network input for geometry {@code g} and these images (a seeded sample of them is measured). */
+    public static Preprocessing inputFor(Backbone backbone, InputGeometry g, long seed, List<LabelledImage> images) {
         List<int[]> sizes = List.of();
         if (g.width() == 0) {
-            List<LabelledImage> imgs = new ArrayList<>(data.images());
-            java.util.Collections.shuffle(imgs, new Random(o.seed()));
+            List<LabelledImage> imgs = new ArrayList<>(images);
+            java.util.Collections.shuffle(imgs, new Random(seed));
             sizes = InputGeometry.measure(imgs.subList(0, Math.min(GEOMETRY_SAMPLE, imgs.size())).stream()
                     .map(LabelledImage::path).toList());
         }

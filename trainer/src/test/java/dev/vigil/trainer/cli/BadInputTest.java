@@ -145,4 +145,76 @@ class BadInputTest {
         assertTrue(r.line().startsWith("vigil evaluate: model package " + tmp.resolve("none") + " does not exist"),
                 r.line());
     }
+
+    private Path goodOnly(String folder, int images) throws Exception {
+        Path root = tmp.resolve("good-" + folder + "-" + images);
+        Path d = Files.createDirectories(root.resolve(folder));
+        var imgs = Files.list(SharedAssets.casting().resolve("train/ok")).sorted().toList();
+        for (int i = 0; i < images; i++) {
+            Files.createSymbolicLink(d.resolve("img" + i + ".jpeg"), imgs.get(i));
+        }
+        return root;
+    }
+
+    @Test
+    void anomalyWithoutAGoodFolderSaysWhichFoldersThereAre() throws Exception {
+        Path data = datasetWith(2, 2);
+        Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--anomaly");
+        assertEquals(1, r.code());
+        assertEquals("vigil train: a model from good parts alone needs a folder of good images in " + data
+                + " named ok, good, pass or normal (or --ok-label NAME); its folders are [class0, class1]", r.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
+    void aSingleFolderThatIsNotTheGoodOneIsNeitherAClassifierNorAnAnomalyModel() throws Exception {
+        Path data = datasetWith(3);
+        Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString());
+        assertEquals(1, r.code());
+        assertEquals("vigil train: dataset " + data + " has one class folder [class0]; a classifier needs at least"
+                + " two, and a model from good parts alone needs the good folder named ok, good, pass or normal (or"
+                + " --ok-label class0)", r.line());
+    }
+
+    @Test
+    void tooFewGoodImagesToCalibrateSaysHowManyAreNeeded() throws Exception {
+        Run r = train("--data", goodOnly("ok", 6).toString(), "--backbone", SharedAssets.squeezenet().toString(),
+                "--out", tmp.resolve("out").toString());
+        assertEquals(1, r.code());
+        assertEquals("vigil train: 'ok' has 6 readable good images; a model from good parts alone needs at least 10"
+                + " to place its threshold on images it has not seen (and about 100 or more for a false-reject rate"
+                + " near 1%): add good images", r.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
+    void anInputTooSmallForTheTappedBlocksIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Path data = goodOnly("good", 12);
+        Run tiny = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--input", "32x32", "--taps", "0");
+        assertEquals(1, tiny.code());
+        assertEquals("vigil train: the 32x32 input gives only a 1x1 grid of patches at taps [0]; give a larger"
+                + " --input or --long-side, or shallower --taps", tiny.line());
+        Run misaligned = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(),
+                "--out", tmp.resolve("out").toString(), "--input", "33x37", "--taps", "7,4");
+        assertEquals(1, misaligned.code());
+        assertEquals("vigil train: tap fire2/concat_1 (8x7) does not line up with the 3x3 grid of the deepest tap;"
+                + " choose other --taps", misaligned.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
+    void badAnomalySettingsNameTheFlag() throws Exception {
+        Path data = goodOnly("ok", 12);
+        Run frr = train("--data", data.toString(), "--backbone", "x", "--out", "o", "--target-frr", "0.7");
+        assertEquals("vigil train: --target-frr must be in (0, 0.5), found 0.7", frr.line());
+        Run nb = train("--data", data.toString(), "--backbone", "x", "--out", "o", "--neighbourhood", "4");
+        assertEquals("vigil train: --neighbourhood must be an odd number from 1 to 9, found 4", nb.line());
+        Run group = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--group-by", "part\\d+");
+        assertTrue(group.line().startsWith("vigil train: --group-by 'part\\d+' has no capturing group"),
+                group.line());
+    }
 }

@@ -279,7 +279,7 @@ public final class TrainCommand implements Callable<Integer> {
                 r.validation().count());
         if (r.refitted()) {
             out.printf(Locale.ROOT, "  exported model: trained again on training + validation images for %d epochs"
-                    + " (the validation figures are the held-out run's)%n", r.bestEpoch());
+                    + " (the validation figures come from models that did not see the scored images)%n", r.bestEpoch());
         }
         var c = r.calibration();
         if (r.operatingPoint() != null) {

@@ -18,6 +18,7 @@ import dev.vigil.trainer.features.FeatureExtractor;
 import dev.vigil.trainer.features.PatchFeatures;
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.OnnxGraph;
+import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TransferTrainer;
 import dev.vigil.trainer.util.Hashing;
 import dev.vigil.trainer.util.Progress;
@@ -68,6 +69,8 @@ public final class AnomalyTrainer {
     private static final int MAX_BATCH = 8;
     private static final int VERIFY_GOOD = 8;
     private static final int VERIFY_OTHER = 8;
+    /** Images whose size the automatic input geometry looks at. */
+    private static final int GEOMETRY_SAMPLE = 64;
 
     private final Backbone backbone;
     private final ImageDataset dataset;
@@ -123,7 +126,7 @@ public final class AnomalyTrainer {
         if (options.groupBy() != null) {
             Grouping.byRegex(names(good), options.groupBy()); // a bad expression fails now, not after extraction
         }
-        Preprocessing pre = TransferTrainer.inputFor(backbone, options.geometry(), options.seed(), good);
+        Preprocessing pre = TransferTrainer.inputFor(backbone, geometry(good), options.seed(), good);
         AnomalyPlan plan = plan(backbone, options, pre);
         int cells = plan.cells();
         int channels = plan.channels();
@@ -230,6 +233,32 @@ public final class AnomalyTrainer {
                 defects, timing, peakHeap());
         return new AnomalyModel(backbone, plan, memory, calibration, labels, okLabel, options, summary,
                 verificationImages(cand.kept, others));
+    }
+
+    /**
+     * The input geometry: as asked, or automatically the images' own resolution (their median longest side, rounded
+     * up to a multiple of {@value InputGeometry#ALIGN}, between the backbone's input and
+     * {@value InputGeometry#AUTO_MAX_LONG_SIDE} px). Unlike a classifier, which sees the whole part at once, a
+     * memory of patches compares detail with detail: casting at 300 px scored AUROC 0.984 at 320 px and 0.956 at
+     * 224 px (8192 memory rows; docs/trainer.md).
+     */
+    private InputGeometry geometry(List<LabelledImage> good) {
+        if (!options.geometry().auto()) {
+            return options.geometry();
+        }
+        List<LabelledImage> sample = new ArrayList<>(good);
+        java.util.Collections.shuffle(sample, new java.util.Random(options.seed()));
+        List<int[]> sizes = InputGeometry.measure(sample.subList(0, Math.min(GEOMETRY_SAMPLE, sample.size()))
+                .stream().map(LabelledImage::path).toList());
+        if (sizes.isEmpty()) {
+            return options.geometry();
+        }
+        int[] longest = sizes.stream().mapToInt(s -> Math.max(s[0], s[1])).sorted().toArray();
+        Preprocessing nativePre = backbone.preprocessing();
+        int side = (longest[longest.length / 2] + InputGeometry.ALIGN - 1) / InputGeometry.ALIGN * InputGeometry.ALIGN;
+        side = Math.max(Math.max(nativePre.width(), nativePre.height()), Math.min(InputGeometry.AUTO_MAX_LONG_SIDE,
+                side));
+        return new InputGeometry(0, 0, side);
     }
 
     private static List<String> names(List<LabelledImage> images) {

@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
 /** {@code vigil train}: transfer learning from a backbone to a model package. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Fine-tune the last blocks of a pretrained backbone on DIR (one folder per class) and write a"
-                + " model package.")
+                + " model package. With --anomaly, or when DIR holds only the good folder, a model from good parts"
+                + " alone.")
 public final class TrainCommand implements Callable<Integer> {
     private static final TrainOptions D = TrainOptions.defaults();
 

@@ -79,9 +79,12 @@ class AnomalyTrainerTest {
     @Test
     void defectiveCastingsScoreAboveGoodOnesOnImagesTheModelNeverSaw() {
         Evaluation.Outcome o = Evaluation.run(pkg, ImageDataset.scan(test, 1), QUIET);
+        System.out.printf(java.util.Locale.ROOT, "anomaly model from %d good castings: AUROC %.4f, false rejects %.3f,"
+                + " defect recall %.3f on 25 + 25 test images%n", GOOD_IMAGES, o.auroc(),
+                o.metrics().falseRejectRate(), o.metrics().defectRecall());
         assertEquals(50, o.metrics().count());
-        // 40 good images, squeezenet fire3+fire5 at 224 px: measured 0.93 on these 25+25 (0.92 on all 300 test images)
-        assertTrue(o.auroc() >= 0.85, "AUROC " + o.auroc());
+        // 40 good images, squeezenet fire3+fire5 at the images' own 320 px: measured 0.995 on these 25 + 25
+        assertTrue(o.auroc() >= 0.90, "AUROC " + o.auroc());
         // the threshold was placed for 1% false rejects on good images it had not seen
         assertTrue(o.metrics().falseRejectRate() <= 0.12, "false rejects " + o.metrics().falseRejectRate());
     }

@@ -4,7 +4,6 @@ import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.ImageIo;
-import dev.vigil.trainer.data.LabelledImage;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.trainer.model.DefectMap;
@@ -45,7 +44,6 @@ final class KolektorBenchmark {
     private final Path root;
     private final Path work;
     private final PrintStream log;
-    private final List<String> summaries = new ArrayList<>();
 
     KolektorBenchmark(Backbone backbone, Path root, Path work, PrintStream log) {
         this.backbone = backbone;

@@ -41,16 +41,4 @@ public record Features(float[] cutMap, float[] pooled, short[] cutHalf) {
         copyCut(out, 0);
         return out;
     }
-
-    /** The same features with the cut map in half precision. */
-    public Features compact() {
-        if (cutHalf != null || cutMap.length == 0) {
-            return this;
-        }
-        short[] h = new short[cutMap.length];
-        for (int i = 0; i < h.length; i++) {
-            h[i] = OnnxTensors.floatToHalf(cutMap[i]);
-        }
-        return new Features(new float[0], pooled, h);
-    }
 }

@@ -2,7 +2,6 @@ package dev.vigil.trainer.train;
 
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.backbone.Preprocessing;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -121,9 +120,5 @@ public record InputGeometry(int width, int height, int longSide) {
                 return null;
             }
         }).filter(java.util.Objects::nonNull).toList();
-    }
-
-    static String describe(List<int[]> sizes) {
-        return sizes.isEmpty() ? "no sizes" : Arrays.toString(new int[] {median(sizes, 0), median(sizes, 1)});
     }
 }

@@ -295,7 +295,6 @@ public final class TransferTrainer implements AutoCloseable {
                 log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
                         + " point comes from the held-out split alone%n");
             }
-            network = heldOut;
             scoredProbs = probabilities(validation, cutShape);
             scoredLabels = valLabels;
         }

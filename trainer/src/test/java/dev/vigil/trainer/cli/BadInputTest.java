@@ -1,6 +1,7 @@
 package dev.vigil.trainer.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.trainer.SharedAssets;
@@ -216,5 +217,50 @@ class BadInputTest {
                 tmp.resolve("out").toString(), "--group-by", "part\\d+");
         assertTrue(group.line().startsWith("vigil train: --group-by 'part\\d+' has no capturing group"),
                 group.line());
+    }
+
+    /** Trains with {@code args} on a two-class dataset; the run must fail with one line and write no package. */
+    private String refused(String... args) throws Exception {
+        String[] full = new String[args.length + 6];
+        full[0] = "--data";
+        Path data = tmp.resolve("data");
+        full[1] = (Files.exists(data) ? data : datasetWith(3, 3)).toString();
+        full[2] = "--backbone";
+        full[3] = SharedAssets.squeezenet().toString();
+        full[4] = "--out";
+        full[5] = tmp.resolve("out").toString();
+        System.arraycopy(args, 0, full, 6, args.length);
+        Run r = train(full);
+        assertEquals(1, r.code(), r.err());
+        assertFalse(Files.exists(tmp.resolve("out")), "a package was written");
+        return r.line();
+    }
+
+    @Test
+    void aGroupByThatMatchesNoFileNameSaysSoAndWritesNothing() throws Exception {
+        String l = refused("--group-by", "^(part\\d+)_");
+        assertTrue(l.startsWith("vigil train: --group-by '^(part\\d+)_'"), l);
+        assertTrue(l.contains("img0.jpg"), "the message should show a file name it tried: " + l);
+    }
+
+    @Test
+    void aGeometryTheBackboneCannotTake() throws Exception {
+        String tiny = refused("--input", "16x16");
+        assertTrue(tiny.startsWith("vigil train: input width 16 is outside 32..4096 pixels"), tiny);
+        String garbled = refused("--input", "512by1280");
+        assertEquals("vigil train: --input '512by1280' is not WIDTHxHEIGHT; give e.g. --input 512x1280", garbled);
+        String both = refused("--size", "224", "--long-side", "800");
+        assertEquals("vigil train: give at most one of --size, --input and --long-side", both);
+    }
+
+    @Test
+    void thePatchHeadNeedsFrozenFeaturesAndFoldsNeedTwo() throws Exception {
+        String patch = refused("--head", "patch", "--unfreeze", "1");
+        assertTrue(patch.startsWith("vigil train: --head patch trains a new head on frozen features: use --unfreeze 0"),
+                patch);
+        String folds = refused("--folds", "1");
+        assertEquals("vigil train: --folds must be 0 (no cross-validation) or 2..20, found 1", folds);
+        String head = refused("--head", "cam");
+        assertEquals("vigil train: --head must be auto, pooled or patch, found 'cam'", head);
     }
 }

@@ -158,7 +158,8 @@ public final class AnomalyExporter {
                 metrics, modelSha, files);
     }
 
-    private Map<String, Object> report(Verification v) {
+    /** The report of the memory alone (a combined package embeds its {@code anomaly} and {@code calibration}). */
+    public Map<String, Object> report(Verification v) {
         AnomalyModel m = model;
         AnomalyPlan plan = m.plan();
         AnomalyModel.Summary s = m.summary();

@@ -41,6 +41,8 @@ public final class AnomalyGraph {
     public static final String PROJECTED = "vigil_patch_projected";
     /** Each cell's distance to the nearest memory row {@code [N, 1, h, w]}. */
     public static final String DISTANCE = "vigil_distance_map";
+    /** Each cell's calibrated logit {@code (distance - t) / s} {@code [N, 1, h, w]}. */
+    public static final String LOGIT_MAP = "vigil_defect_logit";
     /** Memory rows per convolution (bounds the intermediate tensor). */
     public static final int MEMORY_CHUNK = 1024;
     /** The name of the class an anomaly model adds beside the good one. */
@@ -106,6 +108,13 @@ public final class AnomalyGraph {
      */
     public static OnnxGraph model(Backbone backbone, AnomalyPlan plan, PatchMemory memory, Calibration calibration,
             List<String> labels) {
+        return model(backbone, plan, memory, calibration, labels, false);
+    }
+
+    /** As {@link #model(Backbone, AnomalyPlan, PatchMemory, Calibration, List)}, with {@value #LOGIT_MAP} as a third
+     * output when {@code withLogits}. */
+    public static OnnxGraph model(Backbone backbone, AnomalyPlan plan, PatchMemory memory, Calibration calibration,
+            List<String> labels, boolean withLogits) {
         GraphBuilder b = start(backbone, plan, "vigil-" + backbone.name() + "-anomaly");
         distanceNodes(b, memory);
         b.initializer(OnnxTensors.floatTensor("vigil_threshold", new long[0],
@@ -114,8 +123,8 @@ public final class AnomalyGraph {
                 new float[] {(float) (1 / calibration.scale())}));
         b.node(node("Sub", "vigil_excess", List.of(DISTANCE, "vigil_threshold"), List.of("vigil_distance_excess")));
         b.node(node("Mul", "vigil_logit", List.of("vigil_distance_excess", "vigil_inverse_scale"),
-                List.of("vigil_defect_logit")));
-        b.node(node("Sigmoid", ModelExporter.DEFECT_MAP, List.of("vigil_defect_logit"),
+                List.of(LOGIT_MAP)));
+        b.node(node("Sigmoid", ModelExporter.DEFECT_MAP, List.of(LOGIT_MAP),
                 List.of(ModelExporter.DEFECT_MAP)));
         ModelExporter.reduce(b, "ReduceMax", ModelExporter.DEFECT_MAP, "vigil_row_max", 3, false);
         ModelExporter.reduce(b, "ReduceMax", "vigil_row_max", "vigil_anomaly_probability", 2, false);
@@ -129,6 +138,9 @@ public final class AnomalyGraph {
         b.node(node("Concat", ModelExporter.OUTPUT, parts, List.of(ModelExporter.OUTPUT), intAttr("axis", 1)));
         b.output(OnnxGraph.floatValueInfo(ModelExporter.OUTPUT, 0, labels.size()));
         b.output(OnnxGraph.floatValueInfo(ModelExporter.DEFECT_MAP, grid(plan, 1)));
+        if (withLogits) {
+            b.output(OnnxGraph.floatValueInfo(LOGIT_MAP, grid(plan, 1)));
+        }
         return b.build();
     }
 

@@ -14,14 +14,29 @@ import java.util.Map;
  * @param summary what the run did and measured (report.json)
  * @param verificationImages images the exporter checks ONNX Runtime against the Java reference on: good images
  *     spread over the set, and labelled defects when there were any
+ * @param scores every image's score from a memory that never saw it (null when not kept)
  */
 public record AnomalyModel(Backbone backbone, AnomalyPlan plan, PatchMemory memory, Calibration calibration,
         List<String> labels, String okLabel, AnomalyOptions options, Summary summary,
-        List<LabelledImage> verificationImages) {
+        List<LabelledImage> verificationImages, Scores scores) {
 
     public AnomalyModel {
         labels = List.copyOf(labels);
         verificationImages = List.copyOf(verificationImages);
+    }
+
+    /**
+     * Image scores (worst patch's distance) from memories that never saw the image: the good images' out-of-fold
+     * scores, then the other folders' images against the memory of every good image (they are never in it).
+     */
+    public record Scores(List<LabelledImage> images, double[] distances) {
+        public Scores {
+            images = List.copyOf(images);
+            distances = distances.clone();
+            if (images.size() != distances.length) {
+                throw new IllegalArgumentException(images.size() + " images but " + distances.length + " scores");
+            }
+        }
     }
 
     /** The index of the good class in {@link #labels}. */

@@ -77,11 +77,23 @@ public final class AnomalyTrainer {
     private final AnomalyOptions options;
     private final PrintStream log;
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    /** The network input every image is brought to; null = from {@code options.geometry()}. */
+    private final Preprocessing input;
 
     public AnomalyTrainer(Backbone backbone, ImageDataset dataset, AnomalyOptions options, PrintStream log) {
+        this(backbone, dataset, options, null, log);
+    }
+
+    /**
+     * @param input the network input to use whatever {@code options.geometry()} says: a memory that runs beside a
+     *     supervised head in one package reads the same input tensor (null = from the options)
+     */
+    public AnomalyTrainer(Backbone backbone, ImageDataset dataset, AnomalyOptions options, Preprocessing input,
+            PrintStream log) {
         this.backbone = backbone;
         this.dataset = dataset;
         this.options = options;
+        this.input = input;
         this.log = log;
     }
 
@@ -126,7 +138,8 @@ public final class AnomalyTrainer {
         if (options.groupBy() != null) {
             Grouping.byRegex(names(good), options.groupBy()); // a bad expression fails now, not after extraction
         }
-        Preprocessing pre = TransferTrainer.inputFor(backbone, geometry(good), options.seed(), good);
+        Preprocessing pre = input != null ? input
+                : TransferTrainer.inputFor(backbone, geometry(good), options.seed(), good);
         AnomalyPlan plan = plan(backbone, options, pre);
         int cells = plan.cells();
         int channels = plan.channels();
@@ -211,10 +224,14 @@ public final class AnomalyTrainer {
         coresetSeconds += seconds(tc);
 
         AnomalyModel.LabelledDefects defects = null;
+        List<LabelledImage> scored = new ArrayList<>(cand.kept);
+        double[] scores = oof;
         if (!others.isEmpty()) {
             long ts = System.nanoTime();
             double[] s = score(plan, memory, others, "scoring " + String.join(", ", otherClasses));
             scoreSeconds += seconds(ts);
+            scored.addAll(others);
+            scores = java.util.stream.DoubleStream.concat(Arrays.stream(oof), Arrays.stream(s)).toArray();
             double caught = Arrays.stream(s).filter(v -> v >= calibration.threshold()).count();
             defects = new AnomalyModel.LabelledDefects(s.length, Auroc.of(s, oof), caught / s.length);
             log.printf(Locale.ROOT, "%d images of %s against the memory: AUROC %.4f against the good images'"
@@ -232,7 +249,7 @@ public final class AnomalyTrainer {
                 datasetHash(okLabel, cand.sha), cells, perImage, cand.count, memory.size(), k, parts, grouping,
                 defects, timing, peakHeap());
         return new AnomalyModel(backbone, plan, memory, calibration, labels, okLabel, options, summary,
-                verificationImages(cand.kept, others));
+                verificationImages(cand.kept, others), new AnomalyModel.Scores(scored, scores));
     }
 
     /**

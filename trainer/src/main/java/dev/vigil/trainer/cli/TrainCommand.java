@@ -7,6 +7,9 @@ import dev.vigil.trainer.anomaly.AnomalyTrainer;
 import dev.vigil.trainer.anomaly.Calibration;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
+import dev.vigil.trainer.combined.CombinedExporter;
+import dev.vigil.trainer.combined.CombinedModel;
+import dev.vigil.trainer.combined.CombinedTrainer;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.PoolMode;
@@ -88,6 +91,12 @@ public final class TrainCommand implements Callable<Integer> {
             + " images' patches, a part scored by its least familiar patch; only the good folder is learnt from."
             + " Automatic when DIR holds only the good folder")
     boolean anomaly;
+
+    @Option(names = "--combine", paramLabel = "auto|on|off", description = "with a good folder and defect folders,"
+            + " also build a memory of the good parts' patches and join its score to the supervised head's (fitted"
+            + " on out-of-fold scores), so a defect type nobody labelled is still rejected; auto = on when the good"
+            + " folder has at least " + AnomalyOptions.MIN_GOOD_IMAGES + " images (default ${DEFAULT-VALUE})")
+    String combine = "auto";
 
     @Option(names = "--memory-size", paramLabel = "N", description = "anomaly: most patch vectors the memory keeps"
             + " (default ${DEFAULT-VALUE})")
@@ -201,20 +210,78 @@ public final class TrainCommand implements Callable<Integer> {
                         + " non-image files ignored)" : "");
         Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
                 "features");
+        boolean combined = combined(ds, o);
         try (TransferTrainer t = new TransferTrainer(bb, ds, o, cacheDir, err)) {
             TrainingResult r = t.train();
-            ModelPackage pkg = new ModelExporter(t).write(out);
+            if (!combined) {
+                ModelPackage pkg = new ModelExporter(t).write(out);
+                summary(System.out, r, pkg);
+                return 0;
+            }
+            err.printf(Locale.ROOT, "memory of good parts beside the supervised head (--combine %s)%n", combine);
+            AnomalyModel memory = new AnomalyTrainer(bb, ds, anomalyOptions(AnomalyOptions.DEFAULT_TAPS,
+                    Math.max(2, folds)), t.plan().preprocessing(), err).train();
+            CombinedModel m = CombinedTrainer.combine(t, memory, targetRecall, err);
+            ModelPackage pkg = new CombinedExporter(m).write(out);
             summary(System.out, r, pkg);
+            combinedSummary(System.out, m);
         }
         return 0;
+    }
+
+    /** Whether {@code --combine} asks for a memory of good parts beside the supervised head on this dataset. */
+    private boolean combined(ImageDataset ds, TrainOptions o) {
+        String c = combine.trim().toLowerCase(Locale.ROOT);
+        if (!c.equals("auto") && !c.equals("on") && !c.equals("off")) {
+            throw new dev.vigil.trainer.VigilException("--combine must be auto, on or off, found '" + combine + "'");
+        }
+        if (c.equals("off")) {
+            return false;
+        }
+        int ok = ds.okIndex(okLabel);
+        long good = ok < 0 ? 0 : ds.images().stream().filter(i -> i.label() == ok).count();
+        String why = ok < 0 ? "the dataset has no good-part folder (ok, good, pass or normal, or --ok-label)"
+                : good < AnomalyOptions.MIN_GOOD_IMAGES ? "the good folder has " + good + " images; a memory of"
+                        + " good parts needs at least " + AnomalyOptions.MIN_GOOD_IMAGES
+                : o.random() ? "--init random compares architectures, not packages to deploy"
+                : ds.classes().contains(dev.vigil.trainer.anomaly.AnomalyGraph.ANOMALY_LABEL) ? "a class folder is"
+                        + " named '" + dev.vigil.trainer.anomaly.AnomalyGraph.ANOMALY_LABEL + "', the name of the"
+                        + " class the memory adds: rename it"
+                : null;
+        if (why != null && c.equals("on")) {
+            throw new dev.vigil.trainer.VigilException("--combine on: " + why);
+        }
+        return why == null;
+    }
+
+    /** The memory's options from the command line, with these taps and folds. */
+    private AnomalyOptions anomalyOptions(List<Integer> memoryTaps, int memoryFolds) {
+        return new AnomalyOptions(memoryTaps, geometry(size, input, longSide), neighbourhood, memorySize,
+                coresetFraction, targetFrr, memoryFolds, groupBy, okLabel, seed);
+    }
+
+    static void combinedSummary(PrintStream out, CombinedModel m) {
+        var f = m.figures();
+        var op = m.operatingPoint();
+        var c = m.calibration();
+        out.printf(Locale.ROOT, "  combined with a memory of %d good patches: %s%n", m.anomaly().memory().size(),
+                m.combination());
+        out.printf(Locale.ROOT, "  out of fold over %d images (%d defects): AUROC supervised %.4f, anomaly %.4f,"
+                + " combined %.4f%n", f.images(), f.defects(), f.supervisedAuroc(), f.anomalyAuroc(),
+                f.combinedAuroc());
+        out.printf(Locale.ROOT, "  package operating point: defect threshold %.4f -> defect recall %.4f (95%% lower"
+                + " bound %.4f), false rejects %.4f; the novelty guard adds %d false rejects, %d catches%n",
+                op.defectThreshold(), op.validationRecall(), c.recall() == null ? Double.NaN : c.recall().lower95(),
+                op.validationFalseRejectRate(), f.guardFalseRejects(), f.guardCatches());
+        if (c.warning() != null) {
+            out.println("  warning: " + c.warning());
+        }
     }
 
     /** {@code --anomaly}: a memory of good patches, calibrated out of fold, written as a package. */
     private int trainAnomaly(ImageDataset ds, boolean automatic) throws Exception {
         PrintStream err = System.err;
-        AnomalyOptions o = new AnomalyOptions(taps != null ? taps : AnomalyOptions.DEFAULT_TAPS,
-                geometry(size, input, longSide), neighbourhood, memorySize, coresetFraction, targetFrr, folds, groupBy,
-                okLabel, seed);
+        AnomalyOptions o = anomalyOptions(taps != null ? taps : AnomalyOptions.DEFAULT_TAPS, folds);
         AnomalyTrainer.okIndex(ds, okLabel);
         PackageWriter.requireEmpty(out);
         if (automatic) {

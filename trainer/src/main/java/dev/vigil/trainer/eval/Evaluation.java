@@ -1,6 +1,7 @@
 package dev.vigil.trainer.eval;
 
 import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.backbone.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.ImageIo;
@@ -26,20 +27,20 @@ public final class Evaluation {
     public record Outcome(Metrics metrics, int skipped, Double auroc) {}
 
     /**
-     * Runs the package over every image of {@code data}. Folders must be classes of the model; for a model from good
-     * parts alone (training head {@code anomaly}), every folder but the good one counts as its anomaly class.
+     * Runs the package over every image of {@code data}. Folders must be classes of the model; for a model with a
+     * memory of good parts (an {@value AnomalyGraph#ANOMALY_LABEL} class: good parts alone, or combined with a
+     * supervised head), a folder the model does not know is a defect type nobody labelled and counts as that class.
      */
     public static Outcome run(ModelPackage pkg, ImageDataset data, PrintStream log) {
         List<String> labels = pkg.manifest().labels();
         int okIndex = pkg.okIndex();
-        boolean anomaly = pkg.manifest().training() != null && "anomaly".equals(pkg.manifest().training().head())
-                && okIndex >= 0 && labels.size() == 2;
+        int anomalyIndex = okIndex < 0 ? -1 : labels.indexOf(AnomalyGraph.ANOMALY_LABEL);
         int[] labelOf = new int[data.classes().size()];
         for (int i = 0; i < labelOf.length; i++) {
             String c = data.classes().get(i);
             labelOf[i] = labels.indexOf(c);
-            if (labelOf[i] < 0 && anomaly) {
-                labelOf[i] = 1 - okIndex;
+            if (labelOf[i] < 0 && anomalyIndex >= 0) {
+                labelOf[i] = anomalyIndex;
             } else if (labelOf[i] < 0) {
                 throw new VigilException("class folder '" + c + "' in " + data.root() + " is not a class of model "
                         + pkg.manifest().id() + " (its classes are " + labels + "); rename or remove the folder");

@@ -38,7 +38,13 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
     public record Training(int unfrozenBlocks, String cut, List<String> taps, String pool, boolean randomInit,
             int epochs, int maxEpochs, int bestEpoch, float headLearningRate, float backboneLearningRate,
             int batchSize, long seed, List<String> augment, List<String> testTimeAugmentation, String datasetSha256, Map<String, Integer> trainCounts,
-            Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {}
+            Map<String, Integer> validationCounts, int skippedImages, String head, Float patchPoolR) {
+        public Training withHead(String h) {
+            return new Training(unfrozenBlocks, cut, taps, pool, randomInit, epochs, maxEpochs, bestEpoch,
+                    headLearningRate, backboneLearningRate, batchSize, seed, augment, testTimeAugmentation,
+                    datasetSha256, trainCounts, validationCounts, skippedImages, h, patchPoolR);
+        }
+    }
 
     /**
      * @param targetRecall null for a model from good parts alone (its threshold is placed by false rejects)

@@ -430,7 +430,8 @@ public final class ModelExporter {
                 (modelSha, reportSha) -> manifest(modelSha, reportSha, !Double.isNaN(v.maxMapDiff())));
     }
 
-    private Manifest manifest(String modelSha, String reportSha, boolean hasMap) {
+    /** The manifest of the supervised package (a combined package starts from it). */
+    public Manifest manifest(String modelSha, String reportSha, boolean hasMap) {
         TrainingResult r = trainer.result();
         TrainOptions o = trainer.options();
         TrainingPlan plan = trainer.plan();
@@ -476,8 +477,8 @@ public final class ModelExporter {
                 op, metrics, modelSha, files);
     }
 
-    private static Map<String, Object> calibrationJson(TrainingResult r) {
-        var c = r.calibration();
+    /** The {@code calibration} block of report.json. */
+    public static Map<String, Object> calibrationJson(dev.vigil.trainer.train.Calibration c) {
         if (c == null) {
             return null;
         }
@@ -495,7 +496,8 @@ public final class ModelExporter {
         return m;
     }
 
-    private Map<String, Object> report(Verification v) {
+    /** The report of the supervised package (a combined package starts from it). */
+    public Map<String, Object> report(Verification v) {
         TrainingResult r = trainer.result();
         Map<String, Object> rep = new LinkedHashMap<>();
         rep.put("schema", "vigil.training-report/1");
@@ -504,7 +506,7 @@ public final class ModelExporter {
         rep.put("refittedOnAllImages", r.refitted());
         rep.put("validation", r.validation());
         rep.put("operatingPoint", r.operatingPoint());
-        rep.put("calibration", calibrationJson(r));
+        rep.put("calibration", calibrationJson(r.calibration()));
         rep.put("thresholdCurve", r.thresholdCurve());
         Map<String, Object> timing = new LinkedHashMap<>();
         timing.put("prefixForwardSeconds", r.prefixSeconds());

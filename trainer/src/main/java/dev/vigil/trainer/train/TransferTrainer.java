@@ -75,6 +75,7 @@ public final class TransferTrainer implements AutoCloseable {
     private TransferNetwork network;
     private Extracted validation;
     private TrainingResult result;
+    private OutOfFold outOfFold;
     private final List<Variant> variants;
     private int[] groups;
     private int[][] holdOutSplit;
@@ -206,6 +207,25 @@ public final class TransferTrainer implements AutoCloseable {
         return okIndex;
     }
 
+    /**
+     * The scores behind the operating point: every labelled image's class probabilities from a network that did not
+     * train on its part ({@code crossValidated}), or the held-out split's when no cross-validation was possible.
+     * Available after {@link #train}.
+     */
+    public record OutOfFold(List<LabelledImage> images, int[] labels, float[][] probabilities,
+            boolean crossValidated) {
+        public OutOfFold {
+            images = List.copyOf(images);
+        }
+    }
+
+    public OutOfFold outOfFold() {
+        if (outOfFold == null) {
+            throw new IllegalStateException("train() first");
+        }
+        return outOfFold;
+    }
+
     public TrainingResult result() {
         return result;
     }
@@ -277,6 +297,7 @@ public final class TransferTrainer implements AutoCloseable {
                 : GroupKFold.feasibleFolds(labels, groups, options.folds());
         float[][] scoredProbs;
         int[] scoredLabels;
+        List<LabelledImage> scoredImages;
         if (folds >= 2) {
             int[] foldOf = GroupKFold.assign(labels, groups, folds, options.seed());
             scoredProbs = new float[labels.length][];
@@ -290,6 +311,7 @@ public final class TransferTrainer implements AutoCloseable {
                 }
             }
             scoredLabels = labels;
+            scoredImages = all.kept();
         } else {
             if (options.folds() != 0 && okIndex >= 0) {
                 log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
@@ -297,7 +319,9 @@ public final class TransferTrainer implements AutoCloseable {
             }
             scoredProbs = probabilities(validation, cutShape);
             scoredLabels = valLabels;
+            scoredImages = validation.kept();
         }
+        outOfFold = new OutOfFold(scoredImages, scoredLabels, scoredProbs, folds >= 2);
         network = heldOut;
 
         boolean refitted = false;
@@ -404,21 +428,8 @@ public final class TransferTrainer implements AutoCloseable {
 
     /** How far the operating point can be trusted: recall bound, defects behind it, and a plain warning. */
     private Calibration calibration(int folds, int groupCount, double[][] scores, OperatingPoint op) {
-        String method = folds >= 2 ? "out-of-fold" : "held-out";
-        if (op == null || scores[0].length == 0) {
-            return new Calibration(method, folds, groupCount, null, 0, RecallBound.defectsNeeded(
-                    Math.min(options.targetRecall(), 0.999)), null, Double.NaN);
-        }
-        int caught = (int) java.util.Arrays.stream(scores[0]).filter(x -> x >= op.defectThreshold()).count();
-        RecallBound bound = RecallBound.of(caught, scores[0].length);
-        int needed = RecallBound.defectsNeeded(Math.min(options.targetRecall(), 0.999));
-        String warning = scores[0].length < needed ? String.format(Locale.ROOT, "only %d labelled defect%s behind"
-                + " the operating point: at the threshold %.4f it caught %d (recall %.3f), and with so few the 95%%"
-                + " lower bound on recall is %.3f, short of the %.3f target; label at least %d defects to back it",
-                scores[0].length, scores[0].length == 1 ? "" : "s", op.defectThreshold(), caught, bound.recall(),
-                bound.lower95(), options.targetRecall(), needed) : null;
-        return new Calibration(method, folds, groupCount, bound, scores[0].length, needed, warning,
-                Auroc.of(scores[0], scores[1]));
+        return Calibration.of(folds >= 2 ? "out-of-fold" : "held-out", folds, groupCount, scores, op,
+                options.targetRecall());
     }
 
     /** The epochs a run went through and the one whose weights it kept. */

@@ -115,7 +115,7 @@ class AnomalyTrainerTest {
         images.add(t.images().get(0));
         images.add(t.images().get(t.images().size() - 1));
         AnomalyModel onTest = new AnomalyModel(model.backbone(), model.plan(), model.memory(), model.calibration(),
-                model.labels(), model.okLabel(), model.options(), model.summary(), images);
+                model.labels(), model.okLabel(), model.options(), model.summary(), images, null);
         AnomalyExporter exporter = new AnomalyExporter(onTest);
         AnomalyExporter.Verification v = exporter.verify(exporter.graph());
         assertEquals(2, v.images());

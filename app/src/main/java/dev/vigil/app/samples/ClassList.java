@@ -3,6 +3,7 @@ package dev.vigil.app.samples;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,13 +23,21 @@ public final class ClassList {
     private final Path file;
     private final List<String> classes = new ArrayList<>();
 
+    /**
+     * @param initial the model's labels: {@value AnomalyGraph#ANOMALY_LABEL} is left out (it is what a memory of good
+     *     parts calls a part unlike them, not a defect type to label with), and a model that knows only the good
+     *     class starts the list with {@code defect} beside it
+     */
     public ClassList(Path file, List<String> initial) {
         this.file = file;
         try {
             if (Files.exists(file)) {
                 classes.addAll(JSON.readValue(file.toFile(), new TypeReference<List<String>>() {}));
             } else {
-                classes.addAll(initial);
+                initial.stream().filter(c -> !c.equals(AnomalyGraph.ANOMALY_LABEL)).forEach(classes::add);
+                if (classes.size() < 2) {
+                    classes.add("defect");
+                }
             }
         } catch (IOException e) {
             throw new VigilException("class list " + file + " cannot be read (" + e.getMessage()
@@ -49,6 +58,10 @@ public final class ClassList {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new VigilException("class name '" + name + "' must be 1-64 characters: lower-case letters, digits,"
                     + " '_' or '-', starting with a letter or digit (it becomes a folder of the training data)");
+        }
+        if (AnomalyGraph.ANOMALY_LABEL.equals(name)) {
+            throw new VigilException("class name '" + name + "' is what a model with a memory of good parts calls a"
+                    + " part unlike the good ones; name the defect type you see (e.g. crack, dent, foreign-object)");
         }
         if (classes.contains(name)) {
             return false;

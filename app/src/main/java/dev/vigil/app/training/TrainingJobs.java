@@ -10,10 +10,10 @@ import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
-import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
-import dev.vigil.trainer.train.TransferTrainer;
+import dev.vigil.trainer.anomaly.AnomalyOptions;
+import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -214,12 +214,16 @@ public final class TrainingJobs implements AutoCloseable {
             Backbone bb = new BackboneResolver(cache, line -> update(id, State.RUNNING, line, null, null, null))
                     .resolve(t.backbone());
             TrainOptions o = TrainOptions.defaults().withUnfreeze(t.unfreeze()).withEpochs(t.epochs());
+            ImageDataset data = ImageDataset.scan(dir.resolve("data"), 2);
+            // good samples alone: a memory of good parts; good and defect samples: the supervised head with a memory
+            // of good parts beside it (a defect type nobody has labelled yet is still rejected)
+            PackageTraining.Kind kind = PackageTraining.kind(data, null, false, PackageTraining.Combine.AUTO, false);
             try (PrintStream log = new PrintStream(new LineSink(line -> update(id, State.RUNNING, line, null, null,
-                    null)), true, StandardCharsets.UTF_8);
-                    TransferTrainer trainer = new TransferTrainer(bb, ImageDataset.scan(dir.resolve("data"), 2), o,
-                            Path.of(config.storage().dir()).resolve("features"), log)) {
-                trainer.train();
-                ModelPackage pkg = new ModelExporter(trainer).write(dir.resolve("model"));
+                    null)), true, StandardCharsets.UTF_8)) {
+                update(id, State.RUNNING, "training a " + kind.name().toLowerCase(java.util.Locale.ROOT) + " model on "
+                        + counts, null, null, null);
+                ModelPackage pkg = PackageTraining.train(kind, bb, data, o, AnomalyOptions.defaults(),
+                        Path.of(config.storage().dir()).resolve("features"), dir.resolve("model"), log).pkg();
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
                 update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
                         null);
@@ -359,9 +363,15 @@ public final class TrainingJobs implements AutoCloseable {
                 counts.merge(s.assignedLabel(), 1, Integer::sum);
             }
         }
-        if (counts.size() < 2) {
-            throw new dev.vigil.trainer.VigilException("training needs labelled samples of at least two classes;"
-                    + " labelled so far: " + counts);
+        boolean goodAlone = counts.size() == 1 && ImageDataset.isOkName(counts.keySet().iterator().next());
+        if (counts.size() < 2 && !goodAlone) {
+            throw new dev.vigil.trainer.VigilException("training needs labelled samples of at least two classes,"
+                    + " or good samples alone (labelled ok) for a model from good parts; labelled so far: " + counts);
+        }
+        if (goodAlone && counts.values().iterator().next() < AnomalyOptions.MIN_GOOD_IMAGES) {
+            throw new dev.vigil.trainer.VigilException("a model from good parts alone needs at least "
+                    + AnomalyOptions.MIN_GOOD_IMAGES + " good samples for training (a share more is held out for"
+                    + " evaluation); labelled so far: " + counts + ". Label more good frames, or some defects");
         }
         return counts;
     }

@@ -1,26 +1,22 @@
 package dev.vigil.trainer.cli;
 
-import dev.vigil.trainer.anomaly.AnomalyExporter;
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.anomaly.AnomalyTrainer;
 import dev.vigil.trainer.anomaly.Calibration;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
-import dev.vigil.trainer.combined.CombinedExporter;
 import dev.vigil.trainer.combined.CombinedModel;
-import dev.vigil.trainer.combined.CombinedTrainer;
+import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.Variant;
 import dev.vigil.trainer.features.PoolMode;
-import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
-import dev.vigil.trainer.train.TransferTrainer;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -189,19 +185,17 @@ public final class TrainCommand implements Callable<Integer> {
         }
         ImageDataset ds = ImageDataset.scan(data, 2);
         boolean onlyGood = ds.classes().size() == 1 && ds.okIndex(okLabel) == 0;
-        if (anomaly || onlyGood) {
+        PackageTraining.Kind kind = PackageTraining.kind(ds, okLabel, anomaly, PackageTraining.Combine.parse(combine),
+                init.equals("random"));
+        if (kind == PackageTraining.Kind.ANOMALY) {
             return trainAnomaly(ds, onlyGood && !anomaly);
-        }
-        if (ds.classes().size() == 1) {
-            throw new dev.vigil.trainer.VigilException("dataset " + data + " has one class folder " + ds.classes()
-                    + "; a classifier needs at least two, and a model from good parts alone needs the good folder"
-                    + " named ok, good, pass or normal (or --ok-label " + ds.classes().get(0) + ")");
         }
         TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr,
                 backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
                 geometry(size, input, longSide), taps != null ? taps : D.taps(), PoolMode.parse(pool),
                 Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
                 groupBy);
+        AnomalyOptions memory = anomalyOptions(AnomalyOptions.DEFAULT_TAPS, Math.max(2, folds));
         PackageWriter.requireEmpty(out);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
@@ -210,48 +204,12 @@ public final class TrainCommand implements Callable<Integer> {
                         + " non-image files ignored)" : "");
         Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
                 "features");
-        boolean combined = combined(ds, o);
-        try (TransferTrainer t = new TransferTrainer(bb, ds, o, cacheDir, err)) {
-            TrainingResult r = t.train();
-            if (!combined) {
-                ModelPackage pkg = new ModelExporter(t).write(out);
-                summary(System.out, r, pkg);
-                return 0;
-            }
-            err.printf(Locale.ROOT, "memory of good parts beside the supervised head (--combine %s)%n", combine);
-            AnomalyModel memory = new AnomalyTrainer(bb, ds, anomalyOptions(AnomalyOptions.DEFAULT_TAPS,
-                    Math.max(2, folds)), t.plan().preprocessing(), err).train();
-            CombinedModel m = CombinedTrainer.combine(t, memory, targetRecall, err);
-            ModelPackage pkg = new CombinedExporter(m).write(out);
-            summary(System.out, r, pkg);
-            combinedSummary(System.out, m);
+        PackageTraining.Built built = PackageTraining.train(kind, bb, ds, o, memory, cacheDir, out, err);
+        summary(System.out, built.supervised(), built.pkg());
+        if (built.combined() != null) {
+            combinedSummary(System.out, built.combined());
         }
         return 0;
-    }
-
-    /** Whether {@code --combine} asks for a memory of good parts beside the supervised head on this dataset. */
-    private boolean combined(ImageDataset ds, TrainOptions o) {
-        String c = combine.trim().toLowerCase(Locale.ROOT);
-        if (!c.equals("auto") && !c.equals("on") && !c.equals("off")) {
-            throw new dev.vigil.trainer.VigilException("--combine must be auto, on or off, found '" + combine + "'");
-        }
-        if (c.equals("off")) {
-            return false;
-        }
-        int ok = ds.okIndex(okLabel);
-        long good = ok < 0 ? 0 : ds.images().stream().filter(i -> i.label() == ok).count();
-        String why = ok < 0 ? "the dataset has no good-part folder (ok, good, pass or normal, or --ok-label)"
-                : good < AnomalyOptions.MIN_GOOD_IMAGES ? "the good folder has " + good + " images; a memory of"
-                        + " good parts needs at least " + AnomalyOptions.MIN_GOOD_IMAGES
-                : o.random() ? "--init random compares architectures, not packages to deploy"
-                : ds.classes().contains(dev.vigil.trainer.anomaly.AnomalyGraph.ANOMALY_LABEL) ? "a class folder is"
-                        + " named '" + dev.vigil.trainer.anomaly.AnomalyGraph.ANOMALY_LABEL + "', the name of the"
-                        + " class the memory adds: rename it"
-                : null;
-        if (why != null && c.equals("on")) {
-            throw new dev.vigil.trainer.VigilException("--combine on: " + why);
-        }
-        return why == null;
     }
 
     /** The memory's options from the command line, with these taps and folds. */
@@ -290,9 +248,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
                 err::println).resolve(backbone);
-        AnomalyModel m = new AnomalyTrainer(bb, ds, o, err).train();
-        ModelPackage pkg = new AnomalyExporter(m).write(out);
-        anomalySummary(System.out, m, pkg);
+        PackageTraining.Built built = PackageTraining.train(PackageTraining.Kind.ANOMALY, bb, ds, null, o, null, out,
+                err);
+        anomalySummary(System.out, built.anomaly(), built.pkg());
         return 0;
     }
 

@@ -89,6 +89,14 @@ public record ImageDataset(Path root, List<String> classes, List<LabelledImage> 
         return c;
     }
 
+    /** Folder names that mean "good part" when no {@code --ok-label} is given, in order of preference. */
+    public static final List<String> OK_NAMES = List.of("ok", "good", "pass", "normal");
+
+    /** Whether {@code name} is one of {@link #OK_NAMES}. */
+    public static boolean isOkName(String name) {
+        return OK_NAMES.contains(name);
+    }
+
     /** The index of the class that means "good part", if there is one named ok/good/pass/normal. */
     public int okIndex(String okLabel) {
         if (okLabel != null) {
@@ -99,7 +107,7 @@ public record ImageDataset(Path root, List<String> classes, List<LabelledImage> 
             }
             return i;
         }
-        for (String guess : List.of("ok", "good", "pass", "normal")) {
+        for (String guess : OK_NAMES) {
             int i = classes.indexOf(guess);
             if (i >= 0) {
                 return i;

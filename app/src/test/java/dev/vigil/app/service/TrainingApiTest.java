@@ -169,7 +169,7 @@ class TrainingApiTest {
     }
 
     /** Starts a training run as an admin and waits for it to end; returns the finished job, which must be DONE. */
-    private static JsonNode train(String url, String[] admin) throws Exception {
+    static JsonNode train(String url, String[] admin) throws Exception {
         var started = send("POST", url + "/api/training", "", admin);
         assertEquals(202, started.statusCode(), started.body());
         String job = JSON.readTree(started.body()).get("job").asText();

@@ -158,6 +158,36 @@ class BadInputTest {
     }
 
     @Test
+    void combineOnADatasetThatCannotHaveAMemorySaysWhy() throws Exception {
+        Path data = datasetWith(3, 3);
+        Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(),
+                "--out", tmp.resolve("out").toString(), "--combine", "on");
+        assertEquals(1, r.code());
+        assertEquals("vigil train: --combine on: the dataset has no good-part folder (ok, good, pass or normal, or"
+                + " --ok-label)", r.line());
+        Run bad = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(),
+                "--out", tmp.resolve("out").toString(), "--combine", "maybe");
+        assertEquals("vigil train: --combine must be auto, on or off, found 'maybe'", bad.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
+    void aClassFolderNamedAnomalyCannotBeCombined() throws Exception {
+        Path data = goodOnly("ok", 12);
+        Path other = Files.createDirectories(data.resolve("anomaly"));
+        var imgs = Files.list(SharedAssets.neu().resolve("crazing")).sorted().limit(3).toList();
+        for (int i = 0; i < imgs.size(); i++) {
+            Files.createSymbolicLink(other.resolve("a" + i + ".jpg"), imgs.get(i));
+        }
+        Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--combine", "on");
+        assertEquals(1, r.code());
+        assertEquals("vigil train: --combine on: a class folder is named 'anomaly', the name of the class the memory"
+                + " adds: rename it", r.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
     void anomalyWithoutAGoodFolderSaysWhichFoldersThereAre() throws Exception {
         Path data = datasetWith(2, 2);
         Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",

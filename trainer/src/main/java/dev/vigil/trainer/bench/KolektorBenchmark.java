@@ -1,19 +1,18 @@
 package dev.vigil.trainer.bench;
 
 import dev.vigil.trainer.VigilException;
+import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.ImageIo;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.trainer.model.DefectMap;
-import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.TrainOptions;
-import dev.vigil.trainer.train.TrainingResult;
-import dev.vigil.trainer.train.TransferTrainer;
 import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -184,17 +183,21 @@ final class KolektorBenchmark {
         Folders.deleteTree(out);
         TrainOptions o = switch (config) {
             case "patch" -> base.withHeadKind(HeadKind.PATCH).withUnfreeze(0);
-            case "pooled" -> base.withHeadKind(HeadKind.POOLED).withUnfreeze(0);
-            default -> throw new VigilException("unknown KolektorSDD configuration '" + config + "' (patch, pooled)");
+            case "pooled", "combined", "anomaly" -> base.withHeadKind(HeadKind.POOLED).withUnfreeze(0);
+            default -> throw new VigilException("unknown KolektorSDD configuration '" + config + "' (patch, pooled,"
+                    + " combined, anomaly)");
         };
-        ModelPackage pkg;
-        TrainingResult r;
+        PackageTraining.Kind kind = switch (config) {
+            case "combined" -> PackageTraining.Kind.COMBINED;
+            case "anomaly" -> PackageTraining.Kind.ANOMALY;
+            default -> PackageTraining.Kind.SUPERVISED;
+        };
         long t0 = System.nanoTime();
-        try (TransferTrainer t = new TransferTrainer(backbone, ImageDataset.scan(train, 2), o,
-                work.resolve("features"), log)) {
-            r = t.train();
-            pkg = new ModelExporter(t).write(out);
-        }
+        PackageTraining.Built built = PackageTraining.train(kind, backbone, ImageDataset.scan(train, 2), o,
+                AnomalyOptions.defaults().withSeed(base.seed()), work.resolve("features"), out, log);
+        ModelPackage pkg = built.pkg();
+        int defectsBehind = built.combined() != null ? built.combined().calibration().defects()
+                : built.supervised() != null ? built.supervised().calibration().defects() : 0;
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         int ok = pkg.okIndex();
         List<Double> defectScores = new ArrayList<>();
@@ -232,7 +235,7 @@ final class KolektorBenchmark {
         return new double[] {Auroc.of(d, g), recall, frr, op == null || op.validationRecall() == null ? Double.NaN
                 : op.validationRecall(),
                 op == null || op.recallLower95() == null ? Double.NaN : op.recallLower95(),
-                mapped == 0 ? Double.NaN : hits / (double) mapped, r.calibration().defects(), trainSeconds,
+                mapped == 0 ? Double.NaN : hits / (double) mapped, defectsBehind, trainSeconds,
                 Arrays.stream(sorted).average().orElse(Double.NaN),
                 sorted[Math.min(sorted.length - 1, (int) Math.ceil(0.99 * sorted.length) - 1)],
                 TransferBenchmark.peakRssMiB()};

@@ -49,7 +49,7 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " hits)")
     Path kolektor;
 
-    @Option(names = "--kolektor-configs", split = ",", description = "patch, pooled (default pooled, the trainer's"
+XX
             + " default; patch = the multiple-instance patch head alone)")
     List<String> kolektorConfigs = List.of("pooled");
 

@@ -49,9 +49,10 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " hits)")
     Path kolektor;
 
-XX
-            + " default; patch = the multiple-instance patch head alone)")
-    List<String> kolektorConfigs = List.of("pooled");
+    @Option(names = "--kolektor-configs", split = ",", description = "pooled, combined, patch, anomaly (default"
+            + " pooled,combined: the supervised head alone and with a memory of good parts beside it, as vigil train"
+            + " builds by default; patch = the multiple-instance patch head alone; anomaly = good parts alone)")
+    List<String> kolektorConfigs = List.of("pooled", "combined");
 
     @Option(names = "--kolektor-target-recall", description = "the recall each KolektorSDD package's operating point"
             + " aims at (default 0.95, the issue's target; the trainer's own default is 0.99)")

@@ -146,7 +146,8 @@ public final class AnomalyExporter {
         return new Manifest(Manifest.SCHEMA_VERSION, PackageWriter.id(now, modelSha), now.toString(), m.labels(),
                 m.okLabel(),
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
-                        pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT)),
+                        pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
+                        Manifest.Tiles.of(m.options().geometry().tiles(), pre.width(), pre.height())),
                 new Manifest.Output(ModelExporter.OUTPUT, "probabilities", ModelExporter.DEFECT_MAP),
                 new Manifest.BackboneRef(bb.name(), bb.sha256()),
                 new Manifest.Training(0, AnomalyGraph.LOCAL, plan.taps(), "local" + plan.neighbourhood() + "x"

@@ -72,7 +72,8 @@ public final class AnomalyTrainer {
     /** Images whose size the automatic input geometry looks at. */
     private static final int GEOMETRY_SAMPLE = 64;
 
-    private final Backbone backbone;
+    /** The backbone as given, or its tiled graph once {@link #train} has resolved the input ({@code --tiles}). */
+    private Backbone backbone;
     private final ImageDataset dataset;
     private final AnomalyOptions options;
     private final PrintStream log;
@@ -140,6 +141,10 @@ public final class AnomalyTrainer {
         }
         Preprocessing pre = input != null ? input
                 : TransferTrainer.inputFor(backbone, geometry(good), options.seed(), good);
+        if (input == null && options.geometry().tiles() != null) {
+            // with a fixed input the caller's backbone is already the one that input belongs to
+            backbone = options.geometry().tiles().tile(backbone, pre);
+        }
         AnomalyPlan plan = plan(backbone, options, pre);
         int cells = plan.cells();
         int channels = plan.channels();
@@ -275,7 +280,7 @@ public final class AnomalyTrainer {
         int side = (longest[longest.length / 2] + InputGeometry.ALIGN - 1) / InputGeometry.ALIGN * InputGeometry.ALIGN;
         side = Math.max(Math.max(nativePre.width(), nativePre.height()), Math.min(InputGeometry.AUTO_MAX_LONG_SIDE,
                 side));
-        return new InputGeometry(0, 0, side);
+        return new InputGeometry(0, 0, side, options.geometry().tiles());
     }
 
     private static List<String> names(List<LabelledImage> images) {

@@ -6,6 +6,7 @@ import dev.vigil.trainer.anomaly.AnomalyTrainer;
 import dev.vigil.trainer.anomaly.Calibration;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
+import dev.vigil.trainer.backbone.Tiling;
 import dev.vigil.trainer.combined.CombinedModel;
 import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
@@ -72,6 +73,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--long-side", paramLabel = "PX", description = "input whose longest side is PX, shaped like the"
             + " training images")
     int longSide;
+
+    @Option(names = "--tiles", paramLabel = "CxR", description = "cut the input into C x R overlapping tiles that run"
+            + " as one batch, their feature maps stitched back together (in training and in the exported graph): for"
+            + " frames far larger than one forward pass should take; needs --unfreeze 0")
+    String tiles;
+
+    @Option(names = "--tile-overlap", paramLabel = "PX", description = "pixels neighbouring tiles share, a multiple"
+            + " of 32 (default ${DEFAULT-VALUE})")
+    int tileOverlap = Tiling.DEFAULT_OVERLAP;
 
     @Option(names = "--head", paramLabel = "auto|pooled|patch", description = "pooled: pooled feature vectors;"
             + " patch: a score for every patch, pooled by log-sum-exp (multiple-instance learning); both give a"
@@ -192,7 +202,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr,
                 backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
-                geometry(size, input, longSide), taps != null ? taps : D.taps(), PoolMode.parse(pool),
+                geometry(), taps != null ? taps : D.taps(), PoolMode.parse(pool),
                 Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
                 groupBy);
         AnomalyOptions memory = anomalyOptions(AnomalyOptions.DEFAULT_TAPS, Math.max(2, folds));
@@ -214,7 +224,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The memory's options from the command line, with these taps and folds. */
     private AnomalyOptions anomalyOptions(List<Integer> memoryTaps, int memoryFolds) {
-        return new AnomalyOptions(memoryTaps, geometry(size, input, longSide), neighbourhood, memorySize,
+        return new AnomalyOptions(memoryTaps, geometry(), neighbourhood, memorySize,
                 coresetFraction, targetFrr, memoryFolds, groupBy, okLabel, seed);
     }
 
@@ -275,6 +285,12 @@ public final class TrainCommand implements Callable<Integer> {
                 + " %d images skipped%n", s.timing().get("extractSeconds"), s.timing().get("coresetSeconds"),
                 s.timing().get("scoreSeconds"), s.timing().get("totalSeconds"), s.peakHeapBytes() >> 20,
                 s.skippedImages());
+    }
+
+    /** The input geometry from the command line, with {@code --tiles} when given. */
+    private InputGeometry geometry() {
+        InputGeometry g = geometry(size, input, longSide);
+        return tiles == null ? g : g.withTiles(Tiling.parse(tiles, tileOverlap));
     }
 
     /** The input geometry from {@code --size}, {@code --input} and {@code --long-side} (at most one of them). */

@@ -112,7 +112,9 @@ public final class PackageTraining {
             }
             log.printf(Locale.ROOT, "a memory of good parts beside the supervised head (same input, %dx%d)%n",
                     t.plan().preprocessing().width(), t.plan().preprocessing().height());
-            AnomalyModel memory = new AnomalyTrainer(backbone, data, anomaly, t.plan().preprocessing(), log).train();
+            // the supervised trainer's backbone: tiled as its input is when --tiles is given
+            AnomalyModel memory = new AnomalyTrainer(t.backbone(), data, anomaly, t.plan().preprocessing(), log)
+                    .train();
             CombinedModel m = CombinedTrainer.combine(t, memory, options.targetRecall(), log);
             return new Built(kind, new CombinedExporter(m).write(out), r, memory, m);
         }

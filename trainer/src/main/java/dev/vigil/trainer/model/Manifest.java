@@ -23,7 +23,18 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      * {@code (pixel * scale - mean[c]) / std[c]}, CHW, channels in {@code colorOrder}.
      */
     public record Input(String tensor, int width, int height, String colorOrder, float scale, float[] mean,
-            float[] std, String layout, String fit) {}
+            float[] std, String layout, String fit, Tiles tiles) {}
+
+    /**
+     * How the graph cuts its input into tiles (informational: the graph does it, readers feed the whole input as
+     * always); null when it runs on the whole input.
+     */
+    public record Tiles(int cols, int rows, int overlap, int tileWidth, int tileHeight) {
+        public static Tiles of(dev.vigil.trainer.backbone.Tiling t, int width, int height) {
+            return t == null ? null : new Tiles(t.cols(), t.rows(), t.overlap(), t.tileWidth(width),
+                    t.tileHeight(height));
+        }
+    }
 
     /**
      * @param tensor the class probabilities {@code [N,K]}

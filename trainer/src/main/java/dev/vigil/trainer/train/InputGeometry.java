@@ -2,6 +2,7 @@ package dev.vigil.trainer.train;
 
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.backbone.Tiling;
 import java.util.List;
 import java.util.Locale;
 
@@ -15,8 +16,17 @@ import java.util.Locale;
  * maps: a 20 px crack in a 500x1247 image shrunk to 224 px tall would be 4 px and pooled away; at the automatic
  * geometry it stays 16 px or more.
  */
-public record InputGeometry(int width, int height, int longSide) {
+public record InputGeometry(int width, int height, int longSide, Tiling tiles) {
     public static final InputGeometry AUTO = new InputGeometry(0, 0, 0);
+
+    public InputGeometry(int width, int height, int longSide) {
+        this(width, height, longSide, null);
+    }
+
+    /** This geometry cut into {@code t} ({@code --tiles}; null = one forward pass over the whole input). */
+    public InputGeometry withTiles(Tiling t) {
+        return new InputGeometry(width, height, longSide, t);
+    }
     /** Inputs are rounded up to a multiple of this: every stride-2 stage of the backbones then divides evenly. */
     public static final int ALIGN = 32;
     /** The automatic geometry never makes the longest side larger than this (cost grows with the pixel count). */
@@ -62,11 +72,20 @@ public record InputGeometry(int width, int height, int longSide) {
     }
 
     /**
-     * The input for these images on a backbone whose native input is {@code nativePre}.
+     * The input for these images: {@link #resolveWhole} and, with {@link #tiles}, the canvas those tiles cover
+     * exactly ({@link Tiling#canvas}).
+     */
+    public Preprocessing resolve(Preprocessing nativePre, List<int[]> sizes) {
+        Preprocessing whole = resolveWhole(nativePre, sizes);
+        return tiles == null ? whole : tiles.canvas(whole);
+    }
+
+    /**
+     * The input for these images on a backbone whose native input is {@code nativePre}, before any tiling.
      *
      * @param sizes width and height of (a sample of) the training images; may be empty
      */
-    public Preprocessing resolve(Preprocessing nativePre, List<int[]> sizes) {
+    Preprocessing resolveWhole(Preprocessing nativePre, List<int[]> sizes) {
         if (width != 0) {
             return nativePre.withGeometry(width, height, Preprocessing.Fit.LETTERBOX);
         }
@@ -104,7 +123,8 @@ public record InputGeometry(int width, int height, int longSide) {
 
     @Override
     public String toString() {
-        return auto() ? "auto" : width != 0 ? width + "x" + height : "long side " + longSide;
+        return (auto() ? "auto" : width != 0 ? width + "x" + height : "long side " + longSide)
+                + (tiles == null ? "" : ", tiles " + tiles);
     }
 
     /** Width and height of each image (decoded with OpenCV); unreadable ones are left out. */

@@ -12,6 +12,7 @@ import ai.djl.training.optimizer.Optimizer;
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.trainer.backbone.Tiling;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.LabelledImage;
 import dev.vigil.trainer.data.Variant;
@@ -89,7 +90,6 @@ public final class TransferTrainer implements AutoCloseable {
 
     public TransferTrainer(Backbone backbone, ImageDataset dataset, TrainOptions options, Path cacheRoot,
             PrintStream log) {
-        this.backbone = backbone;
         this.dataset = dataset;
         this.options = options;
         this.cacheRoot = cacheRoot;
@@ -99,7 +99,11 @@ public final class TransferTrainer implements AutoCloseable {
                     + "); a classifier needs at least two class folders");
         }
         this.okIndex = dataset.okIndex(options.okLabel());
-        this.plan = plan(backbone, options, inputFor(backbone, options, dataset));
+        Preprocessing pre = inputFor(backbone, options, dataset);
+        this.plan = plan(backbone, options, pre);
+        Tiling tiles = options.geometry().tiles();
+        // tiled: the backbone graph itself cuts the input into tiles and stitches its feature maps back together
+        this.backbone = tiles == null ? backbone : tiles.tile(backbone, pre);
         this.variants = variantsWithinBudget();
         this.manager = Engine.getEngine("PyTorch").newBaseManager();
     }
@@ -136,6 +140,10 @@ public final class TransferTrainer implements AutoCloseable {
         // AUTO means pooled; a large input trains the head only (a trained block would cache maps 8x the size)
         boolean patches = o.head() == HeadKind.PATCH;
         int unfreeze = o.unfreeze() >= 0 ? o.unfreeze() : patches || larger ? 0 : 1;
+        if (o.geometry().tiles() != null && (unfreeze > 0 || o.random())) {
+            throw new VigilException("--tiles stitches the frozen backbone's feature maps: use --unfreeze 0 (and"
+                    + " --init pretrained)");
+        }
         if (patches && (unfreeze > 0 || o.random())) {
             throw new VigilException("--head patch trains a new head on frozen features: use --unfreeze 0 (or"
                     + " --head pooled to train backbone blocks)");
@@ -166,6 +174,12 @@ public final class TransferTrainer implements AutoCloseable {
 
     public TrainingPlan plan() {
         return plan;
+    }
+
+    /** The backbone file's hash, and the tiling when its graph is tiled (cached features differ). */
+    private String backboneKey() {
+        Tiling t = options.geometry().tiles();
+        return backbone.sha256() + (t == null ? "" : "|tiles " + t);
     }
 
     public Backbone backbone() {
@@ -231,7 +245,7 @@ public final class TransferTrainer implements AutoCloseable {
     }
 
     public FeatureSpec featureSpec() {
-        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), plan.cut(), plan.hasSuffix() || plan.patches(),
+        return new FeatureSpec(backboneKey(), plan.preprocessing(), plan.cut(), plan.hasSuffix() || plan.patches(),
                 plan.prefixTaps(), plan.pool());
     }
 
@@ -769,7 +783,7 @@ public final class TransferTrainer implements AutoCloseable {
 
     /** The feature spec of the patch features (the map head's input). */
     public FeatureSpec patchSpec() {
-        return new FeatureSpec(backbone.sha256(), plan.preprocessing(), PatchFeatures.TENSOR, true, plan.prefixTaps(),
+        return new FeatureSpec(backboneKey(), plan.preprocessing(), PatchFeatures.TENSOR, true, plan.prefixTaps(),
                 plan.pool());
     }
 

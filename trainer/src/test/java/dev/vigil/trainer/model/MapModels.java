@@ -100,7 +100,7 @@ public final class MapModels {
         metrics.put("validationImages", 0);
         Manifest m = new Manifest(Manifest.SCHEMA_VERSION, id, "2026-12-01T10:00:00Z", LABELS, "ok",
                 new Manifest.Input(INPUT, width, height, "RGB", 1f / 255f, new float[] {0.5f, 0.5f, 0.5f},
-                        new float[] {0.25f, 0.25f, 0.25f}, "NCHW", fit.name().toLowerCase(Locale.ROOT)),
+                        new float[] {0.25f, 0.25f, 0.25f}, "NCHW", fit.name().toLowerCase(Locale.ROOT), null),
                 new Manifest.Output("probabilities", "probabilities", withMap ? MAP : null),
                 new Manifest.BackboneRef("map-fixture", "0".repeat(64)), null,
                 new Manifest.OperatingPointRef(0.5, 0.99, 1.0, 0.0, null, null), metrics, sha, files);

@@ -94,6 +94,40 @@ class TilingTest {
         }
     }
 
+    @Test
+    void aTiledPackageTrainsExportsAndAgreesWithTheTrainer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
+                SharedAssets.squeezenet().toString());
+        java.nio.file.Path data = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("data"), 0,
+                15);
+        var geometry = new dev.vigil.trainer.train.InputGeometry(448, 224, 0).withTiles(new Tiling(2, 1, 64));
+        dev.vigil.trainer.model.ModelPackage pkg;
+        try (var t = new dev.vigil.trainer.train.TransferTrainer(bb, dev.vigil.trainer.data.ImageDataset.scan(data, 2),
+                dev.vigil.trainer.train.TrainOptions.defaults().withGeometry(geometry).withUnfreeze(0).withEpochs(5)
+                        .withFolds(2), tmp.resolve("features"),
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))) {
+            t.train();
+            pkg = new dev.vigil.trainer.model.ModelExporter(t).write(tmp.resolve("pkg"));
+        }
+        var in = pkg.manifest().input();
+        assertEquals(2 * 256 - 64, in.width(), "the canvas two 256 px tiles with 64 px in common cover");
+        assertEquals(224, in.height());
+        assertEquals(new dev.vigil.trainer.model.Manifest.Tiles(2, 1, 64, 256, 224), in.tiles());
+        var report = dev.vigil.trainer.model.ModelPackage.json().readTree(pkg.dir().resolve("report.json").toFile());
+        assertTrue(report.at("/verification/maxAbsDiff").asDouble() <= 1e-4, report.at("/verification").toString());
+        assertTrue(report.at("/verification/maxDefectMapDiff").asDouble() <= 1e-4,
+                report.at("/verification").toString());
+        // the graph slices its own input: a reader feeds the whole canvas, as for any package
+        OnnxGraph g = OnnxGraph.load(pkg.dir().resolve("model.onnx"));
+        assertTrue(g.nodes().stream().anyMatch(n -> n.getOutputList().contains("vigil_tiles")));
+        var o = dev.vigil.trainer.eval.Evaluation.run(pkg, dev.vigil.trainer.data.ImageDataset.scan(
+                SharedAssets.subset(SharedAssets.casting().resolve("test"), tmp.resolve("test"), 0, 10), 1),
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        assertEquals(20, o.metrics().count());
+        assertTrue(o.auroc() >= 0.8, "AUROC " + o.auroc());
+    }
+
     /** {shape, values} of {@code tensor} for input {@code x}. */
     private static float[][] run(OnnxGraph g, Preprocessing pre, String tensor, float[] x) throws Exception {
         OnnxGraph prefix = GraphSurgery.prefix(g, pre.height(), pre.width(), List.of(tensor));

@@ -158,6 +158,22 @@ class BadInputTest {
     }
 
     @Test
+    void tilesThatCannotBeUsedSayWhy() throws Exception {
+        Path data = datasetWith(3, 3);
+        Run bad = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--tiles", "2by1");
+        assertEquals("vigil train: --tiles '2by1' is not COLSxROWS; give e.g. --tiles 2x1", bad.line());
+        Run trained = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--tiles", "2x1", "--unfreeze", "1");
+        assertEquals("vigil train: --tiles stitches the frozen backbone's feature maps: use --unfreeze 0 (and"
+                + " --init pretrained)", trained.line());
+        Run overlap = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(), "--out",
+                tmp.resolve("out").toString(), "--tiles", "2x1", "--tile-overlap", "40");
+        assertEquals("vigil train: --tile-overlap 40 must be 0 or a multiple of 32 pixels (e.g. 64)", overlap.line());
+        assertTrue(Files.notExists(tmp.resolve("out")));
+    }
+
+    @Test
     void combineOnADatasetThatCannotHaveAMemorySaysWhy() throws Exception {
         Path data = datasetWith(3, 3);
         Run r = train("--data", data.toString(), "--backbone", SharedAssets.squeezenet().toString(),

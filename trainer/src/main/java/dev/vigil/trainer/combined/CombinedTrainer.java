@@ -4,6 +4,7 @@ import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.eval.Auroc;
+import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.eval.OperatingPoint;
 import dev.vigil.trainer.train.Calibration;
@@ -15,17 +16,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Joins a trained supervised head and an anomaly memory of the same dataset (same backbone, same input) into a
  * {@link CombinedModel}: the {@link ScoreCombination} is fitted on the out-of-fold scores both already have (the
  * supervised head's k-fold probabilities; the good images' out-of-fold distances and the defects' distances to a
- * memory that never holds a defect), the defect threshold is the highest that reaches the target recall on the
- * regression's scores, and the package's figures are those of the final score with the novelty guard.
- *
- * <p>The three weights and the threshold are chosen on the same out-of-fold scores they are reported on; with
- * three parameters over hundreds of images the optimism is small, and {@code vigil benchmark --kolektor} measures it
- * on parts held out of everything.
+ * memory that never holds a defect). The regression gets out-of-fold scores of its own (fitted on four fifths of
+ * the parts, applied to the fifth): the memory's score joins only when, so judged, it ranks the labelled images
+ * better than the supervised score alone; the defect threshold is the highest that reaches the target recall on
+ * those scores, and the package's figures are those of the final score with the novelty guard. The package itself
+ * carries the weights fitted on every image.
  *
  * <pre>{@code
  * trainer.train();                                         // a TransferTrainer
@@ -83,10 +84,47 @@ public final class CombinedTrainer {
             l[j] = ScoreCombination.supervisedLogit(supervisedProbs[j][ok]);
             z[j] = (distance.get(oof.images().get(i).path()) - cal.threshold()) / cal.scale();
         }
-        ScoreCombination c = ScoreCombination.fit(l, z, defect);
-        double[] q = new double[n];
+        // the regression's own out-of-fold scores: fitted on the other folds' images (parts kept together), so the
+        // choice below and the threshold are judged on images the weights did not see
+        int[] groups = partsOf(supervised, oof, both);
+        int[] strata = new int[n];
         for (int j = 0; j < n; j++) {
-            q[j] = c.regression(l[j], z[j]);
+            strata[j] = defect[j] ? 0 : 1;
+        }
+        int k = GroupKFold.feasibleFolds(strata, groups, NESTED_FOLDS);
+        double[] q = new double[n];
+        ScoreCombination full = ScoreCombination.fit(l, z, defect);
+        if (k >= 2 && full.method().equals("logistic")) {
+            int[] fold = GroupKFold.assign(strata, groups, k, supervised.options().seed());
+            for (int f = 0; f < k; f++) {
+                final int held = f;
+                int[] in = IntStream.range(0, n).filter(j -> fold[j] != held).toArray();
+                ScoreCombination part = ScoreCombination.fit(pick(l, in), pick(z, in), pick(defect, in));
+                for (int j = 0; j < n; j++) {
+                    if (fold[j] == held) {
+                        q[j] = part.regression(l[j], z[j]);
+                    }
+                }
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                q[j] = full.regression(l[j], z[j]);
+            }
+        }
+        double supervisedAuroc = Auroc.of(pick(l, defect, true), pick(l, defect, false));
+        double regressionAuroc = Auroc.of(pick(q, defect, true), pick(q, defect, false));
+        ScoreCombination c = full;
+        if (full.method().equals("logistic") && !(regressionAuroc > supervisedAuroc)) {
+            // the memory's score did not rank the images better than the head alone, out of fold: leave it to the
+            // guard
+            log.printf(Locale.ROOT, "the memory's score does not rank the labelled images better out of fold (AUROC"
+                    + " %.4f with it, %.4f without): the supervised score alone, with the novelty guard%n",
+                    regressionAuroc, supervisedAuroc);
+            c = ScoreCombination.supervisedOnly();
+            for (int j = 0; j < n; j++) {
+                q[j] = c.regression(l[j], z[j]);
+            }
+            regressionAuroc = supervisedAuroc;
         }
         OperatingPoint onQ = OperatingPoint.choose(pick(q, defect, true), pick(q, defect, false), targetRecall);
         double tau = onQ.defectThreshold();
@@ -119,11 +157,9 @@ public final class CombinedTrainer {
         for (int j = 0; j < n; j++) {
             sup[j] = 1 - supervisedProbs[j][ok];
         }
-        CombinedModel.Figures figures = new CombinedModel.Figures(n, dDefect.length,
-                Auroc.of(pick(l, defect, true), pick(l, defect, false)),
-                Auroc.of(pick(z, defect, true), pick(z, defect, false)),
-                Auroc.of(pick(q, defect, true), pick(q, defect, false)), Auroc.of(dDefect, dGood), guardFalse,
-                guardCatch);
+        CombinedModel.Figures figures = new CombinedModel.Figures(n, dDefect.length, supervisedAuroc,
+                Auroc.of(pick(z, defect, true), pick(z, defect, false)), regressionAuroc, Auroc.of(dDefect, dGood),
+                guardFalse, guardCatch);
         log.printf(Locale.ROOT, "combined score (%s) over %d out-of-fold images (%d defects): AUROC supervised %.4f,"
                 + " anomaly %.4f, combined %.4f; threshold %.4f: recall %.3f, false rejects %.2f%%; the novelty guard"
                 + " (anomaly logit >= 0) adds %d false reject%s and %d catch%s%n", c, n, dDefect.length,
@@ -149,6 +185,38 @@ public final class CombinedTrainer {
             out[k] = k == ok ? 1 - d : d * supervised[k];
         }
         out[supervised.length] = d * supervised[ok];
+        return out;
+    }
+
+    /** Folds of the regression's own out-of-fold scores. */
+    static final int NESTED_FOLDS = 5;
+
+    /** The part of each scored image (as the supervised trainer grouped them), or one part per image. */
+    private static int[] partsOf(TransferTrainer t, TransferTrainer.OutOfFold oof, List<Integer> both) {
+        Map<Path, Integer> partOf = new HashMap<>();
+        List<dev.vigil.trainer.data.LabelledImage> all = t.labelledImages();
+        int[] g = t.groups();
+        for (int i = 0; all != null && g != null && i < all.size(); i++) {
+            partOf.put(all.get(i).path(), g[i]);
+        }
+        int[] out = new int[both.size()];
+        int next = g == null ? 0 : java.util.Arrays.stream(g).max().orElse(0) + 1;
+        for (int j = 0; j < out.length; j++) {
+            Integer p = partOf.get(oof.images().get(both.get(j)).path());
+            out[j] = p != null ? p : next++;
+        }
+        return dev.vigil.trainer.eval.Grouping.renumber(out);
+    }
+
+    private static double[] pick(double[] v, int[] idx) {
+        return java.util.Arrays.stream(idx).mapToDouble(i -> v[i]).toArray();
+    }
+
+    private static boolean[] pick(boolean[] v, int[] idx) {
+        boolean[] out = new boolean[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = v[idx[i]];
+        }
         return out;
     }
 

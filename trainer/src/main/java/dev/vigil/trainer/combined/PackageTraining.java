@@ -63,6 +63,27 @@ public final class PackageTraining {
     public record Built(Kind kind, ModelPackage pkg, TrainingResult supervised, AnomalyModel anomaly,
             CombinedModel combined) {}
 
+    /**
+     * Multiply-adds per frame the memory beside a supervised head may cost: its distances are cells × rows ×
+     * channels, about 21 ms per 10^9 on the 2-core development machine, so this keeps the memory to about 50 ms a
+     * frame whatever the input size (KolektorSDD at 416x1024 with the full 16384 rows took 930 ms a frame).
+     */
+    public static final double MEMORY_FLOPS_PER_FRAME = 2.5e9;
+    /** The smallest memory a combined package keeps, whatever the budget says. */
+    public static final int MIN_MEMORY_ROWS = 512;
+
+    /** {@code anomaly} with its memory capped to {@link #MEMORY_FLOPS_PER_FRAME} at the supervised head's input. */
+    static AnomalyOptions withinServingBudget(TransferTrainer t, AnomalyOptions anomaly) {
+        double perRow = distanceFlops(t, anomaly, 1);
+        int rows = (int) Math.max(MIN_MEMORY_ROWS, Math.min(anomaly.memorySize(), MEMORY_FLOPS_PER_FRAME / perRow));
+        return anomaly.withMemory(rows, anomaly.coresetFraction());
+    }
+
+    private static double distanceFlops(TransferTrainer t, AnomalyOptions anomaly, int rows) {
+        var plan = AnomalyTrainer.plan(t.backbone(), anomaly, t.plan().preprocessing());
+        return (double) plan.cells() * plan.channels() * rows;
+    }
+
     /** The kind of package {@code data} gets. */
     public static Kind kind(ImageDataset data, String okLabel, boolean anomalyAsked, Combine combine,
             boolean randomInit) {
@@ -110,10 +131,13 @@ public final class PackageTraining {
             if (kind == Kind.SUPERVISED) {
                 return new Built(kind, new ModelExporter(t).write(out), r, null, null);
             }
-            log.printf(Locale.ROOT, "a memory of good parts beside the supervised head (same input, %dx%d)%n",
-                    t.plan().preprocessing().width(), t.plan().preprocessing().height());
+            AnomalyOptions bounded = withinServingBudget(t, anomaly);
+            log.printf(Locale.ROOT, "a memory of good parts beside the supervised head (same input, %dx%d; at most"
+                    + " %d rows, which keeps its distances to %.1f GFLOP per frame)%n",
+                    t.plan().preprocessing().width(), t.plan().preprocessing().height(), bounded.memorySize(),
+                    distanceFlops(t, bounded, bounded.memorySize()) / 1e9);
             // the supervised trainer's backbone: tiled as its input is when --tiles is given
-            AnomalyModel memory = new AnomalyTrainer(t.backbone(), data, anomaly, t.plan().preprocessing(), log)
+            AnomalyModel memory = new AnomalyTrainer(t.backbone(), data, bounded, t.plan().preprocessing(), log)
                     .train();
             CombinedModel m = CombinedTrainer.combine(t, memory, options.targetRecall(), log);
             return new Built(kind, new CombinedExporter(m).write(out), r, memory, m);

@@ -47,7 +47,7 @@ public final class UserCommand implements Runnable {
         @picocli.CommandLine.Mixin
         Where where = new Where();
 
-        @Option(names = "--role", required = true, paramLabel = "operator|admin")
+        @Option(names = "--role", required = true, paramLabel = "viewer|operator|admin")
         String role;
 
         @Option(names = "--password-stdin", description = "read the password from the first line of standard input")
@@ -62,7 +62,7 @@ public final class UserCommand implements Runnable {
             try {
                 r = AccountStore.Role.valueOf(role.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new VigilException("--role must be operator or admin, found '" + role + "'");
+                throw new VigilException("--role must be viewer, operator or admin, found '" + role + "'");
             }
             char[] password;
             if (passwordStdin || System.console() == null) {

@@ -66,6 +66,12 @@ final class ConfigValidator {
         if ((m.passwordEnv() != null || m.passwordFile() != null) && m.username() == null) {
             p.add("mqtt.username: missing; a password is configured, so the broker needs a user name too");
         }
+        DeviceConfig.Web w = c.web();
+        if ("token".equals(w.metrics()) && (w.metricsTokenFile() == null
+                || !Files.isReadable(Path.of(w.metricsTokenFile())))) {
+            p.add("web.metricsTokenFile: " + (w.metricsTokenFile() == null ? "missing" : w.metricsTokenFile()
+                    + " cannot be read") + "; web.metrics: token needs a readable file holding the token");
+        }
         if (c.training().modelCache() != null && Path.of(c.training().modelCache()).toFile().isFile()) {
             p.add("training.modelCache: " + c.training().modelCache() + " is a file; give a folder");
         }

@@ -306,15 +306,25 @@ public record DeviceConfig(
             @Key(doc = "HTTP port (0 = any free port).", min = 0, max = 65535, applies = "restart") Integer port,
             @Key(doc = "Address to listen on (0.0.0.0 = every interface).", applies = "restart") String host,
             @Key(doc = "Minutes a login session of the operator page lives without use.", min = 5, max = 10_080)
-            Integer sessionIdleMinutes) {
+            Integer sessionIdleMinutes,
+            @Key(doc = "Who may read /prometheus: loopback (this machine only), token (a bearer token, the contents of"
+                    + " metricsTokenFile), open (anyone who reaches the port) or off.", oneOf = {"loopback", "token",
+                            "open", "off"}) String metrics,
+            @Key(doc = "File holding the bearer token of web.metrics: token (one line; keep it readable by the"
+                    + " service only).") String metricsTokenFile) {
         public Web {
             port = port == null ? 8080 : port;
             host = host == null ? "0.0.0.0" : host;
             sessionIdleMinutes = sessionIdleMinutes == null ? 720 : sessionIdleMinutes;
+            metrics = metrics == null ? "loopback" : metrics;
         }
 
         public Web(Integer port, String host) {
-            this(port, host, null);
+            this(port, host, null, null, null);
+        }
+
+        public Web(Integer port, String host, Integer sessionIdleMinutes) {
+            this(port, host, sessionIdleMinutes, null, null);
         }
     }
 

@@ -23,6 +23,8 @@ import java.util.regex.Pattern;
 public final class AccountStore {
     /** What an account may do. */
     public enum Role {
+        /** May look at everything an operator sees, and change nothing. */
+        VIEWER,
         OPERATOR,
         ADMIN
     }

@@ -1,73 +1,135 @@
 package dev.vigil.app.auth;
 
+import dev.vigil.app.service.VigilService;
+import dev.vigil.config.DeviceConfig;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpMethod;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.annotation.RequestFilter;
 import io.micronaut.http.annotation.ServerFilter;
 import io.micronaut.http.cookie.Cookie;
+import jakarta.inject.Provider;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Guards every state-changing request under {@code /api}: 401 without a live session, 403 without the session's CSRF
- * token in {@link Sessions#CSRF_HEADER} or without the role the path needs (admins for models, training and
- * configuration; operators for the rest). Reads stay open on the device's network, as health and metrics are, except
- * those in {@link #READS_WITH_SESSION} (401 without a live session; any role): endpoints added since are listed there
- * unless they are meant to be open. The request is refused before any controller runs, so a refused request changes
- * nothing.
+ * Deny by default: every request on every path needs a live session ({@link Sessions}), except
+ * <ul>
+ *   <li>{@link #OPEN}: logging in, the page itself (it holds no data: everything it shows comes from {@code /api}),
+ *       and {@code /health/liveness} and {@code /health/readiness} (status only, for systemd and load balancers);</li>
+ *   <li>{@code /prometheus}, as {@code web.metrics} says: {@code loopback} (default: this machine only), {@code token}
+ *       (a bearer token), {@code open} or {@code off}.</li>
+ * </ul>
+ * With a session, roles decide: a {@code viewer} may only read; state-changing methods need an operator or an admin
+ * and the session's CSRF token in {@link Sessions#CSRF_HEADER}; changing models, training and configuration needs
+ * an admin ({@link #ADMIN_ONLY}), and so does reading the configuration ({@link #ADMIN_READS}). A refused request gets 401 or 403 with a JSON reason before
+ * any controller runs, so it changes nothing. A new endpoint is therefore closed until it is added here
+ * ({@code RouteAccessTest} walks every route the router has).
  */
-@ServerFilter("/api/**")
+@ServerFilter("/**")
 public class AuthFilter {
     /** Attribute holding the {@link Sessions.Session} of an authorised request. */
     public static final String SESSION = "vigil.session";
-    private static final Set<HttpMethod> CHANGES = Set.of(HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE,
-            HttpMethod.PATCH);
-    private static final Set<String> OPEN = Set.of("/api/login");
-    private static final List<String> ADMIN_ONLY = List.of("/api/models", "/api/training", "/api/config");
-    /** Reads that need a live session (GET, HEAD): the stored defect maps. */
-    static final List<java.util.regex.Pattern> READS_WITH_SESSION = List.of(
-            java.util.regex.Pattern.compile("/api/samples/[^/]+/heatmap"));
+    private static final Set<HttpMethod> READS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS);
+    /** Requests anyone may make: {@code METHOD path}. */
+    static final Set<String> OPEN = Set.of("POST /api/login", "GET /", "HEAD /", "GET /health/liveness",
+            "GET /health/readiness", "HEAD /health/liveness", "HEAD /health/readiness");
+    static final String METRICS = "/prometheus";
+    /** Path prefixes where only an admin may change anything. */
+    static final List<String> ADMIN_ONLY = List.of("/api/models", "/api/training", "/api/config");
+    /** Path prefixes only an admin may even read (the configuration: where cameras and brokers are). */
+    static final List<String> ADMIN_READS = List.of("/api/config");
     private final Sessions sessions;
+    private final Provider<VigilService> service;
 
-    public AuthFilter(Sessions sessions) {
+    public AuthFilter(Sessions sessions, Provider<VigilService> service) {
         this.sessions = sessions;
+        this.service = service;
     }
 
     @RequestFilter
     @Nullable
     public HttpResponse<?> guard(HttpRequest<?> request) {
         String path = request.getPath();
-        boolean change = CHANGES.contains(request.getMethod());
-        if (!change && READS_WITH_SESSION.stream().anyMatch(p -> p.matcher(path).matches())) {
-            var session = sessions.find(request.getCookies().findCookie(Sessions.COOKIE).map(Cookie::getValue)
-                    .orElse(null));
-            if (session.isEmpty()) {
-                return HttpResponse.unauthorized().body(Map.of("error", "log in first (POST /api/login)"));
-            }
-            request.setAttribute(SESSION, session.get());
+        HttpMethod method = request.getMethod();
+        if (OPEN.contains(method.name() + " " + path)) {
             return null;
         }
-        if (!change || OPEN.contains(path)) {
-            return null;
+        if (path.equals(METRICS)) {
+            return metrics(request);
         }
-        String token = request.getCookies().findCookie(Sessions.COOKIE).map(Cookie::getValue).orElse(null);
-        var session = sessions.find(token);
+        var session = sessions.find(request.getCookies().findCookie(Sessions.COOKIE).map(Cookie::getValue)
+                .orElse(null));
         if (session.isEmpty()) {
             return HttpResponse.unauthorized().body(Map.of("error", "log in first (POST /api/login)"));
         }
-        String csrf = request.getHeaders().get(Sessions.CSRF_HEADER);
-        if (csrf == null || !java.security.MessageDigest.isEqual(csrf.getBytes(), session.get().csrf().getBytes())) {
-            return HttpResponse.status(io.micronaut.http.HttpStatus.FORBIDDEN).body(Map.of("error",
-                    "missing or wrong " + Sessions.CSRF_HEADER + " header (GET /api/session gives the token)"));
+        Sessions.Session s = session.get();
+        boolean read = READS.contains(method);
+        if (!read) {
+            String csrf = request.getHeaders().get(Sessions.CSRF_HEADER);
+            if (csrf == null || !MessageDigest.isEqual(csrf.getBytes(StandardCharsets.UTF_8),
+                    s.csrf().getBytes(StandardCharsets.UTF_8))) {
+                return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "missing or wrong "
+                        + Sessions.CSRF_HEADER + " header (GET /api/session gives the token)"));
+            }
+            if (s.role() == AccountStore.Role.VIEWER && !path.equals("/api/logout")) {
+                return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "a viewer account may only"
+                        + " look; an operator or admin account is needed for " + method + " " + path));
+            }
         }
-        if (session.get().role() != AccountStore.Role.ADMIN && ADMIN_ONLY.stream().anyMatch(path::startsWith)) {
-            return HttpResponse.status(io.micronaut.http.HttpStatus.FORBIDDEN).body(Map.of("error",
-                    "an admin account is needed for " + path));
+        if (s.role() != AccountStore.Role.ADMIN && (read ? ADMIN_READS : ADMIN_ONLY).stream().anyMatch(p ->
+                path.equals(p) || path.startsWith(p + "/"))) {
+            return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "an admin account is needed for "
+                    + path));
         }
-        request.setAttribute(SESSION, session.get());
+        request.setAttribute(SESSION, s);
         return null;
+    }
+
+    /** {@code /prometheus} as {@code web.metrics} says. */
+    private HttpResponse<?> metrics(HttpRequest<?> request) {
+        DeviceConfig.Web web = service.get().pipeline().config().web();
+        switch (web.metrics()) {
+            case "open":
+                return null;
+            case "loopback":
+                var remote = request.getRemoteAddress();
+                if (remote != null && remote.getAddress() != null && remote.getAddress().isLoopbackAddress()) {
+                    return null;
+                }
+                return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "metrics are served to this"
+                        + " machine only (web.metrics: loopback); scrape through localhost or set web.metrics"));
+            case "token":
+                String auth = request.getHeaders().getAuthorization().orElse("");
+                String token = token(web.metricsTokenFile());
+                if (token != null && auth.startsWith("Bearer ") && MessageDigest.isEqual(auth.substring(7).trim()
+                        .getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
+                    return null;
+                }
+                return HttpResponse.unauthorized().body(Map.of("error", "metrics need the bearer token of"
+                        + " web.metricsTokenFile (Authorization: Bearer ...)"));
+            default:
+                return HttpResponse.notFound(Map.of("error", "metrics are off (web.metrics: off)"));
+        }
+    }
+
+    private static String token(String file) {
+        if (file == null) {
+            return null;
+        }
+        try {
+            String t = Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+            return t.isEmpty() ? null : t;
+        } catch (IOException e) {
+            return null;
+        }
     }
 }

@@ -103,7 +103,7 @@ class AnomalyServiceTest {
 
             String[] olga = login(url, "olga", "operator secret");
             String[] admin = login(url, "admin", "admin secret 1");
-            JsonNode classes = JSON.readTree(get(url + "/api/classes").body());
+            JsonNode classes = JSON.readTree(get(url + "/api/classes", olga).body());
             assertFalse(classes.toString().contains("\"anomaly\""), "not a class to label with: " + classes);
             assertTrue(classes.toString().contains("\"defect\""), classes.toString());
 
@@ -112,14 +112,15 @@ class AnomalyServiceTest {
                 label(url, s, "ok", olga);
             }
             JsonNode first = TrainingApiTest.train(url, admin);
-            assertEquals("anomaly", head(url, first));
+            assertEquals("anomaly", head(url, first, admin));
             // defects labelled too: the supervised head with the memory of good parts beside it
             for (Sample s : defects) {
                 label(url, s, "defect", olga);
             }
             JsonNode second = TrainingApiTest.train(url, admin);
-            assertEquals("pooled+anomaly", head(url, second));
-            JsonNode detail = JSON.readTree(get(url + "/api/models/" + second.get("candidateId").asText()).body());
+            assertEquals("pooled+anomaly", head(url, second, admin));
+            JsonNode detail = JSON.readTree(get(url + "/api/models/" + second.get("candidateId").asText(), admin)
+                    .body());
             assertEquals(List.of("defect", "ok", "anomaly"), JSON.convertValue(detail.at("/manifest/labels"),
                     List.class), detail.toString());
         } finally {
@@ -127,8 +128,8 @@ class AnomalyServiceTest {
         }
     }
 
-    private static String head(String url, JsonNode job) throws Exception {
-        JsonNode detail = JSON.readTree(get(url + "/api/models/" + job.get("candidateId").asText()).body());
+    private static String head(String url, JsonNode job, String[] session) throws Exception {
+        JsonNode detail = JSON.readTree(get(url + "/api/models/" + job.get("candidateId").asText(), session).body());
         return detail.at("/manifest/training/head").asText();
     }
 

@@ -145,7 +145,7 @@ class HeatmapServiceTest {
                     rgba.release();
                 }
 
-                JsonNode sample = JSON.readTree(ServiceEndToEndTest.get(url + "/api/samples/" + s.id()).body());
+                JsonNode sample = JSON.readTree(ServiceEndToEndTest.get(url + "/api/samples/" + s.id(), olga).body());
                 assertEquals(200, sample.get("heatmap").get("region").get("x").asInt());
                 assertFalse(sample.get("heatmap").get("region").has("empty"));
 

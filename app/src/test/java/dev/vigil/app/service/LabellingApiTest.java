@@ -55,7 +55,7 @@ class LabellingApiTest {
             String cookie = login.headers().firstValue("set-cookie").orElseThrow().split(";")[0];
             String csrf = JSON.readTree(login.body()).get("csrf").asText();
             assertEquals(403, send("POST", labelUrl, "{\"label\":\"ok\"}", cookie, null).statusCode());
-            assertEquals(List.of("ok", "defect"), List.of(JSON.readValue(get(url + "/api/classes").body(),
+            assertEquals(List.of("ok", "defect"), List.of(JSON.readValue(get(url + "/api/classes", new String[] {cookie, csrf}).body(),
                     String[].class)));
             var unknown = send("POST", labelUrl, "{\"label\":\"scratch\"}", cookie, csrf);
             assertEquals(400, unknown.statusCode());
@@ -71,9 +71,9 @@ class LabellingApiTest {
             assertEquals("ok", JSON.readTree(relabel.body()).get("assignedLabel").asText());
             assertEquals(200, send("POST", labelUrl, "{\"label\":null}", cookie, csrf).statusCode());
             assertNull(p.samples().get(s.id()).orElseThrow().assignedLabel(), "undo clears the label");
-            assertEquals(2, JSON.readTree(get(url + "/api/training/since").body()).get("labelledSinceLastTraining")
+            assertEquals(2, JSON.readTree(get(url + "/api/training/since", new String[] {cookie, csrf}).body()).get("labelledSinceLastTraining")
                     .asInt(), "two labels given, the undo does not count");
-            JsonNode history = JSON.readTree(get(url + "/api/samples/" + s.id() + "/history").body());
+            JsonNode history = JSON.readTree(get(url + "/api/samples/" + s.id() + "/history", new String[] {cookie, csrf}).body());
             assertEquals(3, history.size());
             assertEquals("olga", history.get(1).get("who").asText());
             assertEquals("ok", history.get(1).get("label").asText());
@@ -88,7 +88,7 @@ class LabellingApiTest {
 
             Path jpeg = p.samples().imageFile(s);
             assertEquals(200, send("DELETE", url + "/api/samples/" + s.id(), null, cookie, csrf).statusCode());
-            assertEquals(404, get(url + "/api/samples/" + s.id()).statusCode());
+            assertEquals(404, get(url + "/api/samples/" + s.id(), new String[] {cookie, csrf}).statusCode());
             assertFalse(Files.exists(jpeg));
         } finally {
             ctx.close();

@@ -98,7 +98,7 @@ class ServiceCrashTest {
             try (Stream<Path> left = Files.list(data.resolve("training"))) {
                 assertEquals(List.of(), left.toList(), "the killed run's folder is tidied at start");
             }
-            assertEquals(200, get(url + "/health").statusCode());
+            assertEquals(200, get(url + "/health/readiness").statusCode());
 
             // 2. killed during promotions: B arrives in the inbox, then rollbacks flip A <-> B until the kill
             for (String f : List.of(ModelPackage.MODEL, ModelPackage.REPORT, ModelPackage.MANIFEST)) {
@@ -154,6 +154,9 @@ class ServiceCrashTest {
         return r.pointer();
     }
 
+    /** An admin session of the service process running now. */
+    private String[] session;
+
     private void startService(Path config, String url) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         File log = tmp.resolve("service.log").toFile();
@@ -164,7 +167,7 @@ class ServiceCrashTest {
         try {
             await(() -> {
                 try {
-                    return get(url + "/api/status").statusCode() == 200;
+                    return get(url + "/health/liveness").statusCode() == 200;
                 } catch (Exception e) {
                     return false;
                 }
@@ -172,6 +175,7 @@ class ServiceCrashTest {
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; its log: " + Files.readString(log.toPath()), e);
         }
+        session = login(url, "admin", "crash test admin"); // sessions do not outlive the process
     }
 
     private void kill() throws Exception {
@@ -179,18 +183,18 @@ class ServiceCrashTest {
         assertTrue(service.waitFor(20, TimeUnit.SECONDS), "the service died");
     }
 
-    private static String serving(String url) {
+    private String serving(String url) {
         try {
-            JsonNode m = JSON.readTree(get(url + "/api/models").body());
+            JsonNode m = JSON.readTree(get(url + "/api/models", session).body());
             return m.path("serving").asText("");
         } catch (Exception e) {
             return "";
         }
     }
 
-    private static List<JsonNode> unlabelled(String url) {
+    private List<JsonNode> unlabelled(String url) {
         try {
-            JsonNode l = JSON.readTree(get(url + "/api/samples?status=unlabelled&limit=1000").body());
+            JsonNode l = JSON.readTree(get(url + "/api/samples?status=unlabelled&limit=1000", session).body());
             List<JsonNode> out = new java.util.ArrayList<>();
             l.forEach(out::add);
             return out;
@@ -199,9 +203,9 @@ class ServiceCrashTest {
         }
     }
 
-    private static String progress(String url, String job) {
+    private String progress(String url, String job) {
         try {
-            return JSON.readTree(get(url + "/api/training/" + job).body()).path("progress").asText("");
+            return JSON.readTree(get(url + "/api/training/" + job, session).body()).path("progress").asText("");
         } catch (Exception e) {
             return "";
         }

@@ -122,6 +122,7 @@ class ServiceEndToEndTest {
         try (Mosquitto broker = Mosquitto.launch();
                 Subscriber sub = new Subscriber(broker.url(), "vigil/line1/#")) {
             Path data = tmp.resolve("e2e-data");
+            viewer(data);
             ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames, model.toString()));
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
@@ -175,17 +176,19 @@ class ServiceEndToEndTest {
                 assertEquals("online", sub.raw("vigil/line1/available").get(0));
                 assertEquals(modelId, sub.messages("vigil/line1/model/state").get(0).get("active").asText());
                 String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
-                JsonNode health = JSON.readTree(get(url + "/health").body());
+                String[] vera = login(url, "vera", "viewer secret 1");
+                JsonNode health = JSON.readTree(get(url + "/health/readiness").body());
                 assertEquals("UP", health.get("status").asText());
+                assertEquals(401, get(url + "/api/status").statusCode(), "reads need a login too");
                 HttpResponse<String> prom = get(url + "/prometheus");
                 assertEquals(200, prom.statusCode());
                 assertTrue(prom.body().contains("vigil_verdicts_total"), "verdict counters exported");
                 assertTrue(prom.body().contains("vigil_stage_latency_seconds"), "stage latency exported");
                 assertTrue(prom.body().contains("vigil_camera_fps"), "per-camera frame rate exported");
-                JsonNode status = JSON.readTree(get(url + "/api/status").body());
+                JsonNode status = JSON.readTree(get(url + "/api/status", vera).body());
                 assertEquals("inspect", status.get("mode").asText());
                 assertEquals(401, post(url + "/api/cameras/cam1/trigger").statusCode(), "state changes need a login");
-                assertEquals(404, get(url + "/api/samples/..%2F..%2Fetc%2Fpasswd").statusCode());
+                assertEquals(404, get(url + "/api/samples/..%2F..%2Fetc%2Fpasswd", vera).statusCode());
             } finally {
                 ctx.close();
             }
@@ -225,7 +228,8 @@ class ServiceEndToEndTest {
                 assertTrue(p.modelError().contains("tampered") || p.modelError().contains("hash")
                         || p.modelError().contains("SHA"), p.modelError());
                 String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
-                assertEquals(503, get(url + "/health").statusCode(), "not ready while the configured model is refused");
+                assertEquals(503, get(url + "/health/readiness").statusCode(),
+                        "not ready while the configured model is refused");
                 // a good package swapped in by the file watch: inspection starts without a restart
                 Files.walk(tampered).sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
                 copyTree(model, tampered);
@@ -234,7 +238,7 @@ class ServiceEndToEndTest {
                 String goodId = p.model().id();
                 assertTrue(p.swapModel(tmp.resolve("does-not-exist")) != null);
                 assertEquals(goodId, p.model().id());
-                assertEquals(200, get(url + "/health").statusCode());
+                assertEquals(200, get(url + "/health/readiness").statusCode());
             } finally {
                 ctx.close();
             }
@@ -323,7 +327,7 @@ class ServiceEndToEndTest {
                 assertEquals(403, postAs(url + "/api/models/" + b + "/promote", olga).statusCode());
                 assertEquals(a, p.model().id(), "a refused promotion changes nothing");
                 String[] admin = login(url, "admin", "admin secret 1");
-                JsonNode models = JSON.readTree(get(url + "/api/models").body());
+                JsonNode models = JSON.readTree(get(url + "/api/models", admin).body());
                 assertEquals(2, models.get("models").size());
                 assertEquals(a, models.get("serving").asText());
                 assertEquals(404, postAs(url + "/api/models/nope/promote", admin).statusCode());
@@ -382,9 +386,23 @@ class ServiceEndToEndTest {
         }
     }
 
+    /** A GET without a session (deny by default: only the open paths answer it). */
     static HttpResponse<String> get(String url) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A GET with a {cookie, csrf} session from {@link #login}. */
+    static HttpResponse<String> get(String url, String[] session) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).header("Cookie", session[0])
+                .build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Adds a viewer account {@code vera} to the data folder {@code data} and returns its password. */
+    static String viewer(Path data) throws Exception {
+        new dev.vigil.app.auth.AccountStore(data.resolve("accounts.json")).put("vera",
+                dev.vigil.app.auth.AccountStore.Role.VIEWER, "viewer secret 1".toCharArray());
+        return "viewer secret 1";
     }
 
     static HttpResponse<String> post(String url) throws Exception {

@@ -53,17 +53,20 @@ class ServiceResilienceTest {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
                 String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
                 await(() -> p.cameraStatus().get("live").frames() > 5, Duration.ofSeconds(10), "live frames");
-                assertEquals(200, get(url + "/health").statusCode());
+                assertEquals(200, get(url + "/health/readiness").statusCode());
                 assertTrue(p.samples().count() > 0, "collect mode flags frames for labelling");
 
                 // the camera goes away: down in health, the service keeps running
                 Path away = tmp.resolve("unplugged");
                 Files.move(folder, away);
                 await(() -> state(p, "live") == CameraStatus.State.DOWN, Duration.ofSeconds(10), "camera down");
-                var down = get(url + "/health");
-                assertEquals(503, down.statusCode());
-                JsonNode details = JSON.readTree(down.body());
-                assertTrue(details.toString().contains("\"down\""), details.toString());
+                var down = get(url + "/health/readiness");
+                assertEquals(503, down.statusCode(), "not ready without a camera");
+                assertEquals(200, get(url + "/health/liveness").statusCode(), "but alive: no reason to restart");
+                String[] olga = ServiceEndToEndTest.login(url, "olga", "line two operator");
+                JsonNode details = JSON.readTree(get(url + "/api/status", olga).body());
+                assertTrue(details.toString().contains("DOWN") || details.toString().contains("\"down\""),
+                        details.toString());
                 // and comes back by itself
                 Files.move(away, folder);
                 await(() -> state(p, "live") == CameraStatus.State.UP, Duration.ofSeconds(20), "camera back up");
@@ -72,7 +75,7 @@ class ServiceResilienceTest {
                         "frames again");
                 assertTrue(p.cameraStatus().get("live").reconnects() >= 1);
                 await(() -> state(p, "station") == CameraStatus.State.UP, Duration.ofSeconds(20), "station up");
-                await(() -> get200(url + "/health"), Duration.ofSeconds(10), "healthy again");
+                await(() -> get200(url + "/health/readiness"), Duration.ofSeconds(10), "ready again");
 
                 // triggered capture: nothing until asked, then one frame per trigger (HTTP and MQTT)
                 long s0 = p.cameraStatus().get("station").frames();

@@ -121,7 +121,7 @@ class TrainingApiTest {
             assertEquals(weakId, shadow.get("activeId").asText());
             String moreId = more.get("candidateId").asText();
             assertEquals(atLeastAsGood ? moreId : weakId, p.model().id());
-            JsonNode detail = JSON.readTree(get(url + "/api/models/" + moreId).body());
+            JsonNode detail = JSON.readTree(get(url + "/api/models/" + moreId, admin).body());
             assertEquals(SHADOW_FRAMES, detail.get("shadow").get("frames").asInt(), "shadow figures kept: " + detail);
             assertEquals(mc.get("decision").asText(), detail.get("evaluation").get("decision").asText());
             assertTrue(detail.get("report").get("thresholdCurve").size() > 2, "the page draws this curve");
@@ -143,9 +143,10 @@ class TrainingApiTest {
             var second = send("POST", url + "/api/training", "", admin);
             String job2 = JSON.readTree(second.body()).get("job").asText();
             assertEquals(200, send("DELETE", url + "/api/training/" + job2, null, admin).statusCode());
-            await(() -> state(url, job2).matches("CANCELLED|DONE|FAILED"), Duration.ofSeconds(60), "cancelled");
-            assertEquals("CANCELLED", state(url, job2));
-            assertEquals(404, get(url + "/api/training/nope").statusCode());
+            await(() -> state(url, job2, admin).matches("CANCELLED|DONE|FAILED"), Duration.ofSeconds(60),
+                    "cancelled");
+            assertEquals("CANCELLED", state(url, job2, admin));
+            assertEquals(404, get(url + "/api/training/nope", admin).statusCode());
             assertEquals(60, p.cameraStatus().get("cam1").frames(), "inspection kept its frames");
             try (Stream<Path> left = Files.list(data.resolve("training"))) {
                 assertEquals(List.of(), left.toList(), "job folders are removed when jobs end");
@@ -173,15 +174,16 @@ class TrainingApiTest {
         var started = send("POST", url + "/api/training", "", admin);
         assertEquals(202, started.statusCode(), started.body());
         String job = JSON.readTree(started.body()).get("job").asText();
-        await(() -> state(url, job).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(240), "training " + job);
-        JsonNode done = JSON.readTree(get(url + "/api/training/" + job).body());
+        await(() -> state(url, job, admin).matches("DONE|FAILED|CANCELLED"), Duration.ofSeconds(240),
+                "training " + job);
+        JsonNode done = JSON.readTree(get(url + "/api/training/" + job, admin).body());
         assertEquals("DONE", done.get("state").asText(), done.toString());
         return done;
     }
 
-    private static String state(String url, String job) {
+    private static String state(String url, String job, String[] session) {
         try {
-            return JSON.readTree(get(url + "/api/training/" + job).body()).get("state").asText();
+            return JSON.readTree(get(url + "/api/training/" + job, session).body()).get("state").asText();
         } catch (Exception e) {
             return "?";
         }

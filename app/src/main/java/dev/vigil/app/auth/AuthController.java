@@ -2,6 +2,7 @@ package dev.vigil.app.auth;
 
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
@@ -19,6 +20,7 @@ import java.util.Map;
 public class AuthController {
     private final AccountStore accounts;
     private final Sessions sessions;
+    private final LoginThrottle throttle = new LoginThrottle(java.time.Clock.systemUTC());
 
     public AuthController(AccountStore accounts, Sessions sessions) {
         this.accounts = accounts;
@@ -29,17 +31,32 @@ public class AuthController {
     public record Login(String name, String password) {}
 
     @Post("/login")
-    public HttpResponse<?> login(@Body Login login) {
+    public HttpResponse<?> login(@Body Login login, HttpRequest<?> request) throws InterruptedException {
         if (login == null || login.name() == null || login.password() == null) {
             return HttpResponse.badRequest(Map.of("error", "send {\"name\": ..., \"password\": ...}"));
         }
-        return accounts.authenticate(login.name(), login.password().toCharArray())
-                .<HttpResponse<?>>map(a -> {
-                    Sessions.Session s = sessions.create(a);
-                    return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
-                            .sameSite(SameSite.Strict).path("/").maxAge(sessions.idle()));
-                })
-                .orElseGet(() -> HttpResponse.unauthorized().body(Map.of("error", "wrong name or password")));
+        String address = request.getRemoteAddress() == null || request.getRemoteAddress().getAddress() == null ? "?"
+                : request.getRemoteAddress().getAddress().getHostAddress();
+        var wait = throttle.wait(login.name(), address);
+        if (wait.isPresent()) {
+            long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
+            return HttpResponse.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", Long.toString(seconds))
+                    .body(Map.of("error", "too many wrong passwords for this account or from this address: try again"
+                            + " in " + seconds + " s"));
+        }
+        var checked = throttle.hashing(() -> accounts.authenticate(login.name(), login.password().toCharArray()));
+        if (checked.isEmpty()) {
+            return HttpResponse.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", "2")
+                    .body(Map.of("error", "too many logins at once: try again in a moment"));
+        }
+        if (checked.get().isEmpty()) {
+            throttle.failed(login.name(), address);
+            return HttpResponse.unauthorized().body(Map.of("error", "wrong name or password"));
+        }
+        throttle.succeeded(login.name(), address);
+        Sessions.Session s = sessions.create(checked.get().get());
+        return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
+                .sameSite(SameSite.Strict).path("/").maxAge(sessions.idle()));
     }
 
     @Post("/logout")

@@ -18,6 +18,10 @@ import java.time.Instant;
 public record CameraStatus(String id, State state, String reason, long frames, long corruptFrames, long reconnects,
         long sinkErrors, Instant lastFrameAt, double fps) {
 
+    public CameraStatus {
+        reason = dev.vigil.config.Redact.text(reason); // a source's error may quote its URL, password and all
+    }
+
     /** The state of a camera. */
     public enum State {
         /** Opening the source for the first time. */

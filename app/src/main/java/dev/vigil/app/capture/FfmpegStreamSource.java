@@ -39,7 +39,6 @@ import org.slf4j.LoggerFactory;
 public final class FfmpegStreamSource implements FrameSource {
     private static final Logger LOG = LoggerFactory.getLogger(FfmpegStreamSource.class);
     private static final int STDERR_LINES = 20;
-    private static final Pattern CREDENTIALS = Pattern.compile("(://[^:/@]+):[^@/]*@");
     private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "ffmpeg-stream-watchdog");
         t.setDaemon(true);
@@ -353,6 +352,6 @@ public final class FfmpegStreamSource implements FrameSource {
 
     /** The url (or any text) with passwords replaced: {@code rtsp://user:***@host}. */
     static String redact(String text) {
-        return text == null ? null : CREDENTIALS.matcher(text).replaceAll("$1:***@");
+        return dev.vigil.config.Redact.text(text);
     }
 }

@@ -149,7 +149,8 @@ public final class MqttLink implements AutoCloseable {
         try {
             this.client = new MqttAsyncClient(serverUri, clientId, new MemoryPersistence());
         } catch (MqttException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("mqtt.url '" + settings.url() + "' / client id '" + clientId
+            throw new IllegalArgumentException("mqtt.url '" + dev.vigil.config.Redact.text(settings.url())
+                    + "' / client id '" + clientId
                     + "': the MQTT client refuses them (" + e.getMessage() + "); use tcp://host:1883 or"
                     + " ssl://host:8883 and a client id of letters and digits", e);
         }
@@ -578,7 +579,7 @@ public final class MqttLink implements AutoCloseable {
 
     /** The Paho server URI for {@code mqtt.url}: tcp:// and ssl://, with mqtt:// and mqtts:// as aliases. */
     static String serverUri(String url) {
-        String bad = "mqtt.url '" + url + "': ";
+        String bad = "mqtt.url '" + dev.vigil.config.Redact.text(url) + "': ";
         String hint = "; use tcp://host:1883, or ssl://host:8883 for TLS (mqtt:// and mqtts:// work too)";
         URI uri;
         try {
@@ -637,7 +638,7 @@ public final class MqttLink implements AutoCloseable {
             o.setPassword(password.getBytes(StandardCharsets.UTF_8));
             if (!tls) {
                 LOG.log(System.Logger.Level.WARNING, "mqtt.url {0} is not TLS: the broker password is sent in clear"
-                        + " text; use ssl://host:8883 with mqtt.caFile", settings.url());
+                        + " text; use ssl://host:8883 with mqtt.caFile", dev.vigil.config.Redact.text(settings.url()));
             }
         }
         if (settings.caFile() != null && !settings.caFile().isBlank()) {
@@ -645,7 +646,8 @@ public final class MqttLink implements AutoCloseable {
                 o.setSocketFactory(socketFactory(Path.of(settings.caFile())));
             } else {
                 LOG.log(System.Logger.Level.WARNING, "mqtt.caFile is set but mqtt.url {0} is not TLS, so it is not"
-                        + " used and the connection is not encrypted; use ssl://host:8883", settings.url());
+                        + " used and the connection is not encrypted; use ssl://host:8883",
+                        dev.vigil.config.Redact.text(settings.url()));
             }
         }
         return o;

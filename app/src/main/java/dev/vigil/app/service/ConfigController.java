@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.app.mqtt.ConfigStatePayload;
 import dev.vigil.config.ConfigException;
 import dev.vigil.config.ConfigLoader;
+import dev.vigil.config.Redact;
 import dev.vigil.config.ConfigStore;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
@@ -63,10 +64,10 @@ public class ConfigController {
             ConfigStore.Current c = changes.store().current();
             out.put("version", c.version());
             out.put("file", changes.store().file().toString());
-            out.put("document", c.document());
+            out.put("document", Redact.json(c.document()));
             out.put("state", changes.last());
         }
-        out.put("effective", ConfigLoader.json().valueToTree(service.pipeline().config()));
+        out.put("effective", Redact.json(ConfigLoader.json().valueToTree(service.pipeline().config())));
         return HttpResponse.ok(out);
     }
 
@@ -81,7 +82,9 @@ public class ConfigController {
             return noFile();
         }
         try {
-            return HttpResponse.ok(changes.store().snapshot(version));
+            Object snap = changes.store().snapshot(version);
+            return HttpResponse.ok(snap instanceof com.fasterxml.jackson.databind.JsonNode j ? Redact.json(j)
+                    : Redact.json(ConfigLoader.json().valueToTree(snap)));
         } catch (ConfigException e) {
             return HttpResponse.notFound(Map.of("error", e.getMessage()));
         }

@@ -56,7 +56,7 @@ public class VigilHealth implements HealthIndicator {
         details.put("model", model);
         Map<String, Object> broker = new LinkedHashMap<>();
         broker.put("connected", p.mqtt().connected());
-        broker.put("url", p.config().mqtt().url());
+        broker.put("url", dev.vigil.config.Redact.text(p.config().mqtt().url()));
         broker.put("alertQueue", p.mqtt().alertQueueDepth());
         broker.put("alertOverflow", p.mqtt().alertOverflow());
         details.put("broker", broker);

@@ -119,6 +119,11 @@ class RouteAccessTest {
             assertEquals("UP", body.get("status").asText());
             assertFalse(body.has("details"), live.body());
             assertFalse(ServiceEndToEndTest.get(url + "/health/readiness").body().contains("127.0.0.1"));
+            // the broker password in mqtt.url is never shown
+            for (String p : List.of("/api/status", "/api/config", "/api/config/snapshots")) {
+                HttpResponse<String> r = ApiClient.send("GET", url + p, null, admin);
+                assertFalse(r.body().contains("hunter2"), p + ": " + r.body());
+            }
             // a viewer reads what the page shows
             assertEquals(200, ApiClient.send("GET", url + "/api/status", null, viewer).statusCode());
             assertEquals(200, ApiClient.send("GET", url + "/api/samples", null, viewer).statusCode());

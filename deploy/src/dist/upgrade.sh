@@ -6,10 +6,11 @@
 # 1. installs this release beside the running one (/opt/vigil/releases/<version>);
 # 2. migrates /etc/vigil/vigil.yml with the new release (a backup vigil.yml.v<N>.bak is kept when it changes);
 # 3. switches /opt/vigil/current atomically (previous -> the old release) and restarts the service;
-# 4. waits up to --health-seconds (default 120) for /health to answer UP;
+# 4. waits up to --health-seconds (default 120) for /health/liveness to answer UP and for the new process to say, in
+#    /var/lib/vigil/service.json, that it loaded its model (when one is configured);
 # 5. if it does not, switches current back, restores the configuration from before the upgrade, restarts the old
 #    release and exits 1. Samples, labels, models and the registry are in /var/lib/vigil and are not touched.
-# --restart-cmd (default: systemctl restart vigil.service) and --health-url (default: from web.port) serve devices
+# --restart-cmd (default: systemctl restart vigil.service) and --health-url (default: the port in service.json) serve devices
 # without systemd and tests.
 set -euo pipefail
 src="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -46,16 +47,24 @@ HOME="$(r /var/lib/vigil)" "$new_bin" config migrate "$conf" || {
   exit 1
 }
 say "switched to $version (previous: $old); restarting"
+state_file="$(r /var/lib/vigil)/service.json"
+rm -f "$state_file" # the new process writes its own
 eval "$restart_cmd"
 
 # 4: health
-if [ -z "$health_url" ]; then
-  port="$(grep -oE '^\s*web:.*port:\s*[0-9]+' "$conf" | grep -oE '[0-9]+$' || true)"
-  health_url="http://127.0.0.1:${port:-8080}/health"
-fi
+model_loaded() { # the new process's service.json: no model configured, or one loaded
+  [ -f "$state_file" ] || return 1
+  grep -q '"modelConfigured" *: *false' "$state_file" && return 0
+  ! grep -q '"model" *: *null' "$state_file"
+}
 deadline=$((SECONDS + wait_s))
 while [ $SECONDS -lt $deadline ]; do
-  if curl -fsS -m 5 "$health_url" 2>/dev/null | grep -q '"status" *: *"UP"'; then
+  if [ -z "$health_url" ] && [ -f "$state_file" ]; then
+    port="$(grep -oE '"port" *: *[0-9]+' "$state_file" | grep -oE '[0-9]+$' || true)"
+    [ -n "$port" ] && health_url="http://127.0.0.1:$port/health/liveness"
+  fi
+  if [ -n "$health_url" ] && curl -fsS -m 5 "$health_url" 2>/dev/null | grep -q '"status" *: *"UP"' \
+      && model_loaded; then
     say "Vigil $version is healthy ($health_url)"
     rm -f "$saved"
     exit 0
@@ -64,7 +73,8 @@ while [ $SECONDS -lt $deadline ]; do
 done
 
 # 5: back
-echo "upgrade: Vigil $version did not become healthy within ${wait_s}s ($health_url); going back to $old" >&2
+echo "upgrade: Vigil $version did not become healthy within ${wait_s}s (${health_url:-no service.json}$(model_loaded \
+  || echo ", model not loaded")); going back to $old" >&2
 ln -sfn "$old" "$(r /opt/vigil/current).new" && mv -Tf "$(r /opt/vigil/current).new" "$(r /opt/vigil/current)"
 ln -sfn "releases/$version" "$(r /opt/vigil/failed)"
 cp -p "$saved" "$conf"

@@ -174,7 +174,7 @@ class DistributionTest {
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             while (System.nanoTime() < until && (health == null || !health.contains("\"UP\""))) {
                 Thread.sleep(500);
-                health = get("http://127.0.0.1:" + port + "/health");
+                health = get("http://127.0.0.1:" + port + "/health/readiness");
                 assertTrue(p.isAlive(), "the service exited: " + Files.readString(tmp.resolve("serve.log")));
             }
             assertTrue(health != null && health.contains("\"status\":\"UP\""), health + "\n"
@@ -214,7 +214,7 @@ class DistributionTest {
                         + conf + " >> " + tmp.resolve("service.log") + " 2>&1 &",
                 "echo $! > $pid", ""));
         restart.toFile().setExecutable(true);
-        String health = "http://127.0.0.1:" + port + "/health";
+        String health = "http://127.0.0.1:" + port + "/health/liveness";
         try {
             run(tmp, List.of(restart.toString()), jre(), 30);
             awaitHealthy(health);

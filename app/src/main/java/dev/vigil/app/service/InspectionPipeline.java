@@ -89,6 +89,8 @@ public final class InspectionPipeline implements AutoCloseable {
     private volatile String modelNote;
     private volatile Instant firstVerdict;
     private volatile boolean running;
+    /** When the inspection loop last came round (it does at least every 200 ms when idle). */
+    private volatile long loopBeat = System.nanoTime();
     private Thread worker;
 
     public InspectionPipeline(DeviceConfig config, MeterRegistry metrics) {
@@ -375,6 +377,7 @@ public final class InspectionPipeline implements AutoCloseable {
 
     private void work() {
         while (running) {
+            loopBeat = System.nanoTime();
             try {
                 if (!pending.tryAcquire(200, TimeUnit.MILLISECONDS)) {
                     continue;
@@ -770,6 +773,20 @@ public final class InspectionPipeline implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "status publish failed: " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether the inspection loop runs: started, its thread alive, and round within {@code stuckAfter} (a batch being
+     * judged counts as running for that long). A camera that is down does not stop it: the loop idles.
+     */
+    public boolean loopAlive(java.time.Duration stuckAfter) {
+        Thread w = worker;
+        return running && w != null && w.isAlive() && System.nanoTime() - loopBeat < stuckAfter.toNanos();
+    }
+
+    /** The lock the inspection loop takes to judge a batch (tests hold it to stall the loop). */
+    Object modelLockForTests() {
+        return modelLock;
     }
 
     public LoadedModel model() {

@@ -69,7 +69,9 @@ class AnomalyServiceTest {
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line5"), List.of(
-                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null)),
+                // triggered: one frame per trigger, so none is dropped however slow a shared machine is
+                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null,
+                        "triggered")),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
                 new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
                 // every ok frame is flagged for audit too, so the good ones can be labelled
@@ -82,7 +84,11 @@ class AnomalyServiceTest {
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             assertEquals("anomaly", p.model().modelPackage().manifest().training().head());
             int frameCount = OK_FRAMES + DEFECT_FRAMES;
-            await(() -> p.samples().count() == frameCount, Duration.ofSeconds(60), frameCount + " frames judged");
+            for (int i = 1; i <= frameCount; i++) {
+                final int n = i;
+                p.trigger("cam1");
+                await(() -> p.samples().count() == n, Duration.ofSeconds(30), "frame " + n + " judged");
+            }
             List<Sample> all = p.samples().list(null, 1000);
             List<Sample> defects = all.stream().filter(s -> s.source().startsWith("defective")).toList();
             List<Sample> oks = all.stream().filter(s -> s.source().startsWith("ok")).toList();

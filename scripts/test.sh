@@ -16,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # The distribution build strips other platforms' native libraries from the jars with zip.
 command -v zip >/dev/null 2>&1 || need+=(zip)
+command -v strace >/dev/null 2>&1 || [ -x /usr/bin/strace ] || need+=(strace)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 package dev.vigil.app;
 
-import dev.vigil.config.AtomicWrite;
+import dev.vigil.core.AtomicFiles;
 import dev.vigil.config.ConfigException;
 import dev.vigil.config.ConfigLoader;
 import dev.vigil.config.ConfigReference;
@@ -86,7 +86,7 @@ public final class ConfigCommand implements Runnable {
                         + Instant.now().toEpochMilli() + ".bak");
             }
             Files.copy(file, backup);
-            AtomicWrite.write(file, ConfigLoader.toYaml(l.document()).getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(file, ConfigLoader.toYaml(l.document()).getBytes(StandardCharsets.UTF_8));
             System.out.println(file + ": migrated from schemaVersion " + l.writtenVersion() + " to "
                     + DeviceConfig.SCHEMA_VERSION + " (" + String.join("; ", l.migrations()) + "); the old file is "
                     + backup);

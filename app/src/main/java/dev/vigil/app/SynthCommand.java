@@ -2,7 +2,7 @@ package dev.vigil.app;
 
 import dev.vigil.app.capture.SyntheticSource;
 import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;

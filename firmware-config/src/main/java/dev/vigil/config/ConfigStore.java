@@ -68,7 +68,7 @@ public final class ConfigStore {
         if (!l.migrations().isEmpty()) {
             Path backup = backupPath(l.writtenVersion());
             Files.copy(file, backup);
-            AtomicWrite.write(file, ConfigLoader.toYaml(l.document()).getBytes(StandardCharsets.UTF_8));
+            dev.vigil.core.AtomicFiles.write(file, ConfigLoader.toYaml(l.document()).getBytes(StandardCharsets.UTF_8));
             LOG.log(System.Logger.Level.INFO, "configuration {0} migrated from schemaVersion {1} to {2} ({3});"
                     + " the old file is kept as {4}", file, l.writtenVersion(), DeviceConfig.SCHEMA_VERSION,
                     String.join("; ", l.migrations()), backup);
@@ -159,7 +159,7 @@ public final class ConfigStore {
     }
 
     private Current commit(ObjectNode doc, DeviceConfig c, String origin) throws IOException {
-        AtomicWrite.write(file, ConfigLoader.toYaml(doc).getBytes(StandardCharsets.UTF_8));
+        dev.vigil.core.AtomicFiles.write(file, ConfigLoader.toYaml(doc).getBytes(StandardCharsets.UTF_8));
         Snapshot s = snapshot(doc, origin);
         current = new Current(s.id(), doc, c);
         prune(c.changes().keepSnapshots());
@@ -197,7 +197,7 @@ public final class ConfigStore {
     private Snapshot snapshot(ObjectNode doc, String origin) throws IOException {
         int id = index.isEmpty() ? 1 : index.get(index.size() - 1).id() + 1;
         String text = ConfigLoader.toYaml(doc);
-        AtomicWrite.write(snapshotFile(id), ("# Vigil configuration snapshot " + id + ", " + Instant.now() + ", "
+        dev.vigil.core.AtomicFiles.write(snapshotFile(id), ("# Vigil configuration snapshot " + id + ", " + Instant.now() + ", "
                 + origin.replace('\n', ' ') + "\n" + text).getBytes(StandardCharsets.UTF_8));
         Snapshot s = new Snapshot(id, Instant.now().toString(), origin, sha256(canonical(doc)));
         index.add(s);
@@ -215,7 +215,7 @@ public final class ConfigStore {
     }
 
     private void writeIndex() throws IOException {
-        AtomicWrite.write(dir.resolve("index.json"), ConfigLoader.json().writeValueAsBytes(index));
+        dev.vigil.core.AtomicFiles.write(dir.resolve("index.json"), ConfigLoader.json().writeValueAsBytes(index));
     }
 
     private Snapshot find(int id) {
@@ -245,7 +245,7 @@ public final class ConfigStore {
         }
     }
 
-    /** Temporary files of writes a crash interrupted ({@link AtomicWrite}): the old file is intact beside them. */
+    /** Temporary files of writes a crash interrupted ({@link dev.vigil.core.AtomicFiles}): the old file is intact beside them. */
     private static void removeStaleTemporaries(Path folder, String prefix) throws IOException {
         if (folder == null || !Files.isDirectory(folder)) {
             return;

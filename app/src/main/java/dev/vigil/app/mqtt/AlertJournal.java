@@ -392,17 +392,10 @@ final class AlertJournal implements AutoCloseable {
         return -1;
     }
 
+    /** The already forced file {@code from} renamed over {@code to}, the rename itself made durable. */
     private void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true); // make the rename itself durable
-        } catch (IOException ignored) {
-            // not every platform can open a directory; the rename is still atomic
-        }
+        dev.vigil.core.AtomicFiles.move(from, to);
+        dev.vigil.core.AtomicFiles.forceFolder(dir);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.model.ModelPackage;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,10 +104,10 @@ public final class ModelRegistry {
             Folders.deleteTree(tmp);
             Files.createDirectories(tmp);
             for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT)) {
-                Files.copy(dir.resolve(f), tmp.resolve(f));
+                AtomicFiles.writeForced(tmp.resolve(f), Files.readAllBytes(dir.resolve(f)));
             }
             ModelPackage.open(tmp);
-            AtomicFiles.move(tmp, versions().resolve(id));
+            AtomicFiles.commit(tmp, versions().resolve(id)); // files forced, folder renamed, registry folder forced
             Object acc = pkg.manifest().metrics() == null ? null : pkg.manifest().metrics().get("validationAccuracy");
             entries.add(new Entry(id, Instant.now(), origin, acc instanceof Number n ? n.doubleValue() : null));
             writeEntries();

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyGraph;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
 import jakarta.inject.Singleton;
@@ -38,7 +38,7 @@ public class ServiceStateFile implements ApplicationEventListener<ServerStartupE
         state.put("modelError", p.modelError());
         Path file = Path.of(p.config().storage().dir()).resolve(FILE);
         try {
-            AtomicFiles.writeDurably(file, new ObjectMapper().writerWithDefaultPrettyPrinter()
+            AtomicFiles.write(file, new ObjectMapper().writerWithDefaultPrettyPrinter()
                     .writeValueAsBytes(state));
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot write " + file + ": " + e.getMessage());

@@ -4,7 +4,7 @@ import dev.vigil.trainer.VigilException;
 import dev.vigil.trainer.onnx.GraphAnalysis;
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.OnnxGraph;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import dev.vigil.trainer.util.Hashing;
 import java.io.IOException;
 import java.io.InputStream;

@@ -7,7 +7,7 @@ import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.model.DefectMap;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -83,7 +83,7 @@ public final class ClassifyCommand implements Callable<Integer> {
                         }
                         if (heatmap != null) {
                             Path file = heatmap.resolve(img.getFileName() + ".heatmap.png");
-                            AtomicFiles.writeDurably(file, map.overlayPng(bgr));
+                            AtomicFiles.write(file, map.overlayPng(bgr));
                             line.put("heatmap", file.toString());
                         }
                     } finally {

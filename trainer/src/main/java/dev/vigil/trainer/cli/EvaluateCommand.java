@@ -4,7 +4,7 @@ import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.model.ModelPackage;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;

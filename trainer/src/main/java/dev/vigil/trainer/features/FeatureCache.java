@@ -1,7 +1,7 @@
 package dev.vigil.trainer.features;
 
 import dev.vigil.trainer.data.Variant;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -78,13 +78,13 @@ public final class FeatureCache {
             b.asShortBuffer().put(f.cutHalf());
             b.position(12 + 2 * f.cutHalf().length);
             b.asFloatBuffer().put(f.pooled());
-            AtomicFiles.write(file(imageSha, v), b.array());
+            AtomicFiles.writeCache(file(imageSha, v), b.array());
             return;
         }
         ByteBuffer b = ByteBuffer.allocate(12 + 4 * (f.cutMap().length + f.pooled().length))
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(f.cutMap().length).putInt(f.pooled().length);
         b.asFloatBuffer().put(f.cutMap()).put(f.pooled());
-        AtomicFiles.write(file(imageSha, v), b.array());
+        AtomicFiles.writeCache(file(imageSha, v), b.array());
     }
 }

@@ -1,7 +1,7 @@
 package dev.vigil.trainer.model;
 
 import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.util.AtomicFiles;
+import dev.vigil.core.AtomicFiles;
 import dev.vigil.trainer.util.Hashing;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,15 +52,17 @@ public final class PackageWriter {
         Files.createDirectories(abs.getParent());
         Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
         try {
-            Files.write(tmp.resolve(ModelPackage.MODEL), model);
+            // every file forced, then the folder renamed into place and its parent forced: after a power cut the
+            // package is there complete or not at all
+            AtomicFiles.writeForced(tmp.resolve(ModelPackage.MODEL), model);
             byte[] reportBytes = ModelPackage.json().writeValueAsBytes(report);
-            Files.write(tmp.resolve(ModelPackage.REPORT), reportBytes);
+            AtomicFiles.writeForced(tmp.resolve(ModelPackage.REPORT), reportBytes);
             Manifest m = manifest.apply(Hashing.sha256(model), Hashing.sha256(reportBytes));
-            Files.write(tmp.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
+            AtomicFiles.writeForced(tmp.resolve(ModelPackage.MANIFEST), ModelPackage.json().writeValueAsBytes(m));
             if (Files.exists(abs)) {
                 Files.delete(abs);
             }
-            AtomicFiles.move(tmp, abs);
+            AtomicFiles.commit(tmp, abs);
             return ModelPackage.open(abs);
         } finally {
             if (Files.exists(tmp)) {

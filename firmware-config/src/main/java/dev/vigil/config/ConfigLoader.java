@@ -109,6 +109,8 @@ public final class ConfigLoader {
     public static DeviceConfig bind(ObjectNode doc, String source) {
         List<String> problems = new ArrayList<>(Schema.checkDocument(doc, DeviceConfig.class));
         if (!problems.isEmpty()) {
+            // every problem at once: the values' own rules too, checked on the document without the keys above
+            problems.addAll(valueProblemsWithout(doc, problems));
             throw new ConfigException(source, problems);
         }
         DeviceConfig c;
@@ -127,6 +129,66 @@ public final class ConfigLoader {
             throw new ConfigException(source, problems);
         }
         return c;
+    }
+
+    /**
+     * The constraint and cross-field problems of {@code doc} once the keys named by {@code keyProblems} (unknown keys,
+     * values of the wrong type: "path: ...") are left out; none when it still cannot be bound. A rule about a key
+     * that was left out is not repeated.
+     */
+    private static List<String> valueProblemsWithout(ObjectNode doc, List<String> keyProblems) {
+        ObjectNode copy = doc.deepCopy();
+        List<String> removed = new ArrayList<>();
+        for (String p : keyProblems) {
+            int colon = p.indexOf(": ");
+            if (colon > 0) {
+                String path = p.substring(0, colon);
+                removeAt(copy, path);
+                removed.add(path);
+            }
+        }
+        try {
+            DeviceConfig c = JSON.treeToValue(effective(copy), DeviceConfig.class);
+            if (c == null) {
+                return List.of();
+            }
+            return c.problems().stream().filter(q -> removed.stream().noneMatch(r -> q.startsWith(r + ":")
+                    || q.startsWith(r + ".") || q.startsWith(r + "["))).toList();
+        } catch (JsonProcessingException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /** Removes the node at {@code path} ({@code a.b[0].c}) from {@code root}, if it is there. */
+    static void removeAt(ObjectNode root, String path) {
+        String[] parts = path.split("\\.");
+        JsonNode node = root;
+        for (int i = 0; i < parts.length && node != null; i++) {
+            String part = parts[i];
+            int bracket = part.indexOf('[');
+            String name = bracket < 0 ? part : part.substring(0, bracket);
+            boolean last = i == parts.length - 1;
+            if (bracket < 0) {
+                if (last && node instanceof ObjectNode o) {
+                    o.remove(name);
+                    return;
+                }
+                node = node.get(name);
+                continue;
+            }
+            JsonNode list = node.get(name);
+            int index;
+            try {
+                index = Integer.parseInt(part.substring(bracket + 1, part.indexOf(']')));
+            } catch (RuntimeException e) {
+                return;
+            }
+            if (last && list instanceof com.fasterxml.jackson.databind.node.ArrayNode a && index < a.size()) {
+                a.remove(index);
+                return;
+            }
+            node = list == null ? null : list.get(index);
+        }
     }
 
     /**

@@ -56,8 +56,11 @@ class ConfigStoreTest {
         byte[] before = Files.readAllBytes(tmp.resolve("vigil.yml"));
         ConfigException e = assertThrows(ConfigException.class, () -> s.apply(json("{\"decision\": {\"consensus\":"
                 + " 0}, \"web\": {\"prot\": 80}}"), ConfigStore.Mode.MERGE, "test"));
-        assertEquals(1, e.problems().size(), e.problems().toString());
+        // both at once: the unknown key and the value rule it used to hide until the key was fixed
+        assertEquals(2, e.problems().size(), e.problems().toString());
         assertTrue(e.problems().get(0).startsWith("web.prot: unknown key; did you mean 'port'?"), e.problems()
+                .toString());
+        assertTrue(e.problems().get(1).startsWith("decision.consensus: 0 must be between 1 and 100"), e.problems()
                 .toString());
         e = assertThrows(ConfigException.class, () -> s.apply(json("{\"decision\": {\"consensus\": 0},"
                 + " \"storage\": {\"auditShare\": 3}}"), ConfigStore.Mode.MERGE, "test"));

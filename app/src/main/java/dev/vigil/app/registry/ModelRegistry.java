@@ -108,6 +108,7 @@ public final class ModelRegistry {
             }
             ModelPackage.open(tmp);
             AtomicFiles.commit(tmp, versions().resolve(id)); // files forced, folder renamed, registry folder forced
+            keepBackbone(pkg.manifest().backbone());
             Object acc = pkg.manifest().metrics() == null ? null : pkg.manifest().metrics().get("validationAccuracy");
             entries.add(new Entry(id, Instant.now(), origin, acc instanceof Number n ? n.doubleValue() : null));
             writeEntries();
@@ -145,6 +146,48 @@ public final class ModelRegistry {
 
     public synchronized List<Entry> entries() {
         return List.copyOf(entries);
+    }
+
+    /** The backbone files the versions were trained from, by SHA-256 ({@code backbones/<sha256>.onnx}). */
+    private Path backbones() {
+        return root.resolve("backbones");
+    }
+
+    /**
+     * Keeps a copy of the backbone a package was trained from, found where its manifest says it was (and only if the
+     * file there still has the manifest's SHA-256), so that retraining on the device needs no download. Once per
+     * backbone; a package whose backbone is nowhere to be found is kept all the same (retraining then resolves
+     * training.backbone as configured).
+     */
+    private void keepBackbone(dev.vigil.trainer.model.Manifest.BackboneRef ref) {
+        if (ref == null || ref.sha256() == null || !ref.sha256().matches("[0-9a-f]{64}")) {
+            return;
+        }
+        Path kept = backbones().resolve(ref.sha256() + ".onnx");
+        if (Files.exists(kept) || ref.file() == null) {
+            return;
+        }
+        try {
+            byte[] bytes = Files.readAllBytes(Path.of(ref.file()));
+            if (!dev.vigil.trainer.util.Hashing.sha256(bytes).equals(ref.sha256())) {
+                LOG.log(System.Logger.Level.INFO, "model registry: {0} no longer holds backbone {1}; not kept",
+                        ref.file(), ref.name());
+                return;
+            }
+            AtomicFiles.write(kept, bytes);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.INFO, "model registry: backbone {0} not kept ({1})", ref.name(),
+                    e.getMessage());
+        }
+    }
+
+    /** The kept backbone file with this SHA-256, if the registry has it. */
+    public Optional<Path> backboneFile(String sha256) {
+        if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
+            return Optional.empty();
+        }
+        Path p = backbones().resolve(sha256 + ".onnx");
+        return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
     }
 
     /** The folder of a known version's package. */

@@ -211,8 +211,8 @@ public final class TrainingJobs implements AutoCloseable {
             DeviceConfig.Training t = config.training();
             Path cache = t.modelCache() != null ? Path.of(t.modelCache())
                     : Path.of(config.storage().dir()).resolve("backbones");
-            Backbone bb = new BackboneResolver(cache, line -> update(id, State.RUNNING, line, null, null, null))
-                    .resolve(t.backbone());
+            Backbone bb = backbone(t, new BackboneResolver(cache, line -> update(id, State.RUNNING, line, null, null,
+                    null)), id);
             TrainOptions o = TrainOptions.defaults().withUnfreeze(t.unfreeze()).withEpochs(t.epochs());
             ImageDataset data = ImageDataset.scan(dir.resolve("data"), 2);
             // good samples alone: a memory of good parts; good and defect samples: the supervised head with a memory
@@ -260,6 +260,33 @@ public final class TrainingJobs implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "training: cannot remove " + dir + ": " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * The backbone to train from: the very file the active model was trained from, when the registry kept it and
+     * {@code training.backbone} names that backbone (so an offline device retrains without a download); otherwise
+     * {@code training.backbone} as configured (a catalog name from the model cache, or a file).
+     */
+    private Backbone backbone(DeviceConfig.Training t, BackboneResolver resolver, String job) {
+        String active = registry.pointer().active();
+        if (active != null) {
+            try {
+                var ref = ModelPackage.open(registry.packageDir(active)).manifest().backbone();
+                var kept = ref == null ? java.util.Optional.<Path>empty() : registry.backboneFile(ref.sha256());
+                boolean same = ref != null && (t.backbone().equals(ref.name())
+                        || t.backbone().endsWith(".onnx") && Files.isRegularFile(Path.of(t.backbone()))
+                                && dev.vigil.trainer.util.Hashing.sha256(Path.of(t.backbone())).equals(ref.sha256()));
+                if (kept.isPresent() && same) {
+                    update(job, State.RUNNING, "backbone " + ref.name() + ": the registry's copy of the one "
+                            + active + " was trained from", null, null, null);
+                    return resolver.resolve(kept.get().toString());
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.INFO, "training: the active model's backbone is not usable ({0}); using"
+                        + " training.backbone {1}", e.getMessage(), t.backbone());
+            }
+        }
+        return resolver.resolve(t.backbone());
     }
 
     /**

@@ -149,7 +149,8 @@ public final class AnomalyExporter {
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
                         Manifest.Tiles.of(m.options().geometry().tiles(), pre.width(), pre.height())),
                 new Manifest.Output(ModelExporter.OUTPUT, "probabilities", ModelExporter.DEFECT_MAP),
-                new Manifest.BackboneRef(bb.name(), bb.sha256()),
+                new Manifest.BackboneRef(bb.name(), bb.sha256(),
+                        bb.file() == null ? null : bb.file().toAbsolutePath().toString()),
                 new Manifest.Training(0, AnomalyGraph.LOCAL, plan.taps(), "local" + plan.neighbourhood() + "x"
                         + plan.neighbourhood(), false, 0, 0, 0, 0f, 0f, 0, m.options().seed(), List.of(),
                         List.of(Variant.ORIGINAL.id()), s.datasetSha256(), counts, counts, s.skippedImages(),

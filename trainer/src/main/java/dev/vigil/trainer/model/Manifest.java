@@ -44,7 +44,15 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      */
     public record Output(String tensor, String kind, String defectMap) {}
 
-    public record BackboneRef(String name, String sha256) {}
+    /**
+     * @param file where the backbone file was when the package was trained (absolute; a hint: the registry keeps a
+     *     copy of the file with this SHA-256 so that retraining needs no download; null in older packages)
+     */
+    public record BackboneRef(String name, String sha256, String file) {
+        public BackboneRef(String name, String sha256) {
+            this(name, sha256, null);
+        }
+    }
 
     public record Training(int unfrozenBlocks, String cut, List<String> taps, String pool, boolean randomInit,
             int epochs, int maxEpochs, int bestEpoch, float headLearningRate, float backboneLearningRate,

@@ -268,18 +268,35 @@ public record DeviceConfig(
             @Key(doc = "Also publish every verdict (QoS 0).") Boolean inspections,
             @Key(doc = "MQTT client id; left out = vigil-<device id>.") String clientId,
             @Key(doc = "Seconds between refreshes of the retained status.", min = 1, max = 3600)
-            Integer statusSeconds) {
+            Integer statusSeconds,
+            @Key(doc = "Take the state-changing commands model/set, model/offer and config/set from the broker (off:"
+                    + " not even subscribed; let only a fleet controller publish them: docs/mqtt.md has a password"
+                    + " file and ACL). Camera triggers are taken either way.") Boolean acceptCommands) {
         public Mqtt {
             url = url == null ? "tcp://127.0.0.1:1883" : url;
             queueQuota = queueQuota == null ? 10_000 : queueQuota;
             inspections = inspections == null ? Boolean.FALSE : inspections;
             statusSeconds = statusSeconds == null ? 10 : statusSeconds;
+            acceptCommands = acceptCommands == null ? Boolean.FALSE : acceptCommands;
         }
 
-        /** The short form tests use (no password file). */
+        public Mqtt(String url, String prefix, String username, String passwordEnv, String passwordFile,
+                String caFile, Integer queueQuota, Boolean inspections, String clientId, Integer statusSeconds) {
+            this(url, prefix, username, passwordEnv, passwordFile, caFile, queueQuota, inspections, clientId,
+                    statusSeconds, null);
+        }
+
+        /** The short form tests use (no password file, no commands). */
         public Mqtt(String url, String prefix, String username, String passwordEnv, String caFile, Integer queueQuota,
                 Boolean inspections, String clientId, Integer statusSeconds) {
-            this(url, prefix, username, passwordEnv, null, caFile, queueQuota, inspections, clientId, statusSeconds);
+            this(url, prefix, username, passwordEnv, null, caFile, queueQuota, inspections, clientId, statusSeconds,
+                    null);
+        }
+
+        /** This broker with the state-changing commands taken or not. */
+        public Mqtt withAcceptCommands(boolean accept) {
+            return new Mqtt(url, prefix, username, passwordEnv, passwordFile, caFile, queueQuota, inspections,
+                    clientId, statusSeconds, accept);
         }
     }
 

@@ -461,9 +461,12 @@ public final class MqttLink implements AutoCloseable {
     }
 
     private void subscribe() {
-        MqttSubscription[] subscriptions = {new MqttSubscription(topics.triggerWildcard(), 1),
-                new MqttSubscription(topics.modelSet(), 1), new MqttSubscription(topics.configSet(), 1),
-                new MqttSubscription(topics.modelOffer(), 1)};
+        // deny by default: the state-changing commands only with mqtt.acceptCommands (triggers always)
+        MqttSubscription[] subscriptions = settings.acceptCommands()
+                ? new MqttSubscription[] {new MqttSubscription(topics.triggerWildcard(), 1),
+                    new MqttSubscription(topics.modelSet(), 1), new MqttSubscription(topics.configSet(), 1),
+                    new MqttSubscription(topics.modelOffer(), 1)}
+                : new MqttSubscription[] {new MqttSubscription(topics.triggerWildcard(), 1)};
         for (MqttSubscription s : subscriptions) {
             s.setRetainHandling(2); // never replay a retained command
         }
@@ -498,6 +501,12 @@ public final class MqttLink implements AutoCloseable {
 
     private void dispatch(String topic, String payload) {
         try {
+            boolean command = topic.equals(topics.modelSet()) || topic.equals(topics.configSet())
+                    || topic.equals(topics.modelOffer());
+            if (command && !settings.acceptCommands()) {
+                LOG.log(System.Logger.Level.WARNING, "MQTT command on {0} ignored: mqtt.acceptCommands is off", topic);
+                return;
+            }
             if (topic.equals(topics.modelSet())) {
                 listener.onModelCommand(payload);
             } else if (topic.equals(topics.configSet())) {

@@ -52,7 +52,8 @@ class MqttLinkTest {
 
     private static DeviceConfig config(String url, int quota) {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, quota, true, null, null), null, null);
+                new DeviceConfig.Mqtt(url, null, null, null, null, quota, true, null, null).withAcceptCommands(true), null,
+                null);
     }
 
     private MqttLink link(Mosquitto broker, int quota, MqttLink.Listener listener) {

@@ -49,7 +49,7 @@ class ConfigRemoteTest {
                     "cameras:",
                     "  - id: cam1",
                     "    source: { type: folder, path: '" + frames + "', fps: 5, loop: true }",
-                    "mqtt: { url: '" + broker.url() + "' }",
+                    "mqtt: { url: '" + broker.url() + "', acceptCommands: true }",
                     "storage: { dir: '" + data + "' }",
                     "web: { port: 0, host: 127.0.0.1 }",
                     "changes: { graceSeconds: 6 }",

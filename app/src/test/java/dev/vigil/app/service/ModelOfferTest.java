@@ -68,7 +68,8 @@ class ModelOfferTest {
         try (Mosquitto broker = Mosquitto.launch()) {
             DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("fleet7"), List.of(new DeviceConfig.Camera(
                     "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                    new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 60),
+                    new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 60)
+                            .withAcceptCommands(true),
                     new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                     new DeviceConfig.Web(0, "127.0.0.1"));
             ApplicationContext ctx = ServeCommand.start(c);

@@ -113,7 +113,7 @@ class ServiceEndToEndTest {
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2, false),
                         null, null)),
                 new DeviceConfig.ModelSettings(packageDir, true), null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, 1),
+                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, 1).withAcceptCommands(true),
                 new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null), new DeviceConfig.Web(0, "127.0.0.1"));
     }
 

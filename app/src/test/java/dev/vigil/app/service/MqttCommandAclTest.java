@@ -63,20 +63,25 @@ class MqttCommandAclTest {
                     InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
                     await(() -> p.mqtt().connected(), Duration.ofSeconds(10), "the device connected as 'device'");
                     Thread.sleep(500); // its subscriptions in place
-                    // a dashboard account may read everything and publish nothing under vigil/
-                    publish(broker.url(), "dashboard", "dashboard secret", "vigil/line1/config/set",
-                            "{\"requestId\": \"intruder\", \"config\": {\"storage\": {\"flagsPerHour\": 3}}}");
-                    Thread.sleep(1500);
-                    assertEquals(1, store.current().version(), "the dashboard's command never reached the device");
                     publish(broker.url(), "fleet", "fleet secret", "vigil/line1/config/set",
                             "{\"requestId\": \"fleet\", \"config\": {\"storage\": {\"flagsPerHour\": 5}}}");
+                    int expected;
                     if (accept) {
                         await(() -> store.current().version() == 2, Duration.ofSeconds(10), "the fleet's change");
                         assertEquals(5, p.config().storage().flagsPerHour());
+                        expected = 2;
                     } else {
                         Thread.sleep(1500);
                         assertEquals(1, store.current().version(), "mqtt.acceptCommands off: not even the fleet's");
+                        expected = 1;
                     }
+                    // the device listens (the fleet's arrived): a dashboard account may read everything and
+                    // publish nothing under vigil/
+                    publish(broker.url(), "dashboard", "dashboard secret", "vigil/line1/config/set",
+                            "{\"requestId\": \"intruder\", \"config\": {\"storage\": {\"flagsPerHour\": 3}}}");
+                    Thread.sleep(1500);
+                    assertEquals(expected, store.current().version(), "the dashboard's command never reached it");
+                    assertEquals(accept ? 5 : 120, p.config().storage().flagsPerHour());
                 } finally {
                     ctx.close();
                 }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vigil", mixinStandardHelpOptions = true, version = "vigil 0.1.0",
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
+            dev.vigil.trainer.cli.KeygenCommand.class, dev.vigil.trainer.cli.SignCommand.class,
             TransferBenchmark.class, ServeCommand.class,
             dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class, UserCommand.class, ConfigCommand.class})
 public final class Vigil implements Runnable {

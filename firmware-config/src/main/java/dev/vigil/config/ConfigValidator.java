@@ -66,6 +66,12 @@ final class ConfigValidator {
         if ((m.passwordEnv() != null || m.passwordFile() != null) && m.username() == null) {
             p.add("mqtt.username: missing; a password is configured, so the broker needs a user name too");
         }
+        for (int i = 0; i < c.model().trustedKeys().size(); i++) {
+            String k = c.model().trustedKeys().get(i);
+            if (k == null || !Files.isReadable(Path.of(k))) {
+                p.add("model.trustedKeys[" + i + "]: " + k + " cannot be read; give a .pub file from 'vigil keygen'");
+            }
+        }
         DeviceConfig.Web w = c.web();
         if ("token".equals(w.metrics()) && (w.metricsTokenFile() == null
                 || !Files.isReadable(Path.of(w.metricsTokenFile())))) {

@@ -211,9 +211,17 @@ public record DeviceConfig(
             @Key(doc = "Folder of the model package to serve (an inbox: a new package there is verified, entered in"
                     + " the registry and promoted). Left out = collect mode: frames are flagged for labelling.")
             @JsonProperty("package") String packageDir,
-            @Key(doc = "Swap in a new package when the files in the package folder change.") Boolean watch) {
+            @Key(doc = "Swap in a new package when the files in the package folder change.") Boolean watch,
+            @Key(doc = "Public keys (.pub files from 'vigil keygen') whose signature a package must carry, wherever it"
+                    + " comes from (package folder, upload, MQTT offer); left out = packages need no signature. The"
+                    + " device's own key, which signs what it trains, is trusted too.") List<String> trustedKeys) {
         public ModelSettings {
             watch = watch == null ? Boolean.TRUE : watch;
+            trustedKeys = trustedKeys == null ? List.of() : List.copyOf(trustedKeys);
+        }
+
+        public ModelSettings(String packageDir, Boolean watch) {
+            this(packageDir, watch, null);
         }
     }
 

@@ -97,13 +97,22 @@ public final class ModelRegistry {
      */
     public synchronized Entry add(Path dir, String origin) throws IOException {
         ModelPackage pkg = ModelPackage.open(dir);
+        if (!trusted.isEmpty()) {
+            List<java.security.PublicKey> keys = new java.util.ArrayList<>(trusted);
+            deviceKey().ifPresent(keys::add);
+            dev.vigil.trainer.model.PackageSignature.verify(dir, keys); // refuses with the reason
+        }
         String id = pkg.manifest().id();
         Optional<Entry> existing = entries.stream().filter(e -> e.id().equals(id)).findFirst();
         if (existing.isEmpty()) {
             Path tmp = versions().resolve(TMP_PREFIX + id);
             Folders.deleteTree(tmp);
             Files.createDirectories(tmp);
-            for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT)) {
+            for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT,
+                    dev.vigil.trainer.model.PackageSignature.FILE)) {
+                if (f.equals(dev.vigil.trainer.model.PackageSignature.FILE) && !Files.exists(dir.resolve(f))) {
+                    continue; // unsigned (no model.trustedKeys)
+                }
                 AtomicFiles.writeForced(tmp.resolve(f), Files.readAllBytes(dir.resolve(f)));
             }
             ModelPackage.open(tmp);
@@ -146,6 +155,32 @@ public final class ModelRegistry {
 
     public synchronized List<Entry> entries() {
         return List.copyOf(entries);
+    }
+
+    /** Keys a package must be signed by to enter (empty: no signature needed); the device's own key joins them. */
+    private List<java.security.PublicKey> trusted = List.of();
+
+    /** Requires packages to be signed by one of {@code keys} (or the device's own key) from now on. */
+    public synchronized void trust(List<java.security.PublicKey> keys) {
+        this.trusted = List.copyOf(keys);
+    }
+
+    /** The device's own signing key ({@code keys/device.key}): made on first use; it signs what the device trains. */
+    public Path deviceKeyFile() throws IOException {
+        Path dir = root.resolve("keys");
+        Path key = dir.resolve("device.key");
+        synchronized (this) {
+            if (!Files.exists(key)) {
+                dev.vigil.trainer.model.PackageSignature.generate(dir, "device");
+            }
+        }
+        return key;
+    }
+
+    private Optional<java.security.PublicKey> deviceKey() {
+        Path pub = root.resolve("keys").resolve("device.pub");
+        return Files.isRegularFile(pub) ? Optional.of(dev.vigil.trainer.model.PackageSignature.readPublic(pub))
+                : Optional.empty();
     }
 
     /** The backbone files the versions were trained from, by SHA-256 ({@code backbones/<sha256>.onnx}). */

@@ -99,6 +99,8 @@ public final class InspectionPipeline implements AutoCloseable {
         Path data = Path.of(config.storage().dir());
         this.store = new SampleStore(data, (long) config.storage().quotaMb() << 20, config.storage().retentionDays());
         this.registry = new ModelRegistry(data.resolve("models"));
+        this.registry.trust(config.model().trustedKeys().stream()
+                .map(k -> dev.vigil.trainer.model.PackageSignature.readPublic(Path.of(k))).toList());
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
                 System.nanoTime());
         flags.configure(config.storage().auditShare(), config.storage().flagsPerHour(), cameraCaps(config));

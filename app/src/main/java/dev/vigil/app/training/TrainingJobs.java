@@ -224,6 +224,8 @@ public final class TrainingJobs implements AutoCloseable {
                         + counts, null, null, null);
                 ModelPackage pkg = PackageTraining.train(kind, bb, data, o, AnomalyOptions.defaults(),
                         Path.of(config.storage().dir()).resolve("features"), dir.resolve("model"), log).pkg();
+                // signed with the device's own key: it enters a registry that requires signatures like any package
+                dev.vigil.trainer.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
                 update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
                         null);

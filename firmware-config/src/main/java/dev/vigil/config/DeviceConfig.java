@@ -367,7 +367,12 @@ public record DeviceConfig(
                     + " on) before an automatic promotion; 0 = no shadow run.", min = 0) Integer shadowFrames,
             @Key(doc = "A candidate at least as good as the active model on the evaluation set (overall and in defect"
                     + " recall) goes into service by itself; false = every candidate waits for an admin.")
-            Boolean autoPromote) {
+            Boolean autoPromote,
+            @Key(doc = "CPU threads the training process may use; left out = the cores less one (at least 1), so"
+                    + " inspection keeps a core.", min = 1, max = 256) Integer threads,
+            @Key(doc = "Most memory the training process may take, MiB (heap, direct buffers and native arenas"
+                    + " together; it stops with a clear error rather than grow past it).", min = 512, max = 262_144)
+            Integer maxMemoryMb) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
@@ -376,6 +381,18 @@ public record DeviceConfig(
             evaluationShare = evaluationShare == null ? 0.2 : evaluationShare;
             shadowFrames = shadowFrames == null ? 200 : shadowFrames;
             autoPromote = autoPromote == null ? Boolean.TRUE : autoPromote;
+            maxMemoryMb = maxMemoryMb == null ? 2048 : maxMemoryMb;
+        }
+
+        /** {@link #threads}, or the cores less one (at least 1) when it is left out. */
+        public int threadsOrDefault() {
+            return threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+        }
+
+        public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache, Integer autoAfterLabels,
+                Double evaluationShare, Integer shadowFrames, Boolean autoPromote) {
+            this(backbone, unfreeze, epochs, modelCache, autoAfterLabels, evaluationShare, shadowFrames, autoPromote,
+                    null, null);
         }
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {

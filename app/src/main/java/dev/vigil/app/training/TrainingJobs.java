@@ -11,9 +11,7 @@ import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.model.ModelPackage;
-import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
-import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.util.Folders;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,8 +31,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Retraining on the device, in the background: the labelled samples become a folder-per-class dataset (hard links,
@@ -63,12 +59,8 @@ public final class TrainingJobs implements AutoCloseable {
             String candidateId, String error, Map<String, Integer> images, Comparison comparison,
             ShadowRun.Stats shadow) {
         Job with(State s, String line, String candidate, String err, Map<String, Integer> counts) {
-            Integer pct = percent;
-            if (line != null) {
-                Matcher m = PERCENT.matcher(line);
-                pct = m.find() ? Integer.valueOf(m.group(1)) : null;
-            }
-            return new Job(id, requestedBy, createdAt, s, line != null ? line : progress, pct,
+            // a new line from the service itself has no percentage; the training process's come through progress()
+            return new Job(id, requestedBy, createdAt, s, line != null ? line : progress, line != null ? null : percent,
                     candidate != null ? candidate : candidateId, err, counts != null ? counts : images, comparison,
                     shadow);
         }
@@ -90,7 +82,6 @@ public final class TrainingJobs implements AutoCloseable {
         String promote(String id);
     }
 
-    private static final Pattern PERCENT = Pattern.compile("\\((\\d+)%\\)");
     /** A shadow run that sees no frame for this long (the line stopped) ends; the evaluation decides alone. */
     static final Duration SHADOW_STALL = Duration.ofMinutes(2);
 
@@ -178,6 +169,13 @@ public final class TrainingJobs implements AutoCloseable {
         return true;
     }
 
+    /** A line of the training process: its progress (with the percentage it says) or its text. */
+    private synchronized void progress(String id, TrainingProcess.Line line) {
+        Job j = jobs.get(id);
+        jobs.put(id, new Job(j.id(), j.requestedBy(), j.createdAt(), j.state(), line.text(), line.percent(),
+                j.candidateId(), j.error(), j.images(), j.comparison(), j.shadow()));
+    }
+
     private synchronized void update(String id, State state, String progress, String candidate, String error,
             Map<String, Integer> images) {
         jobs.put(id, jobs.get(id).with(state, progress, candidate, error, images));
@@ -213,17 +211,20 @@ public final class TrainingJobs implements AutoCloseable {
                     : Path.of(config.storage().dir()).resolve("backbones");
             Backbone bb = backbone(t, new BackboneResolver(cache, line -> update(id, State.RUNNING, line, null, null,
                     null)), id);
-            TrainOptions o = TrainOptions.defaults().withUnfreeze(t.unfreeze()).withEpochs(t.epochs());
-            ImageDataset data = ImageDataset.scan(dir.resolve("data"), 2);
-            // good samples alone: a memory of good parts; good and defect samples: the supervised head with a memory
-            // of good parts beside it (a defect type nobody has labelled yet is still rejected)
-            PackageTraining.Kind kind = PackageTraining.kind(data, null, false, PackageTraining.Combine.AUTO, false);
+            // the training itself runs in a child process: a crash or an out-of-memory there cannot take
+            // inspection down, and its CPU and memory are bounded (TrainingProcess)
+            List<String> args = List.of("--data", dir.resolve("data").toString(), "--backbone", bb.file().toString(),
+                    "--out", dir.resolve("model").toString(), "--unfreeze", Integer.toString(t.unfreeze()),
+                    "--epochs", Integer.toString(t.epochs()), "--cache",
+                    Path.of(config.storage().dir()).resolve("features").toString(), "--model-cache", cache.toString());
+            int threads = t.threadsOrDefault();
+            TrainingProcess child = new TrainingProcess(args, threads, t.maxMemoryMb());
+            update(id, State.RUNNING, "training in a process of its own (" + threads + " thread" + (threads == 1 ? ""
+                    : "s") + ", at most " + t.maxMemoryMb() + " MiB) on " + counts, null, null, null);
+            child.run(threads, line -> progress(id, line));
             try (PrintStream log = new PrintStream(new LineSink(line -> update(id, State.RUNNING, line, null, null,
                     null)), true, StandardCharsets.UTF_8)) {
-                update(id, State.RUNNING, "training a " + kind.name().toLowerCase(java.util.Locale.ROOT) + " model on "
-                        + counts, null, null, null);
-                ModelPackage pkg = PackageTraining.train(kind, bb, data, o, AnomalyOptions.defaults(),
-                        Path.of(config.storage().dir()).resolve("features"), dir.resolve("model"), log).pkg();
+                ModelPackage pkg = ModelPackage.open(dir.resolve("model"));
                 // signed with the device's own key: it enters a registry that requires signatures like any package
                 dev.vigil.trainer.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());

@@ -181,12 +181,27 @@ public final class TrainCommand implements Callable<Integer> {
             + " near-duplicate images are grouped automatically)")
     String groupBy;
 
+    @Option(names = "--progress", paramLabel = "text|json", description = "progress as text for a person (default)"
+            + " or as one JSON object a line for a program (on-device training reads it)")
+    String progress = "text";
+
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
+        if (!progress.equals("text") && !progress.equals("json")) {
+            throw new dev.vigil.trainer.VigilException("--progress must be text or json, found '" + progress + "'");
+        }
+        dev.vigil.trainer.util.Progress.jsonLines(progress.equals("json"));
+        if (progress.equals("json")) {
+            // run for a service: a run must not outlive the service that started it (killed, power-cut, restarted)
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+                System.err.println("vigil train: the process that started this run is gone; stopping");
+                Runtime.getRuntime().halt(143);
+            }));
+        }
         if (!init.equals("pretrained") && !init.equals("random")) {
             throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
         }

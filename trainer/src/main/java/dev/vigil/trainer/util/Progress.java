@@ -8,6 +8,17 @@ import java.util.Locale;
  * tenth of the way, so journald and CI logs stay readable.
  */
 public final class Progress implements AutoCloseable {
+    /**
+     * When set ({@code vigil train --progress json}, as on-device training runs it), progress is printed as one JSON
+     * object a line — {@code {"progress": step, "done", "total", "percent", "seconds", "status"}} — for the process
+     * that reads it, instead of text for a person.
+     */
+    private static volatile boolean json;
+
+    public static void jsonLines(boolean on) {
+        json = on;
+    }
+
     private final PrintStream out;
     private final String label;
     private final long total;
@@ -21,7 +32,7 @@ public final class Progress implements AutoCloseable {
         this.out = out;
         this.label = label;
         this.total = Math.max(total, 1);
-        this.tty = System.console() != null && out == System.err;
+        this.tty = !json && System.console() != null && out == System.err;
     }
 
     /** A progress bar that prints nothing. */
@@ -56,10 +67,30 @@ public final class Progress implements AutoCloseable {
             int decile = (int) (frac * 10);
             if (decile != lastDecile || last) {
                 lastDecile = decile;
-                out.printf(Locale.ROOT, "%s: %d/%d (%.0f%%) %.1fs%s %s%n", label, done, total, frac * 100, secs,
-                        eta, suffix);
+                if (json) {
+                    out.printf(Locale.ROOT, "{\"progress\": %s, \"done\": %d, \"total\": %d, \"percent\": %.0f,"
+                            + " \"seconds\": %.1f, \"status\": %s}%n", quote(label), done, total, frac * 100, secs,
+                            quote(suffix));
+                } else {
+                    out.printf(Locale.ROOT, "%s: %d/%d (%.0f%%) %.1fs%s %s%n", label, done, total, frac * 100, secs,
+                            eta, suffix);
+                }
             }
         }
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20) {
+                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
     }
 
     @Override

@@ -7,7 +7,7 @@
 # 2. migrates /etc/vigil/vigil.yml with the new release (a backup vigil.yml.v<N>.bak is kept when it changes);
 # 3. switches /opt/vigil/current atomically (previous -> the old release) and restarts the service;
 # 4. waits up to --health-seconds (default 120) for /health/liveness to answer UP and for the new process to say, in
-#    /var/lib/vigil/service.json, that it loaded its model (when one is configured);
+#    /var/lib/vigil/service.json, that its model did not fail to load;
 # 5. if it does not, switches current back, restores the configuration from before the upgrade, restarts the old
 #    release and exits 1. Samples, labels, models and the registry are in /var/lib/vigil and are not touched.
 # --restart-cmd (default: systemctl restart vigil.service) and --health-url (default: the port in service.json) serve devices
@@ -52,10 +52,8 @@ rm -f "$state_file" # the new process writes its own
 eval "$restart_cmd"
 
 # 4: health
-model_loaded() { # the new process's service.json: no model configured, or one loaded
-  [ -f "$state_file" ] || return 1
-  grep -q '"modelConfigured" *: *false' "$state_file" && return 0
-  ! grep -q '"model" *: *null' "$state_file"
+model_loaded() { # the new process's service.json: its configured model did not fail to load (an empty inbox is fine)
+  [ -f "$state_file" ] && grep -q '"modelError" *: *null' "$state_file"
 }
 deadline=$((SECONDS + wait_s))
 while [ $SECONDS -lt $deadline ]; do

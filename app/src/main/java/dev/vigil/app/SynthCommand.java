@@ -32,8 +32,13 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--size", description = "frame width and height in pixels (default ${DEFAULT-VALUE})")
     int size = 320;
 
-    @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", description = "random seed: it also makes the line's casting and belt, so a camera"
+            + " with the same seed shows the same line (default ${DEFAULT-VALUE})")
     long seed = 7;
+
+    @Option(names = "--from", description = "index of the first frame: frames of the line a camera with the same seed"
+            + " will not show for a long time (default ${DEFAULT-VALUE})")
+    long from = 0;
 
     @Override
     public Integer call() throws Exception {
@@ -47,6 +52,7 @@ public final class SynthCommand implements Callable<Integer> {
         int defect = 0;
         try (SyntheticSource s = new SyntheticSource(size, size, defectRate, seed)) {
             s.open();
+            s.skipTo(from);
             for (int i = 0; i < count; i++) {
                 Mat m = s.read();
                 boolean bad = s.lastDefect() != SyntheticSource.Defect.NONE;

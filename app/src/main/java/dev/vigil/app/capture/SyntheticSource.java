@@ -110,6 +110,11 @@ public final class SyntheticSource implements FrameSource {
         lastName = null;
     }
 
+    /** The next {@link #read} renders frame {@code n} (each frame depends only on the seed and its index). */
+    public synchronized void skipTo(long n) {
+        index = n;
+    }
+
     @Override
     public synchronized Mat read() {
         if (belt == null) {

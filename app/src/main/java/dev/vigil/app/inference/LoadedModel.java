@@ -42,6 +42,9 @@ public final class LoadedModel implements AutoCloseable {
      * creates the process-wide environment with its own thread pools and fails if one already exists.
      */
     public static void initEngine() {
+        // serving needs only ONNX Runtime: without this DJL would load PyTorch (libtorch, ~150 MiB) beside it as a
+        // "hybrid" engine for NDArray operations the service never uses; training runs in a process of its own
+        System.setProperty("ai.djl.onnx.disable_alternative", "true");
         ai.djl.engine.Engine.getEngine("OnnxRuntime");
     }
 

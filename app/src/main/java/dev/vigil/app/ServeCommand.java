@@ -57,9 +57,16 @@ public final class ServeCommand implements Callable<Integer> {
     /** Starts the service on the configuration in force in {@code store}, which remote changes then go through. */
     public static ApplicationContext start(DeviceConfig c, ConfigStore store) {
         dev.vigil.app.inference.LoadedModel.initEngine();
-        var builder = Micronaut.build(new String[0]).mainClass(Vigil.class).banner(false)
-                .properties(Map.of("micronaut.server.port", c.web().port() == 0 ? -1 : c.web().port(),
-                        "micronaut.server.host", c.web().host()));
+        Map<String, Object> props = new java.util.HashMap<>(Map.of("micronaut.server.port",
+                c.web().port() == 0 ? -1 : c.web().port(), "micronaut.server.host", c.web().host()));
+        if (c.web().tls()) {
+            // HTTPS only, on web.port, from the PEM certificate chain and key
+            props.put("micronaut.server.ssl.enabled", true);
+            props.put("micronaut.server.ssl.port", c.web().port() == 0 ? -1 : c.web().port());
+            props.put("micronaut.server.ssl.key-store.certificate-path", "file:" + c.web().tlsCertificate());
+            props.put("micronaut.server.ssl.key-store.key-path", "file:" + c.web().tlsKey());
+        }
+        var builder = Micronaut.build(new String[0]).mainClass(Vigil.class).banner(false).properties(props);
         return (store == null ? builder.singletons(c) : builder.singletons(c, store)).start();
     }
 }

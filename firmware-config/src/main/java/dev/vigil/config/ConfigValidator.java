@@ -73,6 +73,15 @@ final class ConfigValidator {
             }
         }
         DeviceConfig.Web w = c.web();
+        if ((w.tlsCertificate() == null) != (w.tlsKey() == null)) {
+            p.add("web." + (w.tlsKey() == null ? "tlsKey" : "tlsCertificate") + ": missing; HTTPS needs both"
+                    + " web.tlsCertificate and web.tlsKey (PEM files)");
+        }
+        for (String[] f : new String[][] {{"tlsCertificate", w.tlsCertificate()}, {"tlsKey", w.tlsKey()}}) {
+            if (f[1] != null && !Files.isReadable(Path.of(f[1]))) {
+                p.add("web." + f[0] + ": " + f[1] + " cannot be read");
+            }
+        }
         if ("token".equals(w.metrics()) && (w.metricsTokenFile() == null
                 || !Files.isReadable(Path.of(w.metricsTokenFile())))) {
             p.add("web.metricsTokenFile: " + (w.metricsTokenFile() == null ? "missing" : w.metricsTokenFile()

@@ -336,7 +336,11 @@ public record DeviceConfig(
                     + " metricsTokenFile), open (anyone who reaches the port) or off.", oneOf = {"loopback", "token",
                             "open", "off"}) String metrics,
             @Key(doc = "File holding the bearer token of web.metrics: token (one line; keep it readable by the"
-                    + " service only).") String metricsTokenFile) {
+                    + " service only).") String metricsTokenFile,
+            @Key(doc = "HTTPS: the server's certificate chain (PEM); with tlsKey the page and the API are served over"
+                    + " HTTPS only, on web.port.", applies = "restart") String tlsCertificate,
+            @Key(doc = "HTTPS: the certificate's private key (PEM, PKCS#8, unencrypted; readable by the service"
+                    + " only).", applies = "restart") String tlsKey) {
         public Web {
             port = port == null ? 8080 : port;
             host = host == null ? "0.0.0.0" : host;
@@ -345,11 +349,16 @@ public record DeviceConfig(
         }
 
         public Web(Integer port, String host) {
-            this(port, host, null, null, null);
+            this(port, host, null, null, null, null, null);
         }
 
         public Web(Integer port, String host, Integer sessionIdleMinutes) {
-            this(port, host, sessionIdleMinutes, null, null);
+            this(port, host, sessionIdleMinutes, null, null, null, null);
+        }
+
+        /** Whether the service speaks HTTPS (both tlsCertificate and tlsKey given). */
+        public boolean tls() {
+            return tlsCertificate != null && tlsKey != null;
         }
     }
 

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AnomalyServiceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int OK_FRAMES = 16;
+    private static final int OK_FRAMES = 24;
     private static final int DEFECT_FRAMES = 10;
     @TempDir
     Path tmp;
@@ -77,7 +77,9 @@ class AnomalyServiceTest {
                 // every ok frame is flagged for audit too, so the good ones can be labelled
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.2, 0, true));
+                // a tenth held out for evaluation (by a hash of the sample id): the 24 good ones leave at least 10 to
+                // train on, as a model from good parts alone needs (the odds of fewer are below 1e-7)
+                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.1, 0, true));
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
@@ -96,7 +98,7 @@ class AnomalyServiceTest {
             long falseAlarms = oks.stream().filter(s -> !s.reason().equals("audit")).count();
             System.out.printf("day one, anomaly model from 30 good castings: %d of %d defective frames flagged as"
                     + " defect or uncertain, %d of %d good ones%n", caught, defects.size(), falseAlarms, oks.size());
-            // measured: 8 of 10, 0 of 16 good ones (a threshold placed for 1% false rejects on 30 good images)
+            // measured: 8 of 10, 0 of 16 good ones (the first 16 of these 24) (a threshold placed for 1% false rejects on 30 good images)
             assertTrue(caught >= DEFECT_FRAMES / 2, caught + " of " + DEFECT_FRAMES + " defective castings flagged: "
                     + defects);
             assertTrue(falseAlarms <= 3, falseAlarms + " of " + OK_FRAMES + " good castings flagged: " + oks);

@@ -45,6 +45,15 @@ public final class ServiceBenchmark implements Callable<Integer> {
     @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (default: a temp folder)")
     Path work;
 
+    @Option(names = "--while-training", paramLabel = "DIR", description = "also measure the 10 frames/s latency while"
+            + " a retraining job runs beside the service: the service's own training process (vigil train as a child,"
+            + " nice 10, cores less one, 2048 MiB) on DIR (one folder per class), with a cold feature cache")
+    Path whileTraining;
+
+    @Option(names = "--training-backbone", paramLabel = "FILE", description = "backbone of --while-training (default:"
+            + " the catalog's squeezenet1.1-fp16)")
+    String trainingBackbone = "squeezenet1.1-fp16";
+
     @Override
     public Integer call() throws Exception {
         Path dir = work != null ? work : Files.createTempDirectory("vigil-bench-service");
@@ -85,7 +94,49 @@ public final class ServiceBenchmark implements Callable<Integer> {
         Run paced = runPipeline(dir.resolve("paced"), flat, 10);
         System.out.printf(Locale.ROOT, "pipeline at 10 frames/s: %.1f frames/s, latency capture->verdict p50 %.1f ms,"
                 + " p99 %.1f ms; resident memory %.0f MiB%n", paced.fps, paced.p50, paced.p99, paced.rssMiB);
+        if (whileTraining != null) {
+            Run busy = duringTraining(dir, flat);
+            System.out.printf(Locale.ROOT, "pipeline at 10 frames/s while a retraining job runs: %.1f frames/s,"
+                    + " latency p50 %.1f ms, p99 %.1f ms = %.2fx the idle p99 (%.1f ms)%n", busy.fps, busy.p50,
+                    busy.p99, busy.p99 / paced.p99, paced.p99);
+        }
         return 0;
+    }
+
+    /** The paced run again, with the service's training process working on {@link #whileTraining} meanwhile. */
+    private Run duringTraining(Path dir, Path flat) throws Exception {
+        DeviceConfig.Training t = new DeviceConfig.Training(null, null, null, null, null, null, null, null);
+        List<String> args = List.of("--data", whileTraining.toString(), "--backbone", trainingBackbone, "--out",
+                dir.resolve("trained-" + System.nanoTime()).toString(), "--unfreeze", "0", "--epochs", "40",
+                "--cache", dir.resolve("train-cache-" + System.nanoTime()).toString());
+        dev.vigil.app.training.TrainingProcess child = new dev.vigil.app.training.TrainingProcess(args,
+                t.threadsOrDefault(), t.maxMemoryMb());
+        java.util.concurrent.atomic.AtomicReference<String> last = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread runner = new Thread(() -> {
+            try {
+                child.run(t.threadsOrDefault(), l -> last.set(l.text()));
+            } catch (Exception e) {
+                last.set(String.valueOf(e.getMessage()));
+            } finally {
+                ended.set(true);
+            }
+        }, "bench-training");
+        runner.start();
+        Thread.sleep(5000); // the child started and is extracting features
+        Run busy;
+        try {
+            busy = runPipeline(dir.resolve("training"), flat, 10);
+        } finally {
+            boolean endedEarly = ended.get();
+            child.stop();
+            runner.interrupt();
+            runner.join(15_000);
+            System.out.printf(Locale.ROOT, "the training process %s (its last line: %s)%n", endedEarly
+                    ? "had ended before the measurement did: the figure below is partly idle" : "ran throughout",
+                    last.get());
+        }
+        return busy;
     }
 
     private double rawThroughput(List<Path> files) {

@@ -1,6 +1,7 @@
 package dev.vigil.app.capture;
 
 import dev.vigil.config.DeviceConfig;
+import dev.vigil.config.Redact;
 import dev.vigil.trainer.data.OpenCv;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -79,7 +80,7 @@ public final class FfmpegStreamSource implements FrameSource {
                     "stream source: source.url is missing; give an rtsp:// or http:// address");
         }
         if (width < 1 || height < 1 || !(fps > 0)) {
-            throw new IllegalArgumentException("stream source " + redact(url) + ": width " + width + ", height "
+            throw new IllegalArgumentException("stream source " + Redact.text(url) + ": width " + width + ", height "
                     + height + " and fps " + fps + " must be positive");
         }
         this.url = url.trim();
@@ -128,7 +129,7 @@ public final class FfmpegStreamSource implements FrameSource {
                 throw new IOException("ffmpeg not found ('" + ffmpeg + "'): install it (apt-get install ffmpeg) or "
                         + "set cameras[i].source.ffmpeg to its path", e);
             }
-            throw new IOException("cannot start ffmpeg ('" + ffmpeg + "') for stream " + redact(url) + ": " + m
+            throw new IOException("cannot start ffmpeg ('" + ffmpeg + "') for stream " + Redact.text(url) + ": " + m
                     + "; check that it is executable, or set cameras[i].source.ffmpeg", e);
         }
         p.getOutputStream().close();
@@ -145,19 +146,19 @@ public final class FfmpegStreamSource implements FrameSource {
             watchdog = WATCHDOG.scheduleWithFixedDelay(this::checkStall, 200, 200, TimeUnit.MILLISECONDS);
         }
         drain.start();
-        LOG.debug("stream {}: started ffmpeg (pid {})", redact(url), p.pid());
+        LOG.debug("stream {}: started ffmpeg (pid {})", Redact.text(url), p.pid());
         try {
             Mat first = readFrame(p, p.getInputStream());
             synchronized (lock) {
                 if (process != p) {
                     first.release();
-                    throw new IOException("stream " + redact(url) + ": closed while opening");
+                    throw new IOException("stream " + Redact.text(url) + ": closed while opening");
                 }
                 pending = first;
             }
         } catch (IOException e) {
             close();
-            throw new IOException("stream " + redact(url) + " cannot be opened: " + e.getMessage(), e);
+            throw new IOException("stream " + Redact.text(url) + " cannot be opened: " + e.getMessage(), e);
         }
     }
 
@@ -181,7 +182,7 @@ public final class FfmpegStreamSource implements FrameSource {
             in = stdout;
         }
         if (p == null) {
-            throw new IOException("stream " + redact(url) + " is not open");
+            throw new IOException("stream " + Redact.text(url) + " is not open");
         }
         Mat frame = readFrame(p, in);
         synchronized (lock) {
@@ -222,7 +223,7 @@ public final class FfmpegStreamSource implements FrameSource {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        StringBuilder m = new StringBuilder("stream ").append(redact(url)).append(' ').append(what);
+        StringBuilder m = new StringBuilder("stream ").append(Redact.text(url)).append(' ').append(what);
         if (stalled) {
             m.append(" after no data for ").append(stallNanos / 1_000_000).append(" ms");
         }
@@ -234,7 +235,7 @@ public final class FfmpegStreamSource implements FrameSource {
             err = String.join(" | ", stderrTail);
         }
         if (!err.isEmpty()) {
-            m.append("; ffmpeg said: ").append(redact(err));
+            m.append("; ffmpeg said: ").append(Redact.text(err));
         }
         m.append("; check the url, the network and the camera");
         return new IOException(m.toString());
@@ -248,7 +249,7 @@ public final class FfmpegStreamSource implements FrameSource {
             }
             if (p != null && p.isAlive()) {
                 stalled = true;
-                LOG.warn("stream {}: no data for {} ms, ending ffmpeg (pid {})", redact(url), stallNanos / 1_000_000,
+                LOG.warn("stream {}: no data for {} ms, ending ffmpeg (pid {})", Redact.text(url), stallNanos / 1_000_000,
                         p.pid());
                 destroy(p);
             }
@@ -259,7 +260,7 @@ public final class FfmpegStreamSource implements FrameSource {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
-                LOG.debug("stream {}: ffmpeg: {}", redact(url), redact(line));
+                LOG.debug("stream {}: ffmpeg: {}", Redact.text(url), Redact.text(line));
                 synchronized (stderrTail) {
                     if (stderrTail.size() == STDERR_LINES) {
                         stderrTail.removeFirst();
@@ -295,7 +296,7 @@ public final class FfmpegStreamSource implements FrameSource {
 
     @Override
     public String describe() {
-        return String.format(Locale.ROOT, "stream %s via %s (%dx%d at %s fps)", redact(url), ffmpeg, width, height,
+        return String.format(Locale.ROOT, "stream %s via %s (%dx%d at %s fps)", Redact.text(url), ffmpeg, width, height,
                 fps);
     }
 
@@ -341,17 +342,12 @@ public final class FfmpegStreamSource implements FrameSource {
             if (!p.waitFor(1, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 if (!p.waitFor(2, TimeUnit.SECONDS)) {
-                    LOG.warn("stream {}: ffmpeg (pid {}) does not end", redact(url), p.pid());
+                    LOG.warn("stream {}: ffmpeg (pid {}) does not end", Redact.text(url), p.pid());
                 }
             }
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** The url (or any text) with passwords replaced: {@code rtsp://user:***@host}. */
-    static String redact(String text) {
-        return dev.vigil.config.Redact.text(text);
     }
 }

@@ -86,11 +86,7 @@ class AnomalyServiceTest {
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             assertEquals("anomaly", p.model().modelPackage().manifest().training().head());
             int frameCount = OK_FRAMES + DEFECT_FRAMES;
-            for (int i = 1; i <= frameCount; i++) {
-                final int n = i;
-                p.trigger("cam1");
-                await(() -> p.samples().count() == n, Duration.ofSeconds(30), "frame " + n + " judged");
-            }
+            ServiceEndToEndTest.triggerOneByOne(p, "cam1", frameCount);
             List<Sample> all = p.samples().list(null, 1000);
             List<Sample> defects = all.stream().filter(s -> s.source().startsWith("defective")).toList();
             List<Sample> oks = all.stream().filter(s -> s.source().startsWith("ok")).toList();

@@ -61,11 +61,7 @@ class OfflineRetrainTest {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             assertTrue(p.registry().backboneFile(ref.sha256()).isPresent(), "the registry kept the backbone");
-            for (int i = 1; i <= 16; i++) {
-                final int n = i;
-                p.trigger("line1");
-                await(() -> p.samples().count() == n, Duration.ofSeconds(30), "frame " + n);
-            }
+            ServiceEndToEndTest.triggerOneByOne(p, "line1", 16);
             String[] admin = login(url, "admin", "admin secret 1");
             for (Sample s : p.samples().list(null, 100)) {
                 String label = s.source().startsWith("defective") ? "defective" : "ok";

@@ -386,6 +386,19 @@ class ServiceEndToEndTest {
         }
     }
 
+    /**
+     * Triggers a triggered camera {@code frames} times, one frame at a time, each awaited as a new sample (so none is
+     * dropped however slow the machine; every judged frame must be flagged, e.g. with an audit share of 1).
+     */
+    static void triggerOneByOne(InspectionPipeline p, String camera, int frames) throws InterruptedException {
+        long start = p.samples().count();
+        for (int i = 1; i <= frames; i++) {
+            long n = start + i;
+            p.trigger(camera);
+            await(() -> p.samples().count() == n, Duration.ofSeconds(30), "frame " + i + " judged");
+        }
+    }
+
     /** A GET without a session (deny by default: only the open paths answer it). */
     static HttpResponse<String> get(String url) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),

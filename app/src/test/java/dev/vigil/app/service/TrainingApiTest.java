@@ -181,7 +181,8 @@ class TrainingApiTest {
         return done;
     }
 
-    private static String state(String url, String job, String[] session) {
+    /** A job's state, or "?" while it cannot be read. */
+    static String state(String url, String job, String[] session) {
         try {
             return JSON.readTree(get(url + "/api/training/" + job, session).body()).get("state").asText();
         } catch (Exception e) {

@@ -55,11 +55,7 @@ class TrainingProcessTest {
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
-            for (int i = 1; i <= 16; i++) {
-                final int n = i;
-                p.trigger("cam1");
-                await(() -> p.samples().count() == n, Duration.ofSeconds(30), "frame " + n);
-            }
+            ServiceEndToEndTest.triggerOneByOne(p, "cam1", 16);
             String[] admin = login(url, "admin", "admin secret 1");
             for (Sample s : p.samples().list(null, 100)) {
                 assertEquals(200, send("POST", url + "/api/samples/" + s.id() + "/label", "{\"label\":\""
@@ -72,16 +68,16 @@ class TrainingProcessTest {
             String job = JSON.readTree(started.body()).get("job").asText();
             try {
                 // killed as soon as it runs: with early stopping a run on 12 images is over in seconds
-                await(() -> child().isPresent() || !state(url, job, admin).matches("QUEUED|RUNNING"),
+                await(() -> child().isPresent() || !TrainingApiTest.state(url, job, admin).matches("QUEUED|RUNNING"),
                         Duration.ofSeconds(90), "the training process");
             } finally {
                 System.out.println("job: " + get(url + "/api/training/" + job, admin).body().substring(0, 120));
             }
-            assertEquals("RUNNING", state(url, job, admin));
+            assertEquals("RUNNING", TrainingApiTest.state(url, job, admin));
             ProcessHandle trainer = child().orElseThrow();
             assertTrue(cmdline(trainer).contains("--progress\0json"), cmdline(trainer));
             trainer.destroyForcibly(); // SIGKILL
-            await(() -> state(url, job, admin).equals("FAILED"), Duration.ofSeconds(30), "the job failed");
+            await(() -> TrainingApiTest.state(url, job, admin).equals("FAILED"), Duration.ofSeconds(30), "the job failed");
             JsonNode j = JSON.readTree(get(url + "/api/training/" + job, admin).body());
             assertTrue(j.get("error").asText().contains("killed (signal 9)"), j.toString());
             assertEquals(versions, p.registry().entries().size(), "no candidate from a killed run");
@@ -106,22 +102,6 @@ class TrainingProcessTest {
     private static String cmdline(ProcessHandle h) {
         try {
             return Files.readString(Path.of("/proc", Long.toString(h.pid()), "cmdline"));
-        } catch (Exception e) {
-            return "";
-        }
-    }
-
-    private static String state(String url, String job, String[] session) {
-        try {
-            return JSON.readTree(get(url + "/api/training/" + job, session).body()).get("state").asText();
-        } catch (Exception e) {
-            return "?";
-        }
-    }
-
-    private static String progress(String url, String job, String[] session) {
-        try {
-            return JSON.readTree(get(url + "/api/training/" + job, session).body()).path("progress").asText("");
         } catch (Exception e) {
             return "";
         }

@@ -16,6 +16,7 @@ import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.model.ModelPackage;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.onnx.OnnxGraph;
+import dev.vigil.trainer.onnx.OnnxTensors;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -81,9 +82,9 @@ public final class AnomalyExporter {
                         pre.valuesPerImage()), new long[] {1, 3, pre.height(), pre.width()});
                         OrtSession.Result f = fs.run(Map.of(bb.graph().inputName(), in));
                         OrtSession.Result r = ms.run(Map.of(bb.graph().inputName(), in))) {
-                    local = floats(f.get(AnomalyGraph.LOCAL).orElseThrow());
-                    probabilities = floats(r.get(ModelExporter.OUTPUT).orElseThrow());
-                    map = floats(r.get(ModelExporter.DEFECT_MAP).orElseThrow());
+                    local = OnnxTensors.floats(f.get(AnomalyGraph.LOCAL).orElseThrow());
+                    probabilities = OnnxTensors.floats(r.get(ModelExporter.OUTPUT).orElseThrow());
+                    map = OnnxTensors.floats(r.get(ModelExporter.DEFECT_MAP).orElseThrow());
                 }
                 double[] d = model.memory().nearest(local, cells);
                 double worst = 0;
@@ -103,12 +104,6 @@ public final class AnomalyExporter {
         return new Verification(n, max, mapMax);
     }
 
-    private static float[] floats(ai.onnxruntime.OnnxValue v) {
-        FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-        float[] out = new float[fb.remaining()];
-        fb.get(out);
-        return out;
-    }
 
     /** Verifies and writes the package to {@code out} (which must not exist or be empty). */
     public ModelPackage write(Path out) throws IOException {

@@ -490,9 +490,7 @@ public final class AnomalyTrainer {
                             OrtSession.Result r = session.run(Map.of(input, in))) {
                         float[][] outs = new float[outputs.size()][];
                         for (int o = 0; o < outputs.size(); o++) {
-                            FloatBuffer fb = ((OnnxTensor) r.get(outputs.get(o)).orElseThrow()).getFloatBuffer();
-                            outs[o] = new float[fb.remaining()];
-                            fb.get(outs[o]);
+                            outs[o] = dev.vigil.trainer.onnx.OnnxTensors.floats(r.get(outputs.get(o)).orElseThrow());
                         }
                         consumer.accept(pending.stream().mapToInt(Integer::intValue).toArray(), outs);
                     }

@@ -207,8 +207,8 @@ public final class CombinedExporter {
                         OrtSession.Result s = ss.run(Map.of(input, in));
                         OrtSession.Result a = as.run(Map.of(input, in));
                         OrtSession.Result c = cs.run(Map.of(input, in))) {
-                    float[] ps = floats(s.get(ModelExporter.OUTPUT).orElseThrow());
-                    float[] logits = floats(a.get(AnomalyGraph.LOGIT_MAP).orElseThrow());
+                    float[] ps = OnnxTensors.floats(s.get(ModelExporter.OUTPUT).orElseThrow());
+                    float[] logits = OnnxTensors.floats(a.get(AnomalyGraph.LOGIT_MAP).orElseThrow());
                     float z = Float.NEGATIVE_INFINITY;
                     for (float v : logits) {
                         z = Math.max(z, v);
@@ -216,12 +216,12 @@ public final class CombinedExporter {
                     double d = model.combination().probability(ScoreCombination.supervisedLogit(ps[ok]), z,
                             model.operatingPoint().defectThreshold());
                     float[] expected = CombinedTrainer.classProbabilities(ps, ok, (float) d);
-                    float[] got = floats(c.get(ModelExporter.OUTPUT).orElseThrow());
+                    float[] got = OnnxTensors.floats(c.get(ModelExporter.OUTPUT).orElseThrow());
                     for (int k = 0; k < expected.length; k++) {
                         max = Math.max(max, Math.abs(expected[k] - got[k]));
                     }
-                    float[] mapExpected = floats((supervisedMap ? s : a).get(ModelExporter.DEFECT_MAP).orElseThrow());
-                    float[] mapGot = floats(c.get(ModelExporter.DEFECT_MAP).orElseThrow());
+                    float[] mapExpected = OnnxTensors.floats((supervisedMap ? s : a).get(ModelExporter.DEFECT_MAP).orElseThrow());
+                    float[] mapGot = OnnxTensors.floats(c.get(ModelExporter.DEFECT_MAP).orElseThrow());
                     for (int k = 0; k < mapGot.length; k++) {
                         mapMax = Math.max(mapMax, Math.abs(mapExpected[k] - mapGot[k]));
                     }
@@ -247,12 +247,6 @@ public final class CombinedExporter {
         return out.subList(0, Math.min(VERIFY_IMAGES, out.size()));
     }
 
-    private static float[] floats(ai.onnxruntime.OnnxValue v) {
-        FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-        float[] out = new float[fb.remaining()];
-        fb.get(out);
-        return out;
-    }
 
     /** Verifies and writes the package to {@code out} (which must not exist or be empty). */
     public ModelPackage write(Path out) throws IOException {

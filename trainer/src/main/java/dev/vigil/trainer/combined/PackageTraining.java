@@ -72,16 +72,16 @@ public final class PackageTraining {
     /** The smallest memory a combined package keeps, whatever the budget says. */
     public static final int MIN_MEMORY_ROWS = 512;
 
-    /** {@code anomaly} with its memory capped to {@link #MEMORY_FLOPS_PER_FRAME} at the supervised head's input. */
-    static AnomalyOptions withinServingBudget(TransferTrainer t, AnomalyOptions anomaly) {
-        double perRow = distanceFlops(t, anomaly, 1);
+    /** {@code anomaly} with its memory capped to {@link #MEMORY_FLOPS_PER_FRAME} at {@code perRow} per memory row. */
+    static AnomalyOptions withinServingBudget(AnomalyOptions anomaly, double perRow) {
         int rows = (int) Math.max(MIN_MEMORY_ROWS, Math.min(anomaly.memorySize(), MEMORY_FLOPS_PER_FRAME / perRow));
         return anomaly.withMemory(rows, anomaly.coresetFraction());
     }
 
-    private static double distanceFlops(TransferTrainer t, AnomalyOptions anomaly, int rows) {
+    /** Multiply-adds of one memory row's distances per frame (cells x channels) at the supervised head's input. */
+    private static double distanceFlopsPerRow(TransferTrainer t, AnomalyOptions anomaly) {
         var plan = AnomalyTrainer.plan(t.backbone(), anomaly, t.plan().preprocessing());
-        return (double) plan.cells() * plan.channels() * rows;
+        return (double) plan.cells() * plan.channels();
     }
 
     /** The kind of package {@code data} gets. */
@@ -131,11 +131,12 @@ public final class PackageTraining {
             if (kind == Kind.SUPERVISED) {
                 return new Built(kind, new ModelExporter(t).write(out), r, null, null);
             }
-            AnomalyOptions bounded = withinServingBudget(t, anomaly);
+            double perRow = distanceFlopsPerRow(t, anomaly);
+            AnomalyOptions bounded = withinServingBudget(anomaly, perRow);
             log.printf(Locale.ROOT, "a memory of good parts beside the supervised head (same input, %dx%d; at most"
                     + " %d rows, which keeps its distances to %.1f GFLOP per frame)%n",
                     t.plan().preprocessing().width(), t.plan().preprocessing().height(), bounded.memorySize(),
-                    distanceFlops(t, bounded, bounded.memorySize()) / 1e9);
+                    perRow * bounded.memorySize() / 1e9);
             // the supervised trainer's backbone: tiled as its input is when --tiles is given
             AnomalyModel memory = new AnomalyTrainer(t.backbone(), data, bounded, t.plan().preprocessing(), log)
                     .train();

@@ -17,6 +17,14 @@ public final class OnnxTensors {
 
     private OnnxTensors() {}
 
+    /** The values of an ONNX Runtime float output, copied out of its buffer. */
+    public static float[] floats(ai.onnxruntime.OnnxValue v) {
+        java.nio.FloatBuffer fb = ((ai.onnxruntime.OnnxTensor) v).getFloatBuffer();
+        float[] out = new float[fb.remaining()];
+        fb.get(out);
+        return out;
+    }
+
     public static long[] dims(TensorProto t) {
         return t.getDimsList().stream().mapToLong(Long::longValue).toArray();
     }

@@ -51,7 +51,7 @@ public final class FeatureCache {
                 b.asShortBuffer().get(half);
                 b.position(b.position() + 2 * cutLen);
                 b.asFloatBuffer().get(pooled);
-                return Optional.of(new Features(new float[0], pooled, half));
+                return Optional.of(new Features(new CutMap.Halves(half), pooled));
             }
             if (magic != MAGIC) {
                 return Optional.empty();
@@ -64,27 +64,41 @@ public final class FeatureCache {
             float[] cut = new float[cutLen];
             float[] pooled = new float[pooledLen];
             b.asFloatBuffer().get(cut).get(pooled);
-            return Optional.of(new Features(cut, pooled));
+            return Optional.of(Features.ofFloats(cut, pooled));
         } catch (IOException e) {
             return Optional.empty();
         }
     }
 
-    public void put(String imageSha, Variant v, Features f) throws IOException {
-        if (f.cutHalf() != null) {
-            ByteBuffer b = ByteBuffer.allocate(12 + 2 * f.cutHalf().length + 4 * f.pooled().length)
+    /**
+     * Writes {@code f} (whose map is in memory) and returns the same features with the map left in the file:
+     * {@link FeatureStore} streams large sets this way.
+     */
+    public Features put(String imageSha, Variant v, Features f) throws IOException {
+        Path file = file(imageSha, v);
+        if (f.cut() instanceof CutMap.Halves h) {
+            ByteBuffer b = ByteBuffer.allocate(12 + 2 * h.values().length + 4 * f.pooled().length)
                     .order(ByteOrder.LITTLE_ENDIAN);
-            b.putInt(MAGIC_HALF).putInt(f.cutHalf().length).putInt(f.pooled().length);
-            b.asShortBuffer().put(f.cutHalf());
-            b.position(12 + 2 * f.cutHalf().length);
+            b.putInt(MAGIC_HALF).putInt(h.values().length).putInt(f.pooled().length);
+            b.asShortBuffer().put(h.values());
+            b.position(12 + 2 * h.values().length);
             b.asFloatBuffer().put(f.pooled());
-            AtomicFiles.writeCache(file(imageSha, v), b.array());
-            return;
+            AtomicFiles.writeCache(file, b.array());
+            return f.streamed(new CutMap.OnDisk(file, 12, h.values().length, true));
         }
-        ByteBuffer b = ByteBuffer.allocate(12 + 4 * (f.cutMap().length + f.pooled().length))
+        if (!(f.cut() instanceof CutMap.Floats c)) {
+            throw new IllegalArgumentException("features already on disk: " + f.cut());
+        }
+        ByteBuffer b = ByteBuffer.allocate(12 + 4 * (c.values().length + f.pooled().length))
                 .order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(MAGIC).putInt(f.cutMap().length).putInt(f.pooled().length);
-        b.asFloatBuffer().put(f.cutMap()).put(f.pooled());
-        AtomicFiles.writeCache(file(imageSha, v), b.array());
+        b.putInt(MAGIC).putInt(c.values().length).putInt(f.pooled().length);
+        b.asFloatBuffer().put(c.values()).put(f.pooled());
+        AtomicFiles.writeCache(file, b.array());
+        return f.streamed(new CutMap.OnDisk(file, 12, c.values().length, false));
+    }
+
+    /** {@code f}, read by {@link #get} from this cache, with its map left in the file. */
+    public Features onDisk(String imageSha, Variant v, Features f) {
+        return f.streamed(new CutMap.OnDisk(file(imageSha, v), 12, f.cutLength(), f.cut() instanceof CutMap.Halves));
     }
 }

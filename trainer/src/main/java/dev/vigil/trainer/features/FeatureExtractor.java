@@ -139,8 +139,8 @@ public final class FeatureExtractor implements AutoCloseable {
                         }
                     }
                 }
-                result.add(halfPrecision ? new Features(new float[0], new float[0], half)
-                        : new Features(full, new float[0]));
+                result.add(new Features(halfPrecision ? new CutMap.Halves(half) : new CutMap.Floats(full),
+                        new float[0]));
             }
             return result;
         }
@@ -174,7 +174,7 @@ public final class FeatureExtractor implements AutoCloseable {
                 spec.pool().pool(outs[o], b * len, channels, len / channels, pooled, at);
                 at += spec.pool().width(channels);
             }
-            result.add(new Features(cut, pooled));
+            result.add(Features.ofFloats(cut, pooled));
         }
         return result;
     }

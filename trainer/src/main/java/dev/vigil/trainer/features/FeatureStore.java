@@ -15,7 +15,8 @@ import java.util.List;
 
 /**
  * Computes (or reads from the cache) the prefix features of every image and variant. Unreadable images are skipped
- * with a warning and counted, never fatal.
+ * with a warning and counted, never fatal. When the set's cut maps would exceed {@link FeatureMemory}'s budget they
+ * stay in the cache files and are streamed back for each batch, so memory does not grow with the image count.
  */
 public final class FeatureStore {
     private static final int BATCH = 8;
@@ -87,6 +88,7 @@ public final class FeatureStore {
         int skipped = 0;
         int cached = 0;
         int per = spec.preprocessing().valuesPerImage();
+        Streaming streaming = new Streaming(cache, (long) images.size() * variants.size(), log);
         try (FeatureExtractor fx = rawInput ? null : new FeatureExtractor(backbone, spec);
                 Progress progress = new Progress(log, label, (long) images.size() * variants.size())) {
             List<float[]> pendingInputs = new ArrayList<>();
@@ -116,7 +118,7 @@ public final class FeatureStore {
                     if (cache != null) {
                         var hit = cache.get(sha, variant);
                         if (hit.isPresent()) {
-                            fs[v] = hit.get();
+                            fs[v] = streaming.decide(hit.get()) ? cache.onDisk(sha, variant, hit.get()) : hit.get();
                             cached++;
                             progress.step(1);
                             continue;
@@ -124,20 +126,20 @@ public final class FeatureStore {
                     }
                     float[] input = ImageIo.preprocess(bytes, spec.preprocessing(), variant, img.path().toString());
                     if (rawInput) {
-                        fs[v] = new Features(input, new float[0]);
+                        fs[v] = Features.ofFloats(input, new float[0]);
                         progress.step(1);
                         continue;
                     }
                     pendingInputs.add(input);
                     pendingSlots.add(new int[] {slot, v});
                     if (pendingInputs.size() == BATCH) {
-                        flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, forward, per);
+                        flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, streaming, forward, per);
                         progress.step(BATCH);
                     }
                 }
             }
             int rest = pendingInputs.size();
-            flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, forward, per);
+            flush(fx, pendingInputs, pendingSlots, feats, shas, variants, cache, streaming, forward, per);
             progress.step(rest);
             long[] cutShape = null;
             if (!kept.isEmpty() && spec.needsCutMap()) {
@@ -149,7 +151,8 @@ public final class FeatureStore {
     }
 
     private static void flush(FeatureExtractor fx, List<float[]> inputs, List<int[]> slots, List<Features[]> feats,
-            List<String> shas, List<Variant> variants, FeatureCache cache, double[] forward, int per) {
+            List<String> shas, List<Variant> variants, FeatureCache cache, Streaming streaming, double[] forward,
+            int per) {
         if (inputs.isEmpty()) {
             return;
         }
@@ -162,11 +165,15 @@ public final class FeatureStore {
         double secs = (System.nanoTime() - t0) / 1e9;
         for (int i = 0; i < out.size(); i++) {
             int[] s = slots.get(i);
-            feats.get(s[0])[s[1]] = out.get(i);
+            Features f = out.get(i);
+            feats.get(s[0])[s[1]] = f;
             forward[s[1]] += secs / out.size();
             if (cache != null) {
                 try {
-                    cache.put(shas.get(s[0]), variants.get(s[1]), out.get(i));
+                    Features onDisk = cache.put(shas.get(s[0]), variants.get(s[1]), f);
+                    if (streaming.decide(f)) {
+                        feats.get(s[0])[s[1]] = onDisk;
+                    }
                 } catch (IOException e) {
                     throw new VigilException("cannot write the feature cache " + cache.dir() + ": " + e.getMessage()
                             + "; check free space and permissions, or pass another --cache folder");
@@ -175,5 +182,33 @@ public final class FeatureStore {
         }
         inputs.clear();
         slots.clear();
+    }
+
+    /** Decides, at the first features seen, whether this set's cut maps stay in memory or are streamed. */
+    private static final class Streaming {
+        private final FeatureCache cache;
+        private final long items;
+        private final PrintStream log;
+        private Boolean stream;
+
+        Streaming(FeatureCache cache, long items, PrintStream log) {
+            this.cache = cache;
+            this.items = items;
+            this.log = log;
+        }
+
+        boolean decide(Features first) {
+            if (stream == null) {
+                int bytes = first.cut() instanceof CutMap.Halves ? 2 : 4;
+                stream = cache != null && first.cutLength() > 0
+                        && FeatureMemory.mustStream(items, first.cutLength(), bytes);
+                if (stream) {
+                    log.printf("features: %d maps of %.1f MB exceed the memory budget of %d MB; streaming them from"
+                            + " %s%n", items, first.cutLength() * (double) bytes / 1e6,
+                            FeatureMemory.budgetBytes() >> 20, cache.dir());
+                }
+            }
+            return stream;
+        }
     }
 }

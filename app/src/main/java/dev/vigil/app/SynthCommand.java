@@ -1,7 +1,7 @@
 package dev.vigil.app;
 
 import dev.vigil.app.capture.SyntheticSource;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.core.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;

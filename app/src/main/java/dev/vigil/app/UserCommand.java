@@ -3,7 +3,7 @@ package dev.vigil.app;
 import dev.vigil.app.auth.AccountStore;
 import dev.vigil.config.ConfigLoader;
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package dev.vigil.app.auth;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -3,10 +3,10 @@ package dev.vigil.app.bench;
 import dev.vigil.app.inference.LoadedModel;
 import dev.vigil.app.service.InspectionPipeline;
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.image.Variant;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -63,7 +63,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                     .sorted().limit(200).toList();
         }
         if (files.isEmpty()) {
-            throw new dev.vigil.trainer.VigilException("--images " + images + " holds no images");
+            throw new dev.vigil.core.VigilException("--images " + images + " holds no images");
         }
         Path flat = dir.resolve("frames");
         Files.createDirectories(flat);

@@ -2,7 +2,7 @@ package dev.vigil.app.capture;
 
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.config.Redact;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.OpenCv;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

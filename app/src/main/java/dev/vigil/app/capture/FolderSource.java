@@ -1,7 +1,7 @@
 package dev.vigil.app.capture;
 
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.OpenCv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

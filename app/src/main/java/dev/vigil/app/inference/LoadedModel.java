@@ -10,10 +10,10 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.model.DefectMap;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.model.DefectMap;
+import dev.vigil.core.model.ModelPackage;
 import java.util.List;
 
 /**
@@ -59,9 +59,8 @@ public final class LoadedModel implements AutoCloseable {
                     + "' is not one of its labels " + pkg.manifest().labels());
         }
         if (pkg.defectMapTensor() != null) {
-            // DJL does not describe an ONNX model's outputs; the graph does (read only for packages with a map)
-            pkg.requireOutputs(dev.vigil.trainer.onnx.OnnxGraph.load(pkg.modelFile()).graph().getOutputList().stream()
-                    .map(ai.onnx.proto.OnnxMl.ValueInfoProto::getName).toList());
+            // DJL does not describe an ONNX model's outputs; the file does (its weights are skipped, not loaded)
+            pkg.requireOutputs(dev.vigil.core.model.OnnxOutputs.names(pkg.modelFile()));
         }
         if (!device.equals("cpu")) {
             try {

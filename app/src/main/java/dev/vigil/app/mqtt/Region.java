@@ -1,7 +1,7 @@
 package dev.vigil.app.mqtt;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.vigil.trainer.model.DefectMap;
+import dev.vigil.core.model.DefectMap;
 
 /**
  * Where on the part the model sees the defect: the peak cell of its defect map, in pixels of the inspected image (the

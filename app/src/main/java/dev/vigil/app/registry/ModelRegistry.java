@@ -3,10 +3,10 @@ package dev.vigil.app.registry;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.core.AtomicFiles;
-import dev.vigil.trainer.util.Folders;
+import dev.vigil.core.Folders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,7 +100,7 @@ public final class ModelRegistry {
         if (!trusted.isEmpty()) {
             List<java.security.PublicKey> keys = new java.util.ArrayList<>(trusted);
             deviceKey().ifPresent(keys::add);
-            dev.vigil.trainer.model.PackageSignature.verify(dir, keys); // refuses with the reason
+            dev.vigil.core.model.PackageSignature.verify(dir, keys); // refuses with the reason
         }
         String id = pkg.manifest().id();
         Optional<Entry> existing = entries.stream().filter(e -> e.id().equals(id)).findFirst();
@@ -109,8 +109,8 @@ public final class ModelRegistry {
             Folders.deleteTree(tmp);
             Files.createDirectories(tmp);
             for (String f : List.of(ModelPackage.MODEL, ModelPackage.MANIFEST, ModelPackage.REPORT,
-                    dev.vigil.trainer.model.PackageSignature.FILE)) {
-                if (f.equals(dev.vigil.trainer.model.PackageSignature.FILE) && !Files.exists(dir.resolve(f))) {
+                    dev.vigil.core.model.PackageSignature.FILE)) {
+                if (f.equals(dev.vigil.core.model.PackageSignature.FILE) && !Files.exists(dir.resolve(f))) {
                     continue; // unsigned (no model.trustedKeys)
                 }
                 AtomicFiles.writeForced(tmp.resolve(f), Files.readAllBytes(dir.resolve(f)));
@@ -171,7 +171,7 @@ public final class ModelRegistry {
         Path key = dir.resolve("device.key");
         synchronized (this) {
             if (!Files.exists(key)) {
-                dev.vigil.trainer.model.PackageSignature.generate(dir, "device");
+                dev.vigil.core.model.PackageSignature.generate(dir, "device");
             }
         }
         return key;
@@ -179,7 +179,7 @@ public final class ModelRegistry {
 
     private Optional<java.security.PublicKey> deviceKey() {
         Path pub = root.resolve("keys").resolve("device.pub");
-        return Files.isRegularFile(pub) ? Optional.of(dev.vigil.trainer.model.PackageSignature.readPublic(pub))
+        return Files.isRegularFile(pub) ? Optional.of(dev.vigil.core.model.PackageSignature.readPublic(pub))
                 : Optional.empty();
     }
 
@@ -194,7 +194,7 @@ public final class ModelRegistry {
      * backbone; a package whose backbone is nowhere to be found is kept all the same (retraining then resolves
      * training.backbone as configured).
      */
-    private void keepBackbone(dev.vigil.trainer.model.Manifest.BackboneRef ref) {
+    private void keepBackbone(dev.vigil.core.model.Manifest.BackboneRef ref) {
         if (ref == null || ref.sha256() == null || !ref.sha256().matches("[0-9a-f]{64}")) {
             return;
         }
@@ -204,7 +204,7 @@ public final class ModelRegistry {
         }
         try {
             byte[] bytes = Files.readAllBytes(Path.of(ref.file()));
-            if (!dev.vigil.trainer.util.Hashing.sha256(bytes).equals(ref.sha256())) {
+            if (!dev.vigil.core.Hashing.sha256(bytes).equals(ref.sha256())) {
                 LOG.log(System.Logger.Level.INFO, "model registry: {0} no longer holds backbone {1}; not kept",
                         ref.file(), ref.name());
                 return;

@@ -1,9 +1,10 @@
 package dev.vigil.app.samples;
 
+import dev.vigil.core.model.Manifest;
+
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.anomaly.AnomalyGraph;
+import dev.vigil.core.VigilException;
 import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ public final class ClassList {
     private final List<String> classes = new ArrayList<>();
 
     /**
-     * @param initial the model's labels: {@value AnomalyGraph#ANOMALY_LABEL} is left out (it is what a memory of good
+     * @param initial the model's labels: {@value Manifest#ANOMALY_LABEL} is left out (it is what a memory of good
      *     parts calls a part unlike them, not a defect type to label with), and a model that knows only the good
      *     class starts the list with {@code defect} beside it
      */
@@ -34,7 +35,7 @@ public final class ClassList {
             if (Files.exists(file)) {
                 classes.addAll(JSON.readValue(file.toFile(), new TypeReference<List<String>>() {}));
             } else {
-                initial.stream().filter(c -> !c.equals(AnomalyGraph.ANOMALY_LABEL)).forEach(classes::add);
+                initial.stream().filter(c -> !c.equals(Manifest.ANOMALY_LABEL)).forEach(classes::add);
                 if (classes.size() < 2) {
                     classes.add("defect");
                 }
@@ -59,7 +60,7 @@ public final class ClassList {
             throw new VigilException("class name '" + name + "' must be 1-64 characters: lower-case letters, digits,"
                     + " '_' or '-', starting with a letter or digit (it becomes a folder of the training data)");
         }
-        if (AnomalyGraph.ANOMALY_LABEL.equals(name)) {
+        if (Manifest.ANOMALY_LABEL.equals(name)) {
             throw new VigilException("class name '" + name + "' is what a model with a memory of good parts calls a"
                     + " part unlike the good ones; name the defect type you see (e.g. crack, dent, foreign-object)");
         }

@@ -1,6 +1,6 @@
 package dev.vigil.app.samples;
 
-import dev.vigil.trainer.model.DefectMap;
+import dev.vigil.core.model.DefectMap;
 
 /**
  * A sample's stored defect map: the grid as an 8-bit grayscale PNG beside the JPEG ({@link DefectMap#toPng()}, tens

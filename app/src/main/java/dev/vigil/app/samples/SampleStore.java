@@ -2,7 +2,7 @@ package dev.vigil.app.samples;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.model.DefectMap;
+import dev.vigil.core.model.DefectMap;
 import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -62,7 +62,7 @@ public class ApiController {
 
     /**
      * The sample's defect map drawn for laying over its image: a PNG of the image's size, JET colours, alpha = score
-     * ({@link dev.vigil.trainer.model.DefectMap#transparentPng()}), rendered from the stored grid. Needs a session
+     * ({@link dev.vigil.core.model.DefectMap#transparentPng()}), rendered from the stored grid. Needs a session
      * ({@link dev.vigil.app.auth.AuthFilter}); 404 with the reason when there is no such sample or it has no map.
      */
     @Get(value = "/samples/{id}/heatmap", produces = MediaType.IMAGE_PNG)

@@ -19,9 +19,9 @@ import dev.vigil.app.samples.FlagPolicy;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.ImageIo;
-import dev.vigil.trainer.model.DefectMap;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -100,7 +100,7 @@ public final class InspectionPipeline implements AutoCloseable {
         this.store = new SampleStore(data, (long) config.storage().quotaMb() << 20, config.storage().retentionDays());
         this.registry = new ModelRegistry(data.resolve("models"));
         this.registry.trust(config.model().trustedKeys().stream()
-                .map(k -> dev.vigil.trainer.model.PackageSignature.readPublic(Path.of(k))).toList());
+                .map(k -> dev.vigil.core.model.PackageSignature.readPublic(Path.of(k))).toList());
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
                 System.nanoTime());
         flags.configure(config.storage().auditShare(), config.storage().flagsPerHour(), cameraCaps(config));
@@ -531,7 +531,7 @@ public final class InspectionPipeline implements AutoCloseable {
     public ShadowRun startShadow(String candidateId, int frames) {
         LoadedModel active = model;
         if (active == null) {
-            throw new dev.vigil.trainer.VigilException("no active model to run " + candidateId + " beside");
+            throw new dev.vigil.core.VigilException("no active model to run " + candidateId + " beside");
         }
         LoadedModel m = LoadedModel.open(registry.packageDir(candidateId), config.inference().device());
         ShadowRun run = new ShadowRun(m, DecisionPolicy.of(m.labels(), m.modelPackage().okIndex(),
@@ -644,7 +644,7 @@ public final class InspectionPipeline implements AutoCloseable {
 
     private boolean knownToRegistry(Path dir) {
         try {
-            String id = dev.vigil.trainer.model.ModelPackage.json().readTree(dir.resolve("manifest.json").toFile())
+            String id = dev.vigil.core.model.ModelPackage.json().readTree(dir.resolve("manifest.json").toFile())
                     .path("id").asText(null);
             return id != null && registry.entries().stream().anyMatch(e -> e.id().equals(id));
         } catch (IOException e) {
@@ -709,7 +709,7 @@ public final class InspectionPipeline implements AutoCloseable {
     private void modelCommand(String payload) {
         String reason;
         try {
-            var cmd = dev.vigil.trainer.model.ModelPackage.json().readTree(payload);
+            var cmd = dev.vigil.core.model.ModelPackage.json().readTree(payload);
             String action = cmd.path("action").asText("");
             reason = switch (action) {
                 case "promote" -> cmd.hasNonNull("id") ? promote(cmd.get("id").asText())
@@ -764,7 +764,7 @@ public final class InspectionPipeline implements AutoCloseable {
         }
         LoadedModel m = model;
         return StatusPayload.of(config.device().id(), Instant.now(),
-                dev.vigil.trainer.onnx.GraphBuilder.Version.VALUE, m == null ? "collect" : "inspect",
+                dev.vigil.core.VigilVersion.VALUE, m == null ? "collect" : "inspect",
                 m == null ? null : m.id(), cams, counts, mqtt.alertQueueDepth(), mqtt.alertOverflow(),
                 java.time.Duration.between(started, Instant.now()).toSeconds());
     }

@@ -4,7 +4,7 @@ import dev.vigil.app.auth.AuthFilter;
 import dev.vigil.app.auth.Sessions;
 import dev.vigil.app.samples.ClassList;
 import dev.vigil.app.samples.SampleStore;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;

@@ -56,9 +56,9 @@ public class ModelController {
         out.put("entry", entry.get());
         Path dir = r.packageDir(id);
         try {
-            var json = dev.vigil.trainer.model.ModelPackage.json();
-            out.put("manifest", json.readTree(dir.resolve(dev.vigil.trainer.model.ModelPackage.MANIFEST).toFile()));
-            out.put("report", json.readTree(dir.resolve(dev.vigil.trainer.model.ModelPackage.REPORT).toFile()));
+            var json = dev.vigil.core.model.ModelPackage.json();
+            out.put("manifest", json.readTree(dir.resolve(dev.vigil.core.model.ModelPackage.MANIFEST).toFile()));
+            out.put("report", json.readTree(dir.resolve(dev.vigil.core.model.ModelPackage.REPORT).toFile()));
         } catch (IOException e) {
             return HttpResponse.serverError(Map.of("error", "package of " + id + " cannot be read: " + e.getMessage()));
         }

@@ -35,7 +35,7 @@ final class ModelWatcher {
             if (!Files.exists(manifest)) {
                 return null;
             }
-            StringBuilder f = new StringBuilder(dev.vigil.trainer.util.Hashing.sha256(Files.readAllBytes(manifest)));
+            StringBuilder f = new StringBuilder(dev.vigil.core.Hashing.sha256(Files.readAllBytes(manifest)));
             for (String name : new String[] {"model.onnx", "report.json"}) {
                 Path p = dir.resolve(name);
                 if (Files.exists(p)) {

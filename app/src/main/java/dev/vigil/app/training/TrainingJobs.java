@@ -10,9 +10,9 @@ import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
-import dev.vigil.trainer.util.Folders;
+import dev.vigil.core.Folders;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -195,7 +195,7 @@ public final class TrainingJobs implements AutoCloseable {
      * and only grows): never trained on, so models are compared on the same images.
      */
     public static boolean heldOut(String sampleId, double share) {
-        String hex = dev.vigil.trainer.util.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8));
+        String hex = dev.vigil.core.Hashing.sha256(sampleId.getBytes(StandardCharsets.UTF_8));
         return Long.parseLong(hex.substring(0, 8), 16) / (double) 0x1_0000_0000L < share;
     }
 
@@ -226,7 +226,7 @@ public final class TrainingJobs implements AutoCloseable {
                     null)), true, StandardCharsets.UTF_8)) {
                 ModelPackage pkg = ModelPackage.open(dir.resolve("model"));
                 // signed with the device's own key: it enters a registry that requires signatures like any package
-                dev.vigil.trainer.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
+                dev.vigil.core.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
                 ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
                 update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
                         null);
@@ -278,7 +278,7 @@ public final class TrainingJobs implements AutoCloseable {
                 var kept = ref == null ? java.util.Optional.<Path>empty() : registry.backboneFile(ref.sha256());
                 boolean same = ref != null && (t.backbone().equals(ref.name())
                         || t.backbone().endsWith(".onnx") && Files.isRegularFile(Path.of(t.backbone()))
-                                && dev.vigil.trainer.util.Hashing.sha256(Path.of(t.backbone())).equals(ref.sha256()));
+                                && dev.vigil.core.Hashing.sha256(Path.of(t.backbone())).equals(ref.sha256()));
                 if (kept.isPresent() && same) {
                     update(job, State.RUNNING, "backbone " + ref.name() + ": the registry's copy of the one "
                             + active + " was trained from", null, null, null);
@@ -395,11 +395,11 @@ public final class TrainingJobs implements AutoCloseable {
         }
         boolean goodAlone = counts.size() == 1 && ImageDataset.isOkName(counts.keySet().iterator().next());
         if (counts.size() < 2 && !goodAlone) {
-            throw new dev.vigil.trainer.VigilException("training needs labelled samples of at least two classes,"
+            throw new dev.vigil.core.VigilException("training needs labelled samples of at least two classes,"
                     + " or good samples alone (labelled ok) for a model from good parts; labelled so far: " + counts);
         }
         if (goodAlone && counts.values().iterator().next() < AnomalyOptions.MIN_GOOD_IMAGES) {
-            throw new dev.vigil.trainer.VigilException("a model from good parts alone needs at least "
+            throw new dev.vigil.core.VigilException("a model from good parts alone needs at least "
                     + AnomalyOptions.MIN_GOOD_IMAGES + " good samples for training (a share more is held out for"
                     + " evaluation); labelled so far: " + counts + ". Label more good frames, or some defects");
         }

@@ -2,7 +2,7 @@ package dev.vigil.app.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.app.capture.SyntheticSource.Defect;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.OpenCv;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.OpenCv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

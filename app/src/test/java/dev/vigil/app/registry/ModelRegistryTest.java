@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.model.ModelPackage;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.model.ModelPackage;
+import dev.vigil.core.Hashing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.app.decision.Verdict;
-import dev.vigil.trainer.backbone.ColorOrder;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.model.DefectMap;
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.model.DefectMap;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;

@@ -49,7 +49,7 @@ class AnomalyServiceTest {
         dev.vigil.app.inference.LoadedModel.initEngine();
         // the day-one package: 30 good castings, nothing else
         Path good = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("good"), 0, 30);
-        dev.vigil.trainer.util.Folders.deleteTree(good.resolve("defective"));
+        dev.vigil.core.Folders.deleteTree(good.resolve("defective"));
         var squeezenet = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
                 SharedAssets.squeezenet().toString());
         Path pkg = new AnomalyExporter(new AnomalyTrainer(squeezenet, ImageDataset.scan(good, 2),

@@ -36,7 +36,7 @@ final class ApiClient {
 
     /** Writes {@code count} plain-coloured PNG frames f0.png, f1.png... of {@code width} x {@code height}. */
     static void writeFrames(Path folder, int count, int width, int height) throws Exception {
-        dev.vigil.trainer.data.OpenCv.load();
+        dev.vigil.core.image.OpenCv.load();
         java.nio.file.Files.createDirectories(folder);
         for (int i = 0; i < count; i++) {
             Mat m = new Mat(height, width, CvType.CV_8UC3, new Scalar(50 + 60 * i, 100, 150));

@@ -13,8 +13,8 @@ import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.testing.Mosquitto;
 import dev.vigil.config.DeviceConfig;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.OpenCv;
 import dev.vigil.trainer.model.MapModels;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -121,7 +121,7 @@ class HeatmapServiceTest {
                 assertEquals(1, p.samples().count());
                 Sample s = p.samples().get(alert.get("sampleId").asText()).orElseThrow();
                 assertNotNull(s.heatmap());
-                assertEquals(new dev.vigil.trainer.model.DefectMap.Region(200, 20, 40, 40), s.heatmap().region());
+                assertEquals(new dev.vigil.core.model.DefectMap.Region(200, 20, 40, 40), s.heatmap().region());
                 assertTrue(Files.size(p.samples().dir().resolve(s.heatmap().file())) < 300, "a compact grid");
 
                 String url = ctx.getBean(EmbeddedServer.class).getURL().toString();

@@ -68,7 +68,7 @@ class LabellingPageTest {
     @Test
     void anOperatorShowsTheHeatmapWithTheKeyAndItStaysOnFromSampleToSample() throws Exception {
         Path pkg = dev.vigil.trainer.model.MapModels.write(tmp.resolve("pkg"), "map-page", 64, 48,
-                dev.vigil.trainer.backbone.Preprocessing.Fit.LETTERBOX, 8, true).dir();
+                dev.vigil.core.image.Preprocessing.Fit.LETTERBOX, 8, true).dir();
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());

@@ -15,7 +15,7 @@ import dev.vigil.app.samples.Sample;
 import dev.vigil.app.testing.TestModels;
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.nio.file.Files;

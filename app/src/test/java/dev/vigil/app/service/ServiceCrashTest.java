@@ -15,7 +15,7 @@ import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.registry.ModelRegistry;
 import dev.vigil.app.testing.TestModels;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import java.io.File;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -90,6 +90,10 @@ class ServiceCrashTest {
             String job = JSON.readTree(started.body()).get("job").asText();
             await(() -> progress(url, job).startsWith("training:"), Duration.ofSeconds(120), "training in its epochs");
             assertTrue(Files.isDirectory(data.resolve("training").resolve(job)), "the run's scratch folder");
+            // the serving process carries only serving: ONNX Runtime, and no libtorch even while a training runs
+            String maps = Files.readString(Path.of("/proc", Long.toString(service.pid()), "maps"));
+            assertTrue(maps.contains("onnxruntime"), "ONNX Runtime is loaded in the serving process");
+            assertFalse(maps.contains("libtorch"), "libtorch is not loaded in the serving process");
             kill();
             ModelRegistry.Pointer p = consistentRegistry(data, Set.of(a));
             assertEquals(new ModelRegistry.Pointer(a, null, null), p, "no candidate from a killed run");

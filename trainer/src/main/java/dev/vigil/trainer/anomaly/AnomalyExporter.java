@@ -4,16 +4,16 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
-import dev.vigil.trainer.model.Manifest;
+import dev.vigil.core.model.Manifest;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.trainer.onnx.OnnxTensors;
@@ -142,7 +142,7 @@ public final class AnomalyExporter {
                 m.okLabel(),
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
-                        Manifest.Tiles.of(m.options().geometry().tiles(), pre.width(), pre.height())),
+                        dev.vigil.trainer.backbone.Tiling.manifest(m.options().geometry().tiles(), pre.width(), pre.height())),
                 new Manifest.Output(ModelExporter.OUTPUT, "probabilities", ModelExporter.DEFECT_MAP),
                 new Manifest.BackboneRef(bb.name(), bb.sha256(),
                         bb.file() == null ? null : bb.file().toAbsolutePath().toString()),

@@ -1,11 +1,13 @@
 package dev.vigil.trainer.anomaly;
 
+import dev.vigil.core.model.Manifest;
+
 import static dev.vigil.trainer.onnx.GraphBuilder.intAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.intsAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.node;
 
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.features.PatchFeatures;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.trainer.onnx.GraphBuilder;
@@ -45,8 +47,6 @@ public final class AnomalyGraph {
     public static final String LOGIT_MAP = "vigil_defect_logit";
     /** Memory rows per convolution (bounds the intermediate tensor). */
     public static final int MEMORY_CHUNK = 1024;
-    /** The name of the class an anomaly model adds beside the good one. */
-    public static final String ANOMALY_LABEL = "anomaly";
 
     private AnomalyGraph() {}
 
@@ -133,7 +133,7 @@ public final class AnomalyGraph {
                 List.of("vigil_ok_probability")));
         List<String> parts = new ArrayList<>();
         for (String label : labels) {
-            parts.add(label.equals(ANOMALY_LABEL) ? "vigil_anomaly_probability" : "vigil_ok_probability");
+            parts.add(label.equals(Manifest.ANOMALY_LABEL) ? "vigil_anomaly_probability" : "vigil_ok_probability");
         }
         b.node(node("Concat", ModelExporter.OUTPUT, parts, List.of(ModelExporter.OUTPUT), intAttr("axis", 1)));
         b.output(OnnxGraph.floatValueInfo(ModelExporter.OUTPUT, 0, labels.size()));

@@ -1,5 +1,7 @@
 package dev.vigil.trainer.anomaly;
 
+import dev.vigil.core.model.Manifest;
+
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.data.LabelledImage;
 import java.util.List;
@@ -8,7 +10,7 @@ import java.util.Map;
 /**
  * What {@link AnomalyTrainer} produces: everything the exporter writes, and nothing that is still being trained.
  *
- * @param labels the package's classes in output order: the good folder's name and {@value AnomalyGraph#ANOMALY_LABEL},
+ * @param labels the package's classes in output order: the good folder's name and {@value Manifest#ANOMALY_LABEL},
  *     sorted as class folders are
  * @param okLabel the good folder's name
  * @param summary what the run did and measured (report.json)

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.anomaly;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.train.InputGeometry;
 import java.util.List;
 import java.util.Locale;

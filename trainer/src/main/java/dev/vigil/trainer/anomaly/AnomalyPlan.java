@@ -1,6 +1,6 @@
 package dev.vigil.trainer.anomaly;
 
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.features.PatchFeatures;
 import java.util.List;
 

@@ -1,16 +1,18 @@
 package dev.vigil.trainer.anomaly;
 
+import dev.vigil.core.model.Manifest;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.trainer.eval.Grouping;
@@ -20,7 +22,7 @@ import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TransferTrainer;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.Hashing;
 import dev.vigil.trainer.util.Progress;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -105,8 +107,8 @@ public final class AnomalyTrainer {
             throw new VigilException("a model from good parts alone needs a folder of good images in " + data.root()
                     + " named ok, good, pass or normal (or --ok-label NAME); its folders are " + data.classes());
         }
-        if (data.classes().get(ok).equals(AnomalyGraph.ANOMALY_LABEL)) {
-            throw new VigilException("the good-part folder is named '" + AnomalyGraph.ANOMALY_LABEL + "', the name"
+        if (data.classes().get(ok).equals(Manifest.ANOMALY_LABEL)) {
+            throw new VigilException("the good-part folder is named '" + Manifest.ANOMALY_LABEL + "', the name"
                     + " of the class an anomaly model adds; rename the folder (e.g. ok)");
         }
         return ok;
@@ -243,7 +245,7 @@ public final class AnomalyTrainer {
                     + " out-of-fold scores, %.1f%% at or above the threshold%n", s.length, otherClasses,
                     defects.auroc(), 100 * defects.recallAtThreshold());
         }
-        List<String> labels = new ArrayList<>(List.of(okLabel, AnomalyGraph.ANOMALY_LABEL));
+        List<String> labels = new ArrayList<>(List.of(okLabel, Manifest.ANOMALY_LABEL));
         labels.sort(null);
         Map<String, Double> timing = new LinkedHashMap<>();
         timing.put("extractSeconds", extractSeconds);

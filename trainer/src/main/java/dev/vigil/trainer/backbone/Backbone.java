@@ -1,5 +1,7 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.Preprocessing;
+
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import java.nio.file.Path;

@@ -1,5 +1,8 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;

@@ -1,11 +1,13 @@
 package dev.vigil.trainer.backbone;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.image.Preprocessing;
+
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.onnx.GraphAnalysis;
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.core.AtomicFiles;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.Hashing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

@@ -1,5 +1,7 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.Preprocessing;
+
 import java.util.List;
 
 /**

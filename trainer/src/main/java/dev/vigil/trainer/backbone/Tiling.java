@@ -1,5 +1,7 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.Preprocessing;
+
 import static dev.vigil.trainer.onnx.GraphBuilder.intAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.intsAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.node;
@@ -10,7 +12,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.onnx.GraphBuilder;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.onnx.OnnxGraph;
@@ -256,5 +258,11 @@ public record Tiling(int cols, int rows, int overlap) {
             b.node(node("Slice", out, List.of(in), List.of(out), intsAttr("axes", 2, 3), intsAttr("starts", starts),
                     intsAttr("ends", ends)));
         }
+    }
+
+    /** How the manifest describes {@code t} over a {@code width x height} input; null for no tiling. */
+    public static dev.vigil.core.model.Manifest.Tiles manifest(Tiling t, int width, int height) {
+        return t == null ? null : new dev.vigil.core.model.Manifest.Tiles(t.cols(), t.rows(), t.overlap(),
+                t.tileWidth(width), t.tileHeight(height));
     }
 }

@@ -1,19 +1,19 @@
 package dev.vigil.trainer.bench;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
-import dev.vigil.trainer.model.DefectMap;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.DefectMap;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.TrainOptions;
-import dev.vigil.trainer.util.Folders;
+import dev.vigil.core.Folders;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

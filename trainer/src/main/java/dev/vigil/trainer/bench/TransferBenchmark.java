@@ -3,16 +3,16 @@ package dev.vigil.trainer.bench;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.features.PoolMode;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
-import dev.vigil.trainer.util.Folders;
+import dev.vigil.core.Folders;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.OutputStream;
@@ -104,7 +104,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         Backbone bb = new BackboneResolver(BackboneResolver.defaultCache(), System.err::println).resolve(backbone);
         PrintStream quiet = verbose ? System.err : new PrintStream(OutputStream.nullOutputStream());
         if (draws < 1) {
-            throw new dev.vigil.trainer.VigilException("--draws must be at least 1, found " + draws);
+            throw new dev.vigil.core.VigilException("--draws must be at least 1, found " + draws);
         }
         header();
         for (int k : neu == null ? List.<Integer>of() : neuK) {
@@ -248,7 +248,7 @@ public final class TransferBenchmark implements Callable<Integer> {
                     .hashCode()));
             for (Selection sel : selections) {
                 if (sel.from() + sel.count() > imgs.size()) {
-                    throw new dev.vigil.trainer.VigilException(c + " has " + imgs.size() + " images; this benchmark"
+                    throw new dev.vigil.core.VigilException(c + " has " + imgs.size() + " images; this benchmark"
                             + " needs " + (sel.from() + sel.count()) + " per class");
                 }
                 Path d = sel.dir().resolve(c.getFileName());

@@ -1,11 +1,11 @@
 package dev.vigil.trainer.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.eval.Metrics;
-import dev.vigil.trainer.model.DefectMap;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.DefectMap;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.core.AtomicFiles;
 import java.io.IOException;

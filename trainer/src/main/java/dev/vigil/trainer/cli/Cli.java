@@ -1,6 +1,6 @@
 package dev.vigil.trainer.cli;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import picocli.CommandLine;

@@ -3,7 +3,7 @@ package dev.vigil.trainer.cli;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.core.AtomicFiles;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

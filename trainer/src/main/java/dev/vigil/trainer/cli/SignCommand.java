@@ -1,6 +1,6 @@
 package dev.vigil.trainer.cli;
 
-import dev.vigil.trainer.model.PackageSignature;
+import dev.vigil.core.model.PackageSignature;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -10,9 +10,9 @@ import dev.vigil.trainer.backbone.Tiling;
 import dev.vigil.trainer.combined.CombinedModel;
 import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.PoolMode;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.InputGeometry;
@@ -192,7 +192,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream err = System.err;
         if (!progress.equals("text") && !progress.equals("json")) {
-            throw new dev.vigil.trainer.VigilException("--progress must be text or json, found '" + progress + "'");
+            throw new dev.vigil.core.VigilException("--progress must be text or json, found '" + progress + "'");
         }
         dev.vigil.trainer.util.Progress.jsonLines(progress.equals("json"));
         if (progress.equals("json")) {
@@ -203,10 +203,10 @@ public final class TrainCommand implements Callable<Integer> {
             }));
         }
         if (!init.equals("pretrained") && !init.equals("random")) {
-            throw new dev.vigil.trainer.VigilException("--init must be pretrained or random, found '" + init + "'");
+            throw new dev.vigil.core.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
         if (unfreeze != null && unfreeze < 0) {
-            throw new dev.vigil.trainer.VigilException("--unfreeze must be 0 or more, found " + unfreeze);
+            throw new dev.vigil.core.VigilException("--unfreeze must be 0 or more, found " + unfreeze);
         }
         ImageDataset ds = ImageDataset.scan(data, 2);
         boolean onlyGood = ds.classes().size() == 1 && ds.okIndex(okLabel) == 0;
@@ -312,7 +312,7 @@ public final class TrainCommand implements Callable<Integer> {
     static InputGeometry geometry(int size, String input, int longSide) {
         int given = (size != 0 ? 1 : 0) + (input != null ? 1 : 0) + (longSide != 0 ? 1 : 0);
         if (given > 1) {
-            throw new dev.vigil.trainer.VigilException("give at most one of --size, --input and --long-side");
+            throw new dev.vigil.core.VigilException("give at most one of --size, --input and --long-side");
         }
         if (input != null) {
             return InputGeometry.parse(input);
@@ -324,7 +324,7 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             return HeadKind.valueOf(head.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new dev.vigil.trainer.VigilException("--head must be auto, pooled or patch, found '" + head + "'");
+            throw new dev.vigil.core.VigilException("--head must be auto, pooled or patch, found '" + head + "'");
         }
     }
 

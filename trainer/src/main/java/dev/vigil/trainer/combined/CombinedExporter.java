@@ -8,19 +8,19 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyExporter;
 import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.anomaly.AnomalyModel;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.eval.OperatingPoint;
 import dev.vigil.trainer.features.FeatureExtractor;
-import dev.vigil.trainer.model.Manifest;
+import dev.vigil.core.model.Manifest;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.onnx.GraphBuilder;
 import dev.vigil.trainer.onnx.GraphMerge;
@@ -39,7 +39,7 @@ import java.util.Map;
  * Writes a {@link CombinedModel} as one package: the supervised graph and the anomaly graph merged over their shared
  * input ({@link GraphMerge}: the backbone layers both read run once), then the {@link ScoreCombination} as a few
  * element-wise nodes. Outputs: {@code probabilities} over the supervised classes plus
- * {@value AnomalyGraph#ANOMALY_LABEL} ({@link CombinedTrainer#classProbabilities}), and {@code defect_map} — the
+ * {@value Manifest#ANOMALY_LABEL} ({@link CombinedTrainer#classProbabilities}), and {@code defect_map} — the
  * supervised head's map where it has one (it finds labelled defects best), else the anomaly memory's.
  *
  * <p>Checked before anything is written: the supervised graph against the DJL model and the anomaly graph against

@@ -1,5 +1,7 @@
 package dev.vigil.trainer.combined;
 
+import dev.vigil.core.model.Manifest;
+
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.eval.OperatingPoint;
@@ -11,7 +13,7 @@ import java.util.List;
  * A supervised head and a memory of good parts, over one backbone and one input, joined by a {@link ScoreCombination}:
  * what {@link CombinedExporter} writes.
  *
- * @param labels the supervised classes in their output order, then {@value dev.vigil.trainer.anomaly.AnomalyGraph#ANOMALY_LABEL}
+ * @param labels the supervised classes in their output order, then {@value dev.vigil.core.model.Manifest#ANOMALY_LABEL}
  * @param operatingPoint the package's defect threshold and the out-of-fold figures of {@code D} at it
  * @param thresholdCurve out-of-fold recall and false rejects of {@code D} per threshold
  * @param validation out-of-fold metrics of the combined class probabilities at the operating point

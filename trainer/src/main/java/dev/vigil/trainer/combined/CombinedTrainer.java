@@ -1,7 +1,8 @@
 package dev.vigil.trainer.combined;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.anomaly.AnomalyGraph;
+import dev.vigil.core.model.Manifest;
+
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
@@ -46,8 +47,8 @@ public final class CombinedTrainer {
                     + " pass or normal) in " + supervised.dataset().root());
         }
         List<String> classes = supervised.dataset().classes();
-        if (classes.contains(AnomalyGraph.ANOMALY_LABEL)) {
-            throw new VigilException("class folder '" + AnomalyGraph.ANOMALY_LABEL + "' in "
+        if (classes.contains(Manifest.ANOMALY_LABEL)) {
+            throw new VigilException("class folder '" + Manifest.ANOMALY_LABEL + "' in "
                     + supervised.dataset().root() + " has the name of the class a memory of good parts adds; rename"
                     + " the folder (e.g. unknown-defect)");
         }
@@ -132,7 +133,7 @@ public final class CombinedTrainer {
         int guardFalse = 0;
         int guardCatch = 0;
         List<String> labels = new ArrayList<>(classes);
-        labels.add(AnomalyGraph.ANOMALY_LABEL);
+        labels.add(Manifest.ANOMALY_LABEL);
         float[][] probs = new float[n][];
         for (int j = 0; j < n; j++) {
             d[j] = c.probability(l[j], z[j], tau);

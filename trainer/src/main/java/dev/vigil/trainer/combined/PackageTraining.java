@@ -1,15 +1,16 @@
 package dev.vigil.trainer.combined;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.model.Manifest;
+
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.anomaly.AnomalyExporter;
-import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.anomaly.AnomalyTrainer;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
@@ -104,8 +105,8 @@ public final class PackageTraining {
                 : good < AnomalyOptions.MIN_GOOD_IMAGES ? "the good folder has " + good + " images; a memory of"
                         + " good parts needs at least " + AnomalyOptions.MIN_GOOD_IMAGES
                 : randomInit ? "--init random compares architectures, not packages to deploy"
-                : data.classes().contains(AnomalyGraph.ANOMALY_LABEL) ? "a class folder is named '"
-                        + AnomalyGraph.ANOMALY_LABEL + "', the name of the class the memory adds: rename it"
+                : data.classes().contains(Manifest.ANOMALY_LABEL) ? "a class folder is named '"
+                        + Manifest.ANOMALY_LABEL + "', the name of the class the memory adds: rename it"
                 : null;
         if (why != null && combine == Combine.ON) {
             throw new VigilException("--combine on: " + why);

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.data;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

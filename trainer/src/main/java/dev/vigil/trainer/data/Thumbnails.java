@@ -1,6 +1,8 @@
 package dev.vigil.trainer.data;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.image.ImageIo;
+
+import dev.vigil.core.VigilException;
 import java.nio.file.Path;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;

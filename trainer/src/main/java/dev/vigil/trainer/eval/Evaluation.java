@@ -1,13 +1,14 @@
 package dev.vigil.trainer.eval;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.anomaly.AnomalyGraph;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.model.Manifest;
+
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.image.Variant;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.trainer.util.Progress;
 import java.io.PrintStream;
@@ -28,13 +29,13 @@ public final class Evaluation {
 
     /**
      * Runs the package over every image of {@code data}. Folders must be classes of the model; for a model with a
-     * memory of good parts (an {@value AnomalyGraph#ANOMALY_LABEL} class: good parts alone, or combined with a
+     * memory of good parts (an {@value Manifest#ANOMALY_LABEL} class: good parts alone, or combined with a
      * supervised head), a folder the model does not know is a defect type nobody labelled and counts as that class.
      */
     public static Outcome run(ModelPackage pkg, ImageDataset data, PrintStream log) {
         List<String> labels = pkg.manifest().labels();
         int okIndex = pkg.okIndex();
-        int anomalyIndex = okIndex < 0 ? -1 : labels.indexOf(AnomalyGraph.ANOMALY_LABEL);
+        int anomalyIndex = okIndex < 0 ? -1 : labels.indexOf(Manifest.ANOMALY_LABEL);
         int[] labelOf = new int[data.classes().size()];
         for (int i = 0; i < labelOf.length; i++) {
             String c = data.classes().get(i);

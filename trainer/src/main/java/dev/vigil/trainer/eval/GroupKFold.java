@@ -1,6 +1,6 @@
 package dev.vigil.trainer.eval;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;

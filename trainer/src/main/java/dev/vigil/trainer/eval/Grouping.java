@@ -1,6 +1,6 @@
 package dev.vigil.trainer.eval;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.eval;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 
 /**
  * A measured defect recall together with how low the true recall could plausibly be, given how few defects were

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.features;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.onnx.OnnxTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.features;
 
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.core.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package dev.vigil.trainer.features;
 
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.Hashing;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 

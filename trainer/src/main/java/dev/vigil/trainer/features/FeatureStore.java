@@ -1,11 +1,11 @@
 package dev.vigil.trainer.features;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.image.Variant;
+import dev.vigil.core.Hashing;
 import dev.vigil.trainer.util.Progress;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -95,7 +95,7 @@ public final class FeatureStore {
             List<int[]> pendingSlots = new ArrayList<>();
             for (LabelledImage img : images) {
                 if (Thread.currentThread().isInterrupted()) {
-                    throw new dev.vigil.trainer.VigilException("training cancelled");
+                    throw new dev.vigil.core.VigilException("training cancelled");
                 }
                 byte[] bytes;
                 try {

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.features;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.Locale;
 
 /**

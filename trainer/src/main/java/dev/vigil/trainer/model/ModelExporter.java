@@ -1,5 +1,8 @@
 package dev.vigil.trainer.model;
 
+import dev.vigil.core.model.Manifest;
+import dev.vigil.core.model.ModelPackage;
+
 import static dev.vigil.trainer.onnx.GraphBuilder.intAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.intsAttr;
 import static dev.vigil.trainer.onnx.GraphBuilder.node;
@@ -8,12 +11,12 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
 import dev.vigil.trainer.features.FeatureStore.Extracted;
 import dev.vigil.trainer.features.PatchFeatures;
@@ -465,7 +468,7 @@ public final class ModelExporter {
                 trainer.okIndex() < 0 ? null : labels.get(trainer.okIndex()),
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
-                        Manifest.Tiles.of(o.geometry().tiles(), pre.width(), pre.height())),
+                        dev.vigil.trainer.backbone.Tiling.manifest(o.geometry().tiles(), pre.width(), pre.height())),
                 new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null),
                 new Manifest.BackboneRef(bb.name(), bb.sha256(),
                         bb.file() == null ? null : bb.file().toAbsolutePath().toString()),

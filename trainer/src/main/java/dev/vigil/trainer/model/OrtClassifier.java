@@ -1,14 +1,17 @@
 package dev.vigil.trainer.model;
 
+import dev.vigil.core.model.DefectMap;
+import dev.vigil.core.model.ModelPackage;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.ImageIo;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
 import java.nio.FloatBuffer;
 import java.util.Map;

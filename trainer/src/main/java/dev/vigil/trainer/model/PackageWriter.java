@@ -1,8 +1,11 @@
 package dev.vigil.trainer.model;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.model.Manifest;
+import dev.vigil.core.model.ModelPackage;
+
+import dev.vigil.core.VigilException;
 import dev.vigil.core.AtomicFiles;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.Hashing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.vigil.trainer.onnx;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

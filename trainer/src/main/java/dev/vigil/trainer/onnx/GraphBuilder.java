@@ -90,7 +90,7 @@ public final class GraphBuilder {
         GraphProto.Builder g = GraphProto.newBuilder().setName(name).addAllNode(nodes)
                 .addAllInitializer(initializers.values()).addAllInput(inputs).addAllOutput(outputs);
         ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(Math.max(source.getIrVersion(), 3))
-                .setProducerName("vigil").setProducerVersion(Version.VALUE).setGraph(g);
+                .setProducerName("vigil").setProducerVersion(dev.vigil.core.VigilVersion.VALUE).setGraph(g);
         for (OperatorSetIdProto o : source.getOpsetImportList()) {
             m.addOpsetImport(o);
         }
@@ -120,12 +120,5 @@ public final class GraphBuilder {
             b.addInts(x);
         }
         return b.build();
-    }
-
-    /** The version written into models this build produces. */
-    public static final class Version {
-        public static final String VALUE = "0.1.0";
-
-        private Version() {}
     }
 }

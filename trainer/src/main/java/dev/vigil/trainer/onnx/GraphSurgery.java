@@ -6,7 +6,7 @@ import static dev.vigil.trainer.onnx.GraphBuilder.node;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

@@ -1,7 +1,7 @@
 package dev.vigil.trainer.train;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.backbone.Tiling;
 import java.util.List;
 import java.util.Locale;
@@ -131,7 +131,7 @@ public record InputGeometry(int width, int height, int longSide, Tiling tiles) {
     public static List<int[]> measure(List<java.nio.file.Path> images) {
         return images.stream().map(p -> {
             try {
-                org.opencv.core.Mat m = dev.vigil.trainer.data.ImageIo.decode(dev.vigil.trainer.data.ImageIo.read(p),
+                org.opencv.core.Mat m = dev.vigil.core.image.ImageIo.decode(dev.vigil.core.image.ImageIo.read(p),
                         p.toString());
                 int[] s = {m.cols(), m.rows()};
                 m.release();

@@ -1,7 +1,7 @@
 package dev.vigil.trainer.train;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.PoolMode;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package dev.vigil.trainer.train;
 
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.features.PoolMode;
 import java.util.List;
 

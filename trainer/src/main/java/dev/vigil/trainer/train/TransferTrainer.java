@@ -9,13 +9,13 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.optimizer.Optimizer;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.backbone.Tiling;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.eval.Auroc;
 import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.trainer.eval.Grouping;
@@ -29,7 +29,7 @@ import dev.vigil.trainer.features.Features;
 import dev.vigil.trainer.features.PatchFeatures;
 import dev.vigil.trainer.onnx.GraphAnatomy;
 import dev.vigil.trainer.onnx.GraphSurgery;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.Hashing;
 import dev.vigil.trainer.util.Progress;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -806,7 +806,7 @@ public final class TransferTrainer implements AutoCloseable {
                 float[] batch = new float[images.size() * per];
                 for (int i = 0; i < images.size(); i++) {
                     LabelledImage img = images.get(i);
-                    float[] x = dev.vigil.trainer.data.ImageIo.preprocess(dev.vigil.trainer.data.ImageIo.read(
+                    float[] x = dev.vigil.core.image.ImageIo.preprocess(dev.vigil.core.image.ImageIo.read(
                             img.path()), plan.preprocessing(), tta.get(v), img.path().toString());
                     System.arraycopy(x, 0, batch, i * per, per);
                 }

@@ -1,11 +1,14 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

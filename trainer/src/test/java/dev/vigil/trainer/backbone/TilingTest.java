@@ -1,5 +1,8 @@
 package dev.vigil.trainer.backbone;
 
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,7 +12,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import java.nio.FloatBuffer;
@@ -102,7 +105,7 @@ class TilingTest {
         java.nio.file.Path data = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("data"), 0,
                 15);
         var geometry = new dev.vigil.trainer.train.InputGeometry(448, 224, 0).withTiles(new Tiling(2, 1, 64));
-        dev.vigil.trainer.model.ModelPackage pkg;
+        dev.vigil.core.model.ModelPackage pkg;
         try (var t = new dev.vigil.trainer.train.TransferTrainer(bb, dev.vigil.trainer.data.ImageDataset.scan(data, 2),
                 dev.vigil.trainer.train.TrainOptions.defaults().withGeometry(geometry).withUnfreeze(0).withEpochs(5)
                         .withFolds(2), tmp.resolve("features"),
@@ -113,8 +116,8 @@ class TilingTest {
         var in = pkg.manifest().input();
         assertEquals(2 * 256 - 64, in.width(), "the canvas two 256 px tiles with 64 px in common cover");
         assertEquals(224, in.height());
-        assertEquals(new dev.vigil.trainer.model.Manifest.Tiles(2, 1, 64, 256, 224), in.tiles());
-        var report = dev.vigil.trainer.model.ModelPackage.json().readTree(pkg.dir().resolve("report.json").toFile());
+        assertEquals(new dev.vigil.core.model.Manifest.Tiles(2, 1, 64, 256, 224), in.tiles());
+        var report = dev.vigil.core.model.ModelPackage.json().readTree(pkg.dir().resolve("report.json").toFile());
         assertTrue(report.at("/verification/maxAbsDiff").asDouble() <= 1e-4, report.at("/verification").toString());
         assertTrue(report.at("/verification/maxDefectMapDiff").asDouble() <= 1e-4,
                 report.at("/verification").toString());

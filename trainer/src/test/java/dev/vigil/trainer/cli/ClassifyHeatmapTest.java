@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.OpenCv;
 import dev.vigil.trainer.model.MapModels;
 import java.io.PrintWriter;
 import java.io.StringWriter;

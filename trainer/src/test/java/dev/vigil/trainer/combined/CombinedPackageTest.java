@@ -1,5 +1,7 @@
 package dev.vigil.trainer.combined;
 
+import dev.vigil.core.model.Manifest;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,19 +10,18 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.anomaly.AnomalyGraph;
 import dev.vigil.trainer.anomaly.AnomalyModel;
 import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.anomaly.AnomalyTrainer;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TransferTrainer;
 import java.io.OutputStream;
@@ -78,7 +79,7 @@ class CombinedPackageTest {
 
     @Test
     void onePackageWhoseGraphAgreesWithItsParts() throws Exception {
-        assertEquals(List.of("defective", "ok", AnomalyGraph.ANOMALY_LABEL), pkg.manifest().labels());
+        assertEquals(List.of("defective", "ok", Manifest.ANOMALY_LABEL), pkg.manifest().labels());
         assertEquals("pooled+anomaly", pkg.manifest().training().head());
         assertEquals(ModelExporter.DEFECT_MAP, pkg.manifest().output().defectMap());
         JsonNode report = ModelPackage.json().readTree(pkg.dir().resolve(ModelPackage.REPORT).toFile());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import org.junit.jupiter.api.Test;
 
 class RecallBoundTest {

@@ -1,15 +1,18 @@
 package dev.vigil.trainer.model;
 
+import dev.vigil.core.model.DefectMap;
+import dev.vigil.core.model.ModelPackage;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.ColorOrder;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.OpenCv;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.OpenCv;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,15 @@
 package dev.vigil.trainer.model;
 
+import dev.vigil.core.model.Manifest;
+import dev.vigil.core.model.ModelPackage;
+
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.onnx.GraphBuilder;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.trainer.onnx.OnnxTensors;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.Hashing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

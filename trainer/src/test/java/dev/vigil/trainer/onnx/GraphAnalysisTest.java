@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.BackboneCatalog;
 import org.junit.jupiter.api.Test;
 

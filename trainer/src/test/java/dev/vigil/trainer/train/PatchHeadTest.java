@@ -11,15 +11,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.trainer.SharedAssets;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
-import dev.vigil.trainer.backbone.Preprocessing;
+import dev.vigil.core.image.Preprocessing;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.data.LabelledImage;
-import dev.vigil.trainer.data.Variant;
+import dev.vigil.core.image.Variant;
 import dev.vigil.trainer.features.FeatureExtractor;
 import dev.vigil.trainer.features.FeatureStore.Extracted;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;
@@ -71,7 +71,7 @@ class PatchHeadTest {
         // the same part under another light: a brighter copy of one good image
         original = Files.list(data.resolve("ok")).sorted().findFirst().orElseThrow();
         relit = data.resolve("ok").resolve("relit-" + original.getFileName());
-        dev.vigil.trainer.data.OpenCv.load();
+        dev.vigil.core.image.OpenCv.load();
         Mat m = Imgcodecs.imread(original.toString());
         Core.add(m, new org.opencv.core.Scalar(12, 12, 12), m);
         Imgcodecs.imwrite(relit.toString(), m);

@@ -8,15 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.vigil.trainer.SharedAssets;
-import dev.vigil.trainer.VigilException;
+import dev.vigil.core.VigilException;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.backbone.BackboneResolver;
 import dev.vigil.trainer.data.ImageDataset;
-import dev.vigil.trainer.data.ImageIo;
+import dev.vigil.core.image.ImageIo;
 import dev.vigil.trainer.eval.Evaluation;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.model.ModelExporter;
-import dev.vigil.trainer.model.ModelPackage;
+import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.onnx.OnnxGraph;

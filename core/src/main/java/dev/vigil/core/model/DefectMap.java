@@ -1,8 +1,9 @@
-package dev.vigil.trainer.model;
+package dev.vigil.core.model;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.data.OpenCv;
+
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.OpenCv;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,7 +1,7 @@
-package dev.vigil.trainer.data;
+package dev.vigil.core.image;
 
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.Preprocessing;
+
+import dev.vigil.core.VigilException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

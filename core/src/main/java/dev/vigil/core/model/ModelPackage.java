@@ -1,12 +1,13 @@
-package dev.vigil.trainer.model;
+package dev.vigil.core.model;
+
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.backbone.ColorOrder;
-import dev.vigil.trainer.backbone.Preprocessing;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.ColorOrder;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.Hashing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

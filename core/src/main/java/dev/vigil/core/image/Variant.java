@@ -1,6 +1,7 @@
-package dev.vigil.trainer.data;
+package dev.vigil.core.image;
 
-import dev.vigil.trainer.VigilException;
+
+import dev.vigil.core.VigilException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

@@ -1,4 +1,5 @@
-package dev.vigil.trainer.backbone;
+package dev.vigil.core.image;
+
 
 import java.util.Arrays;
 

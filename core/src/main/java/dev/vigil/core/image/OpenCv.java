@@ -1,4 +1,5 @@
-package dev.vigil.trainer.data;
+package dev.vigil.core.image;
+
 
 /** Loads OpenCV's native library once per JVM. */
 public final class OpenCv {

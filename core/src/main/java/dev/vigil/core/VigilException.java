@@ -1,4 +1,5 @@
-package dev.vigil.trainer;
+package dev.vigil.core;
+
 
 /**
  * A failure caused by the user's input (a file, a folder, a flag) rather than by a bug. Its message is written for

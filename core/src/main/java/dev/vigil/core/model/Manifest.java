@@ -1,4 +1,5 @@
-package dev.vigil.trainer.model;
+package dev.vigil.core.model;
+
 
 import java.util.List;
 import java.util.Map;
@@ -9,6 +10,9 @@ import java.util.Map;
 public record Manifest(int schemaVersion, String id, String createdAt, List<String> labels, String okLabel,
         Input input, Output output, BackboneRef backbone, Training training, OperatingPointRef operatingPoint,
         Map<String, Object> metrics, String modelSha256, Map<String, String> files) {
+    /** The name of the class a memory of good parts adds beside the supervised ones (or the good one). */
+    public static final String ANOMALY_LABEL = "anomaly";
+
 
     public static final int SCHEMA_VERSION = 1;
 
@@ -29,12 +33,7 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      * How the graph cuts its input into tiles (informational: the graph does it, readers feed the whole input as
      * always); null when it runs on the whole input.
      */
-    public record Tiles(int cols, int rows, int overlap, int tileWidth, int tileHeight) {
-        public static Tiles of(dev.vigil.trainer.backbone.Tiling t, int width, int height) {
-            return t == null ? null : new Tiles(t.cols(), t.rows(), t.overlap(), t.tileWidth(width),
-                    t.tileHeight(height));
-        }
-    }
+    public record Tiles(int cols, int rows, int overlap, int tileWidth, int tileHeight) {}
 
     /**
      * @param tensor the class probabilities {@code [N,K]}

@@ -1,4 +1,5 @@
-package dev.vigil.trainer.util;
+package dev.vigil.core;
+
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,9 +1,10 @@
-package dev.vigil.trainer.model;
+package dev.vigil.core.model;
+
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.core.AtomicFiles;
-import dev.vigil.trainer.VigilException;
-import dev.vigil.trainer.util.Hashing;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.Hashing;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

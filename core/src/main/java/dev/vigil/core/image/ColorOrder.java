@@ -1,4 +1,5 @@
-package dev.vigil.trainer.backbone;
+package dev.vigil.core.image;
+
 
 /** Channel order a network expects. OpenCV decodes to BGR. */
 public enum ColorOrder {

@@ -1,0 +1,163 @@
+package dev.vigil.core.model;
+
+import dev.vigil.core.VigilException;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The output names of an ONNX model, read by walking the protobuf wire format of the file and skipping everything
+ * else (the weights are never held in memory): serving needs the names to check a package's manifest, and parsing
+ * the whole graph for that would cost the model's size in heap. ONNX: {@code ModelProto.graph} is field 7,
+ * {@code GraphProto.output} field 12, {@code ValueInfoProto.name} field 1.
+ */
+public final class OnnxOutputs {
+    private static final int MODEL_GRAPH = 7;
+    private static final int GRAPH_OUTPUT = 12;
+    private static final int VALUE_INFO_NAME = 1;
+
+    private OnnxOutputs() {}
+
+    public static List<String> names(Path model) {
+        try (InputStream raw = Files.newInputStream(model);
+                Reader in = new Reader(new BufferedInputStream(raw, 1 << 16))) {
+            List<String> outputs = new ArrayList<>();
+            boolean graphSeen = false;
+            while (in.hasMore()) {
+                long tag = in.varint();
+                if (fieldOf(tag) == MODEL_GRAPH && wireOf(tag) == 2) {
+                    graphSeen = true;
+                    long end = in.position() + in.varint();
+                    while (in.position() < end) {
+                        long t = in.varint();
+                        if (fieldOf(t) == GRAPH_OUTPUT && wireOf(t) == 2) {
+                            long infoEnd = in.position() + in.varint();
+                            String name = null;
+                            while (in.position() < infoEnd) {
+                                long f = in.varint();
+                                if (fieldOf(f) == VALUE_INFO_NAME && wireOf(f) == 2) {
+                                    name = new String(in.bytes((int) in.varint()), StandardCharsets.UTF_8);
+                                } else {
+                                    in.skip(wireOf(f));
+                                }
+                            }
+                            if (name != null) {
+                                outputs.add(name);
+                            }
+                        } else {
+                            in.skip(wireOf(t));
+                        }
+                    }
+                } else {
+                    in.skip(wireOf(tag));
+                }
+            }
+            if (!graphSeen) {
+                throw new VigilException(model + " holds no ONNX graph; the model file is damaged: train or copy"
+                        + " the package again");
+            }
+            return List.copyOf(outputs);
+        } catch (EOFException e) {
+            throw new VigilException(model + " ends in the middle of the ONNX model (truncated?); copy the package"
+                    + " again");
+        } catch (IOException e) {
+            throw new VigilException("cannot read " + model + ": " + e.getMessage());
+        }
+    }
+
+    private static int fieldOf(long tag) {
+        return (int) (tag >>> 3);
+    }
+
+    private static int wireOf(long tag) {
+        return (int) (tag & 7);
+    }
+
+    /** A counting reader of protobuf primitives. */
+    private static final class Reader implements AutoCloseable {
+        private final InputStream in;
+        private long position;
+
+        Reader(InputStream in) {
+            this.in = in;
+        }
+
+        long position() {
+            return position;
+        }
+
+        boolean hasMore() throws IOException {
+            in.mark(1);
+            int b = in.read();
+            in.reset();
+            return b >= 0;
+        }
+
+        int read() throws IOException {
+            int b = in.read();
+            if (b < 0) {
+                throw new EOFException();
+            }
+            position++;
+            return b;
+        }
+
+        long varint() throws IOException {
+            long v = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                int b = read();
+                v |= (long) (b & 0x7f) << shift;
+                if ((b & 0x80) == 0) {
+                    return v;
+                }
+            }
+            throw new IOException("malformed varint at byte " + position);
+        }
+
+        byte[] bytes(int n) throws IOException {
+            byte[] b = in.readNBytes(n);
+            if (b.length < n) {
+                throw new EOFException();
+            }
+            position += n;
+            return b;
+        }
+
+        void skip(int wireType) throws IOException {
+            switch (wireType) {
+                case 0 -> varint();
+                case 1 -> skipCounted(8);
+                case 2 -> skipCounted(varint());
+                case 5 -> skipCounted(4);
+                default -> throw new IOException("unsupported protobuf wire type " + wireType + " at byte "
+                        + position + " (not an ONNX model?)");
+            }
+        }
+
+        private void skipCounted(long n) throws IOException {
+            long left = n;
+            while (left > 0) {
+                long s = in.skip(left);
+                if (s <= 0) {
+                    if (in.read() < 0) {
+                        throw new EOFException();
+                    }
+                    s = 1;
+                }
+                left -= s;
+            }
+            position += n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+}

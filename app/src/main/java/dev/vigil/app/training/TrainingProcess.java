@@ -21,7 +21,9 @@ import java.util.function.Consumer;
  * {@code training.threads} threads (the JVM's processor count and the native pools' thread counts), and at most
  * {@code training.maxMemoryMb}: 55% of it as Java heap, 20% as direct buffers, the rest left to native arenas; a child
  * that runs out stops at once with a clear reason ({@code -XX:+ExitOnOutOfMemoryError}). Its progress comes as JSON
- * lines ({@code --progress json}); cancelling sends SIGTERM and, after {@link #GRACE}, SIGKILL.
+ * lines ({@code --progress json}); cancelling sends SIGTERM and, after {@link #GRACE}, SIGKILL. Under systemd with
+ * delegation the child also runs in a cgroup of its own whose {@code memory.max} is {@code training.maxMemoryMb}
+ * ({@link TrainingCgroup}), so native memory is bounded by the kernel as well.
  */
 public final class TrainingProcess {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,15 +35,23 @@ public final class TrainingProcess {
     /** What the child printed: a progress step ({@code percent} known) or a line of text. */
     public record Line(String text, Integer percent) {}
 
+    private static final System.Logger LOG = System.getLogger(TrainingProcess.class.getName());
     private final List<String> command;
     private final int maxMemoryMb;
+    private final java.util.Optional<TrainingCgroup> cgroup;
     private Process process;
 
     /**
      * @param arguments the {@code vigil train} arguments ({@code --progress json} is added)
      */
     public TrainingProcess(List<String> arguments, int threads, int maxMemoryMb) {
+        this(arguments, threads, maxMemoryMb, TrainingCgroup.system());
+    }
+
+    /** @param cgroup where the child is held to {@code maxMemoryMb} by the kernel too, where there is one */
+    TrainingProcess(List<String> arguments, int threads, int maxMemoryMb, java.util.Optional<TrainingCgroup> cgroup) {
         this.maxMemoryMb = maxMemoryMb;
+        this.cgroup = cgroup;
         List<String> c = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
             c.addAll(List.of("/usr/bin/nice", "-n", "10"));
@@ -79,6 +89,18 @@ public final class TrainingProcess {
             pb.environment().put(v, Integer.toString(threads));
         }
         process = pb.start();
+        long oomKillsBefore = 0;
+        TrainingCgroup cg = cgroup.orElse(null);
+        if (cg != null) {
+            try {
+                oomKillsBefore = cg.oomKills();
+                cg.place(process.pid(), maxMemoryMb);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "training: cannot put the training process into {0} ({1});"
+                        + " the JVM limits bound it", cg.dir(), e.getMessage());
+                cg = null;
+            }
+        }
         List<String> tail = new ArrayList<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -120,6 +142,11 @@ public final class TrainingProcess {
             throw new VigilException("the training process ran out of its memory (training.maxMemoryMb "
                     + maxMemoryMb + "): train on fewer images, a smaller input or --unfreeze 0, or raise"
                     + " training.maxMemoryMb");
+        }
+        if (code == 128 + 9 && cg != null && cg.oomKills() > oomKillsBefore) {
+            throw new VigilException("the training process was stopped by its memory limit (training.maxMemoryMb "
+                    + maxMemoryMb + ", the cgroup " + cg.dir() + "): train on fewer images, a smaller input or"
+                    + " --unfreeze 0, or raise training.maxMemoryMb; the registry and the samples are unchanged");
         }
         if (code > 128) {
             throw new VigilException("the training process was killed (signal " + (code - 128) + ")"

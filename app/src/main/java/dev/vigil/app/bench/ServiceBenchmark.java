@@ -47,12 +47,17 @@ public final class ServiceBenchmark implements Callable<Integer> {
 
     @Option(names = "--while-training", paramLabel = "DIR", description = "also measure the 10 frames/s latency while"
             + " a retraining job runs beside the service: the service's own training process (vigil train as a child,"
-            + " nice 10, cores less one, 2048 MiB) on DIR (one folder per class), with a cold feature cache")
+            + " idle CPU class, cores less one, 2048 MiB) on DIR (one folder per class), with a cold feature cache")
     Path whileTraining;
 
     @Option(names = "--training-backbone", paramLabel = "FILE", description = "backbone of --while-training (default:"
             + " the catalog's squeezenet1.1-fp16)")
     String trainingBackbone = "squeezenet1.1-fp16";
+
+    @Option(names = "--login-flood", paramLabel = "RATE", description = "also measure the 10 frames/s latency of the"
+            + " whole service (HTTP included) idle and while RATE wrong passwords a second hit /api/login, each for"
+            + " --seconds (0 = off; e.g. 50)")
+    int loginFlood;
 
     @Override
     public Integer call() throws Exception {
@@ -100,7 +105,82 @@ public final class ServiceBenchmark implements Callable<Integer> {
                     + " latency p50 %.1f ms, p99 %.1f ms = %.2fx the idle p99 (%.1f ms)%n", busy.fps, busy.p50,
                     busy.p99, busy.p99 / paced.p99, paced.p99);
         }
+        if (loginFlood > 0) {
+            Run quiet = serviceRun(dir.resolve("service-idle"), flat, 0);
+            Run flooded = serviceRun(dir.resolve("service-flood"), flat, loginFlood);
+            System.out.printf(Locale.ROOT, "whole service at 10 frames/s, idle: latency p50 %.1f ms, p99 %.1f ms;"
+                    + " while %d wrong passwords/s hit /api/login: p50 %.1f ms, p99 %.1f ms = %.2fx the idle p99%n",
+                    quiet.p50, quiet.p99, loginFlood, flooded.p50, flooded.p99, flooded.p99 / quiet.p99);
+        }
         return 0;
+    }
+
+    /**
+     * The whole service (HTTP, sessions, the pipeline) on a folder camera at 10 frames/s for {@link #seconds}; with
+     * {@code floodRate > 0}, a client meanwhile posts that many wrong passwords a second for an existing account.
+     */
+    private Run serviceRun(Path data, Path frames, int floodRate) throws Exception {
+        Files.createDirectories(data);
+        new dev.vigil.app.auth.AccountStore(data.resolve("accounts.json")).put("admin",
+                dev.vigil.app.auth.AccountStore.Role.ADMIN, "the right password".toCharArray());
+        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("bench"),
+                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 10, true), null,
+                        null)),
+                new DeviceConfig.ModelSettings(model.toString(), false), null,
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
+                new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
+        Instant start = Instant.now();
+        try (io.micronaut.context.ApplicationContext ctx = dev.vigil.app.ServeCommand.start(c)) {
+            InspectionPipeline p = ctx.getBean(InspectionPipeline.class);
+            while (p.firstVerdict() == null) {
+                if (Duration.between(start, Instant.now()).toSeconds() > 120) {
+                    throw new IllegalStateException("no verdict within 120 s; is the model package valid?");
+                }
+                Thread.sleep(20);
+            }
+            Thread.sleep(2000);
+            String login = ctx.getBean(io.micronaut.runtime.server.EmbeddedServer.class).getURL() + "/api/login";
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            java.util.Map<Integer, java.util.concurrent.atomic.AtomicLong> answers =
+                    new java.util.concurrent.ConcurrentSkipListMap<>();
+            java.util.concurrent.ScheduledExecutorService flood = null;
+            if (floodRate > 0) {
+                flood = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+                flood.scheduleAtFixedRate(() -> http.sendAsync(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(login)).header("Content-Type", "application/json")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"name\":\"admin\",\"password\":"
+                                + "\"wrong " + n.incrementAndGet() + "\"}")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.discarding()).thenAccept(r -> answers
+                                .computeIfAbsent(r.statusCode(), k -> new java.util.concurrent.atomic.AtomicLong())
+                                .incrementAndGet()),
+                        0, 1_000_000L / floodRate, TimeUnit.MICROSECONDS);
+            }
+            long before = verdicts(p);
+            long t0 = System.nanoTime();
+            Thread.sleep(seconds * 1000L);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            if (flood != null) {
+                flood.shutdownNow();
+                System.out.printf(Locale.ROOT, "login flood: %d wrong passwords/s for %.0f s; answers by status %s"
+                        + " (401: hashed and refused; 429/503: throttled before hashing)%n", floodRate, secs, answers);
+            }
+            long n = verdicts(p) - before;
+            Timer latency = ctx.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                    .find("vigil.frame.latency").timer();
+            double p50 = Double.NaN;
+            double p99 = Double.NaN;
+            if (latency != null) {
+                for (ValueAtPercentile v : latency.takeSnapshot().percentileValues()) {
+                    if (v.percentile() == 0.5) {
+                        p50 = v.value(TimeUnit.MILLISECONDS);
+                    } else if (v.percentile() == 0.99) {
+                        p99 = v.value(TimeUnit.MILLISECONDS);
+                    }
+                }
+            }
+            return new Run(n / secs, n, secs, 0, 0, p50, p99, rssMiB());
+        }
     }
 
     /** The paced run again, with the service's training process working on {@link #whileTraining} meanwhile. */

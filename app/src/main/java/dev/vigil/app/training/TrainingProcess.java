@@ -17,13 +17,14 @@ import java.util.function.Consumer;
 
 /**
  * One {@code vigil train} run in a process of its own, so training cannot hurt inspection: a libtorch crash or an
- * out-of-memory ends the child, never the service. The child gets a lower CPU priority ({@code nice}), at most
- * {@code training.threads} threads (the JVM's processor count and the native pools' thread counts), and at most
- * {@code training.maxMemoryMb}: 55% of it as Java heap, 20% as direct buffers, the rest left to native arenas; a child
- * that runs out stops at once with a clear reason ({@code -XX:+ExitOnOutOfMemoryError}). Its progress comes as JSON
- * lines ({@code --progress json}); cancelling sends SIGTERM and, after {@link #GRACE}, SIGKILL. Under systemd with
- * delegation the child also runs in a cgroup of its own whose {@code memory.max} is {@code training.maxMemoryMb}
- * ({@link TrainingCgroup}), so native memory is bounded by the kernel as well.
+ * out-of-memory ends the child, never the service. The child gets the lowest CPU priority (the idle scheduling class,
+ * {@code chrt --idle}; {@code nice 19} where there is no chrt), at most {@code training.threads} threads (the JVM's
+ * processor count and the native pools' thread counts), and at most {@code training.maxMemoryMb}: 55% of it as Java
+ * heap, 20% as direct buffers, the rest left to native arenas; a child that runs out stops at once with a clear reason
+ * ({@code -XX:+ExitOnOutOfMemoryError}). Its progress comes as JSON lines ({@code --progress json}); cancelling sends
+ * SIGTERM and, after {@link #GRACE}, SIGKILL. Under systemd with delegation the child also runs in a cgroup of its own
+ * whose {@code memory.max} is {@code training.maxMemoryMb} ({@link TrainingCgroup}), so native memory is bounded by
+ * the kernel as well.
  */
 public final class TrainingProcess {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,8 +54,11 @@ public final class TrainingProcess {
         this.maxMemoryMb = maxMemoryMb;
         this.cgroup = cgroup;
         List<String> c = new ArrayList<>();
-        if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
-            c.addAll(List.of("/usr/bin/nice", "-n", "10"));
+        // SCHED_IDLE: the child runs only on CPU time inspection leaves over (nice 10 alone still took a share)
+        if (Files.isExecutable(Path.of("/usr/bin/chrt"))) {
+            c.addAll(List.of("/usr/bin/chrt", "--idle", "0"));
+        } else if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
+            c.addAll(List.of("/usr/bin/nice", "-n", "19"));
         }
         c.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString()));

@@ -76,6 +76,12 @@ class TrainingProcessTest {
             assertEquals("RUNNING", TrainingApiTest.state(url, job, admin));
             ProcessHandle trainer = child().orElseThrow();
             assertTrue(cmdline(trainer).contains("--progress\0json"), cmdline(trainer));
+            if (Files.isExecutable(Path.of("/usr/bin/chrt"))) {
+                // /proc/PID/stat field 41 is the scheduling policy: 5 = SCHED_IDLE, CPU only when inspection idles
+                String stat = Files.readString(Path.of("/proc", Long.toString(trainer.pid()), "stat"));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                assertEquals("5", fields[41 - 3], "the training process's scheduling policy (5 = SCHED_IDLE)");
+            }
             trainer.destroyForcibly(); // SIGKILL
             await(() -> TrainingApiTest.state(url, job, admin).equals("FAILED"), Duration.ofSeconds(30), "the job failed");
             JsonNode j = JSON.readTree(get(url + "/api/training/" + job, admin).body());

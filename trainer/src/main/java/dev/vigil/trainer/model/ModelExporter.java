@@ -49,6 +49,8 @@ public final class ModelExporter {
     public static final double MAX_ABS_DIFF = 1e-4;
     public static final String OUTPUT = "probabilities";
     private static final int VERIFY_IMAGES = 32;
+    /** Images per ONNX Runtime run while verifying. */
+    private static final int VERIFY_CHUNK = 4;
 
     private final TransferTrainer trainer;
 
@@ -386,21 +388,28 @@ public final class ModelExporter {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         double max = 0;
         double mapMax = 0;
-        try (OrtSession s = env.createSession(graph.toBytes(), FeatureExtractor.sessionOptions());
-                OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch),
-                        new long[] {n, 3, pre.height(), pre.width()});
-                OrtSession.Result r = s.run(Map.of(graph.inputName(), in))) {
-            float[][] ort = (float[][]) r.get(OUTPUT).orElseThrow().getValue();
-            for (int i = 0; i < n; i++) {
-                for (int k = 0; k < ort[i].length; k++) {
-                    max = Math.max(max, Math.abs(ort[i][k] - djl[i][k]));
-                }
-            }
-            if (maps) {
-                FloatBuffer fb = ((OnnxTensor) r.get(DEFECT_MAP).orElseThrow()).getFloatBuffer();
-                for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < djlMaps[i].length; j++) {
-                        mapMax = Math.max(mapMax, Math.abs(fb.get() - djlMaps[i][j]));
+        int per = pre.valuesPerImage();
+        try (OrtSession s = env.createSession(graph.toBytes(), FeatureExtractor.sessionOptions())) {
+            // a few images per run: with test-time augmentation inside the graph each image is 8 forward passes,
+            // and 32 at once took ONNX Runtime's arena past a gigabyte
+            for (int from = 0; from < n; from += VERIFY_CHUNK) {
+                int m = Math.min(VERIFY_CHUNK, n - from);
+                try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, from * per, m * per),
+                        new long[] {m, 3, pre.height(), pre.width()});
+                        OrtSession.Result r = s.run(Map.of(graph.inputName(), in))) {
+                    float[][] ort = (float[][]) r.get(OUTPUT).orElseThrow().getValue();
+                    for (int i = 0; i < m; i++) {
+                        for (int k = 0; k < ort[i].length; k++) {
+                            max = Math.max(max, Math.abs(ort[i][k] - djl[from + i][k]));
+                        }
+                    }
+                    if (maps) {
+                        FloatBuffer fb = ((OnnxTensor) r.get(DEFECT_MAP).orElseThrow()).getFloatBuffer();
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < djlMaps[from + i].length; j++) {
+                                mapMax = Math.max(mapMax, Math.abs(fb.get() - djlMaps[from + i][j]));
+                            }
+                        }
                     }
                 }
             }

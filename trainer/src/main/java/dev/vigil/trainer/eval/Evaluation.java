@@ -17,6 +17,9 @@ import java.util.List;
 
 /** Runs a model package over a labelled folder with ONNX Runtime and measures it. */
 public final class Evaluation {
+    /** Images per ONNX Runtime run. */
+    static final int EVALUATION_BATCH = 2;
+
     private Evaluation() {}
 
     /**
@@ -51,7 +54,9 @@ public final class Evaluation {
         List<Integer> truth = new ArrayList<>();
         List<float[]> probs = new ArrayList<>();
         int skipped = 0;
-        int batchSize = 16;
+        // two images per run: with test-time augmentation in the graph each is up to 8 forward passes, and the
+        // service evaluates candidates in its own (small) process; 16 at once took ONNX Runtime's arena to ~0.6 GB
+        int batchSize = EVALUATION_BATCH;
         try (OrtClassifier clf = new OrtClassifier(pkg);
                 Progress progress = new Progress(log, "evaluating", data.images().size())) {
             float[] batch = new float[batchSize * pre.valuesPerImage()];

@@ -131,7 +131,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
         Instant start = Instant.now();
         try (io.micronaut.context.ApplicationContext ctx = dev.vigil.app.ServeCommand.start(c)) {
-            InspectionPipeline p = ctx.getBean(InspectionPipeline.class);
+            InspectionPipeline p = ctx.getBean(dev.vigil.app.service.VigilService.class).pipeline();
             while (p.firstVerdict() == null) {
                 if (Duration.between(start, Instant.now()).toSeconds() > 120) {
                     throw new IllegalStateException("no verdict within 120 s; is the model package valid?");

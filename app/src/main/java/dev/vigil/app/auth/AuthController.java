@@ -44,19 +44,29 @@ public class AuthController {
                     .body(Map.of("error", "too many wrong passwords for this account or from this address: try again"
                             + " in " + seconds + " s"));
         }
-        var checked = throttle.hashing(() -> accounts.authenticate(login.name(), login.password().toCharArray()));
-        if (checked.isEmpty()) {
-            return HttpResponse.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", "2")
-                    .body(Map.of("error", "too many logins at once: try again in a moment"));
+        if (!throttle.begin(login.name(), address)) {
+            return HttpResponse.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", "1")
+                    .body(Map.of("error", "another login for this account or from this address is being checked:"
+                            + " try again in a moment"));
         }
-        if (checked.get().isEmpty()) {
-            throttle.failed(login.name(), address);
-            return HttpResponse.unauthorized().body(Map.of("error", "wrong name or password"));
+        try {
+            var checked = throttle.hashing(() -> accounts.authenticate(login.name(),
+                    login.password().toCharArray()));
+            if (checked.isEmpty()) {
+                return HttpResponse.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", "2")
+                        .body(Map.of("error", "too many logins at once: try again in a moment"));
+            }
+            if (checked.get().isEmpty()) {
+                throttle.failed(login.name(), address);
+                return HttpResponse.unauthorized().body(Map.of("error", "wrong name or password"));
+            }
+            throttle.succeeded(login.name(), address);
+            Sessions.Session s = sessions.create(checked.get().get());
+            return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
+                    .sameSite(SameSite.Strict).path("/").maxAge(sessions.idle()));
+        } finally {
+            throttle.end(login.name(), address);
         }
-        throttle.succeeded(login.name(), address);
-        Sessions.Session s = sessions.create(checked.get().get());
-        return HttpResponse.ok(body(s)).cookie(Cookie.of(Sessions.COOKIE, s.token()).httpOnly(true)
-                .sameSite(SameSite.Strict).path("/").maxAge(sessions.idle()));
     }
 
     @Post("/logout")

@@ -1,6 +1,7 @@
 package dev.vigil.app.auth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Clock;
@@ -92,5 +93,38 @@ class LoginThrottleTest {
         }
         assertEquals(LoginThrottle.CONCURRENT_HASHES, most.get());
         assertTrue(LoginThrottle.CONCURRENT_HASHES >= 1);
+    }
+
+    @Test
+    void oneAttemptAtATimePerNameAndPerAddress() {
+        LoginThrottle t = new LoginThrottle(Clock.systemUTC());
+        assertTrue(t.begin("olga", "10.0.0.9"));
+        assertFalse(t.begin("olga", "10.0.0.10"), "the same name from elsewhere waits");
+        assertFalse(t.begin("ivan", "10.0.0.9"), "another name from the same address waits");
+        assertTrue(t.begin("ivan", "10.0.0.10"), "others go on");
+        t.end("olga", "10.0.0.9");
+        assertTrue(t.begin("olga", "10.0.0.9"), "free again once the first is checked");
+    }
+
+    @Test
+    void hashingRunsOnOneThreadInTheIdleSchedulingClass() throws Exception {
+        LoginThrottle t = new LoginThrottle(Clock.systemUTC());
+        String[] stat = new String[1];
+        String name = t.hashing(() -> {
+            try {
+                stat[0] = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
+            } catch (java.io.IOException e) {
+                stat[0] = "";
+            }
+            return Thread.currentThread().getName();
+        }).orElseThrow();
+        assertEquals("vigil-password-hashing", name);
+        assertEquals(name, t.hashing(() -> Thread.currentThread().getName()).orElseThrow(), "the same thread");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of(
+                "/usr/bin/chrt")), "no chrt here: the thread keeps its priority (SKIPPED: needs util-linux's chrt)");
+        assertEquals(Optional.of("SCHED_IDLE"), t.hashingThreadClass());
+        // /proc/thread-self/stat field 41 is the policy the kernel applies: 5 = SCHED_IDLE
+        String[] fields = stat[0].substring(stat[0].lastIndexOf(')') + 2).split(" ");
+        assertEquals("5", fields[41 - 3], "the hashing thread's scheduling policy");
     }
 }

@@ -168,17 +168,8 @@ public final class ServiceBenchmark implements Callable<Integer> {
             long n = verdicts(p) - before;
             Timer latency = ctx.getBean(io.micrometer.core.instrument.MeterRegistry.class)
                     .find("vigil.frame.latency").timer();
-            double p50 = Double.NaN;
-            double p99 = Double.NaN;
-            if (latency != null) {
-                for (ValueAtPercentile v : latency.takeSnapshot().percentileValues()) {
-                    if (v.percentile() == 0.5) {
-                        p50 = v.value(TimeUnit.MILLISECONDS);
-                    } else if (v.percentile() == 0.99) {
-                        p99 = v.value(TimeUnit.MILLISECONDS);
-                    }
-                }
-            }
+            double p50 = percentileMs(latency, 0.5);
+            double p99 = percentileMs(latency, 0.99);
             return new Run(n / secs, n, secs, 0, 0, p50, p99, rssMiB());
         }
     }
@@ -269,20 +260,23 @@ public final class ServiceBenchmark implements Callable<Integer> {
             Thread.sleep(seconds * 1000L);
             double secs = (System.nanoTime() - t0) / 1e9;
             long n = verdicts(p) - before;
-            double p50 = Double.NaN;
-            double p99 = Double.NaN;
-            if (latency != null) {
-                for (ValueAtPercentile v : latency.takeSnapshot().percentileValues()) {
-                    if (v.percentile() == 0.5) {
-                        p50 = v.value(TimeUnit.MILLISECONDS);
-                    } else if (v.percentile() == 0.99) {
-                        p99 = v.value(TimeUnit.MILLISECONDS);
-                    }
-                }
-            }
+            double p50 = percentileMs(latency, 0.5);
+            double p99 = percentileMs(latency, 0.99);
             return new Run(n / secs, n, secs, p.status().cameras().get(0).dropped() - droppedBefore, first, p50, p99,
                     rssMiB());
         }
+    }
+
+    /** The timer's published percentile {@code q} in milliseconds; NaN when it has none. */
+    private static double percentileMs(Timer timer, double q) {
+        if (timer != null) {
+            for (ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
+                if (v.percentile() == q) {
+                    return v.value(TimeUnit.MILLISECONDS);
+                }
+            }
+        }
+        return Double.NaN;
     }
 
     private static long verdicts(InspectionPipeline p) {

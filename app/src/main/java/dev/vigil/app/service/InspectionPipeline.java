@@ -14,13 +14,16 @@ import dev.vigil.app.mqtt.ModelStatePayload;
 import dev.vigil.app.mqtt.MqttLink;
 import dev.vigil.app.mqtt.Region;
 import dev.vigil.app.mqtt.StatusPayload;
+import dev.vigil.app.preprocess.FramePreprocessor;
+import dev.vigil.app.registry.ModelLifecycle;
 import dev.vigil.app.registry.ModelRegistry;
+import dev.vigil.app.registry.ModelWatcher;
+import dev.vigil.app.registry.ShadowRun;
 import dev.vigil.app.samples.FlagPolicy;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;
 import dev.vigil.core.image.Preprocessing;
-import dev.vigil.core.image.ImageIo;
 import dev.vigil.core.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,10 +44,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.opencv.core.Mat;
-import org.opencv.core.MatOfByte;
-import org.opencv.core.MatOfInt;
-import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * The inspection loop: cameras → newest frame per camera → one batch → classifier → verdict → alert, flagged sample,
@@ -61,13 +60,13 @@ public final class InspectionPipeline implements AutoCloseable {
     private final MqttLink.Listener mqttListener;
     private final dev.vigil.app.registry.ModelOffers offers;
     private final FlagPolicy flags;
+    private final dev.vigil.app.samples.FlaggedFrames flagged;
     private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
     private final Map<String, Consensus> consensus = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
     private final Map<Verdict, AtomicLong> verdicts = new ConcurrentHashMap<>();
     private final Semaphore pending = new Semaphore(0);
-    private final Object modelLock = new Object();
     private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, r -> {
         Thread t = new Thread(r, "vigil-housekeeping");
         t.setDaemon(true);
@@ -78,15 +77,9 @@ public final class InspectionPipeline implements AutoCloseable {
     private java.util.concurrent.ScheduledFuture<?> statusTask;
     private java.util.concurrent.ScheduledFuture<?> watchTask;
     private final ModelRegistry registry;
-    private volatile LoadedModel model;
+    private final ModelLifecycle models;
     /** Each camera's decision rule for {@link #model}, built when the model or the configuration changes. */
     private volatile Map<String, DecisionPolicy> policies = Map.of();
-    private volatile LoadedModel previousModel;
-    /** A candidate classifying live frames beside {@link #model}, recorded and not acted on; null when none. */
-    private volatile ShadowRun shadow;
-    private volatile String modelError;
-    /** Why no model serves when that is expected (waiting for the first package): not an error. */
-    private volatile String modelNote;
     private volatile Instant firstVerdict;
     private volatile boolean running;
     /** When the inspection loop last came round (it does at least every 200 ms when idle). */
@@ -101,6 +94,10 @@ public final class InspectionPipeline implements AutoCloseable {
         this.registry = new ModelRegistry(data.resolve("models"));
         this.registry.trust(config.model().trustedKeys().stream()
                 .map(k -> dev.vigil.core.model.PackageSignature.readPublic(Path.of(k))).toList());
+        this.models = new ModelLifecycle(registry, () -> this.config, () -> this.mqtt, metrics,
+                m -> policies = policiesFor(m, this.config));
+        this.flagged = new dev.vigil.app.samples.FlaggedFrames(store, () -> this.config.storage().jpegQuality(),
+                metrics);
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
                 System.nanoTime());
         flags.configure(config.storage().auditShare(), config.storage().flagsPerHour(), cameraCaps(config));
@@ -112,7 +109,7 @@ public final class InspectionPipeline implements AutoCloseable {
 
             @Override
             public void onModelCommand(String payload) {
-                modelCommand(payload);
+                models.command(payload);
             }
 
             @Override
@@ -142,13 +139,13 @@ public final class InspectionPipeline implements AutoCloseable {
         metrics.gauge("vigil.alerts.queue", this, p -> p.mqtt.alertQueueDepth());
         metrics.gauge("vigil.alerts.overflow", this, p -> p.mqtt.alertOverflow());
         this.watcher = config.model().packageDir() == null ? null
-                : new ModelWatcher(Path.of(config.model().packageDir()), dir -> install(dir, "watch"));
+                : new ModelWatcher(Path.of(config.model().packageDir()), dir -> models.install(dir, "watch"));
     }
 
     void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
         mqtt.publishModelOfferState(a);
         if (a.result().equals("accepted")) {
-            publishModelState();
+            models.publishModelState();
         }
     }
 
@@ -209,14 +206,14 @@ public final class InspectionPipeline implements AutoCloseable {
         String active = registry.pointer().active();
         Path inbox = config.model().packageDir() == null ? null : Path.of(config.model().packageDir());
         boolean delivered = inbox != null && Files.isRegularFile(inbox.resolve("manifest.json"));
-        if (delivered && !knownToRegistry(inbox)) {
-            install(inbox, "model.package");
+        if (delivered && !models.knownToRegistry(inbox)) {
+            models.install(inbox, "model.package");
         } else if (active != null) {
-            swapModel(registry.packageDir(active));
+            models.swapModel(registry.packageDir(active));
         } else if (inbox != null) {
-            modelNote = "model.package " + inbox + " holds no model package yet; collecting samples until one is"
-                    + " copied there";
-            LOG.log(System.Logger.Level.INFO, modelNote);
+            models.note("model.package " + inbox + " holds no model package yet; collecting samples until one is"
+                    + " copied there");
+            LOG.log(System.Logger.Level.INFO, models.modelNote());
         } else {
             LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
                     + " labelling, at most {0} per camera and hour)", config.storage().flagsPerHour());
@@ -291,7 +288,7 @@ public final class InspectionPipeline implements AutoCloseable {
                 consensus.put(c.id(), new Consensus(c.decision().consensus()));
             }
         }
-        LoadedModel m = model;
+        LoadedModel m = models.model();
         if (m != null) {
             policies = policiesFor(m, next);
         }
@@ -316,7 +313,7 @@ public final class InspectionPipeline implements AutoCloseable {
                 statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, next.mqtt().statusSeconds(),
                         TimeUnit.SECONDS);
             }
-            publishModelState();
+            models.publishModelState();
             hot.add("mqtt (reconnected)");
         }
         if (!old.model().equals(next.model())) {
@@ -325,14 +322,14 @@ public final class InspectionPipeline implements AutoCloseable {
                 watchTask = null;
             }
             watcher = next.model().packageDir() == null ? null
-                    : new ModelWatcher(Path.of(next.model().packageDir()), dir -> install(dir, "watch"));
+                    : new ModelWatcher(Path.of(next.model().packageDir()), dir -> models.install(dir, "watch"));
             if (watcher != null && next.model().watch() && running) {
                 watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 0, 2, TimeUnit.SECONDS);
             }
             hot.add("model");
         }
         if (!old.inference().equals(next.inference()) && registry.pointer().active() != null) {
-            String why = swapModel(registry.packageDir(registry.pointer().active()));
+            String why = models.swapModel(registry.packageDir(registry.pointer().active()));
             hot.add("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
         }
         if (!old.training().equals(next.training())) {
@@ -351,20 +348,14 @@ public final class InspectionPipeline implements AutoCloseable {
 
     /** Capture side (the camera's thread): preprocess, then keep only the newest frame per camera. */
     private void offer(CapturedFrame f) {
-        LoadedModel m = model;
+        LoadedModel m = models.model();
         Pending ready;
         if (m == null) {
             ready = new Pending(f, null, null, 0);
         } else {
             long t0 = System.nanoTime();
             Preprocessing pre = m.preprocessing();
-            float[] tensor = new float[pre.valuesPerImage()];
-            Mat resized = ImageIo.resize(f.image(), pre);
-            try {
-                ImageIo.toTensor(resized, pre, tensor, 0);
-            } finally {
-                resized.release();
-            }
+            float[] tensor = FramePreprocessor.tensor(f.image(), pre);
             ready = new Pending(f, pre, tensor, System.nanoTime() - t0);
         }
         AtomicReference<Pending> slot = slots.get(f.cameraId());
@@ -407,14 +398,14 @@ public final class InspectionPipeline implements AutoCloseable {
     private void process(List<Pending> pending) {
         List<CapturedFrame> batch = pending.stream().map(Pending::frame).toList();
         try {
-            synchronized (modelLock) {
-                LoadedModel m = model;
+            synchronized (models.lock()) {
+                LoadedModel m = models.model();
                 if (m == null) {
                     for (CapturedFrame f : batch) {
                         count(f.cameraId(), Verdict.UNCLASSIFIED);
                         String reason = flags.reason(f.cameraId(), Verdict.UNCLASSIFIED, f.capturedAt());
                         if (reason != null) {
-                            flag(f, reason, null, null, null);
+                            flagged.flag(f, reason, null, null, null);
                         }
                     }
                     return;
@@ -431,9 +422,7 @@ public final class InspectionPipeline implements AutoCloseable {
                     } else {
                         // captured before this model came into service: preprocess for it here
                         long p0 = System.nanoTime();
-                        Mat resized = ImageIo.resize(batch.get(i).image(), pre);
-                        ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
-                        resized.release();
+                        FramePreprocessor.into(batch.get(i).image(), pre, input, i * pre.valuesPerImage());
                         preNanos[i] = System.nanoTime() - p0;
                     }
                 }
@@ -466,7 +455,7 @@ public final class InspectionPipeline implements AutoCloseable {
                     DefectMap map = inferred.map(i, pre, f.image()); // null when the model has none
                     Region where = Region.of(map);
                     String reason = flags.reason(camera, v, f.capturedAt());
-                    Sample sample = reason == null ? null : flag(f, reason, m, d, map);
+                    Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map);
                     if (v == Verdict.DEFECT) {
                         mqtt.publishAlert(AlertPayload.of(UUID.randomUUID().toString(), f.capturedAt(),
                                 config.device().id(), camera, d.label(), d.confidence(), v.id(), m.id(),
@@ -483,119 +472,10 @@ public final class InspectionPipeline implements AutoCloseable {
                             .tag("camera", camera).publishPercentiles(0.5, 0.99).register(metrics)
                             .record(java.time.Duration.between(f.capturedAt(), Instant.now()));
                 }
-                shadowStep(batch, pre, input, raw);
+                models.shadowStep(batch, pre, input, raw);
             }
         } finally {
             batch.forEach(f -> f.image().release());
-        }
-    }
-
-    /** The shadow candidate classifies the batch the active model just decided; its verdicts are only counted. */
-    private void shadowStep(List<CapturedFrame> batch, Preprocessing activePre, float[] activeInput, Verdict[] raw) {
-        ShadowRun run = shadow;
-        if (run == null || run.ended()) {
-            return; // (an ended run's model is closed under modelLock, which this worker holds now)
-        }
-        try {
-            Preprocessing pre = run.model().preprocessing();
-            float[] input = activeInput;
-            if (!pre.equals(activePre)) {
-                input = new float[batch.size() * pre.valuesPerImage()];
-                for (int i = 0; i < batch.size(); i++) {
-                    Mat resized = ImageIo.resize(batch.get(i).image(), pre);
-                    ImageIo.toTensor(resized, pre, input, i * pre.valuesPerImage());
-                    resized.release();
-                }
-            }
-            long t0 = System.nanoTime();
-            float[][] probs = run.model().classify(input, batch.size());
-            long perFrame = (System.nanoTime() - t0) / batch.size();
-            for (int i = 0; i < batch.size(); i++) {
-                run.record(raw[i], run.policy().decide(probs[i]).verdict(), perFrame);
-            }
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "shadow run of " + run.candidateId() + " failed: " + e.getMessage());
-            run.end("failed: " + e.getMessage());
-        }
-        if (run.ended()) {
-            endShadow(run);
-        }
-    }
-
-    /**
-     * Starts classifying live frames with a registered candidate beside the active model, for {@code frames}
-     * frames (recorded, not acted on; the figures are kept in the registry as the version's {@code shadow}). A
-     * shadow run already going is replaced. Throws when no model serves (nothing to compare with) or the package
-     * cannot be loaded.
-     */
-    public ShadowRun startShadow(String candidateId, int frames) {
-        LoadedModel active = model;
-        if (active == null) {
-            throw new dev.vigil.core.VigilException("no active model to run " + candidateId + " beside");
-        }
-        LoadedModel m = LoadedModel.open(registry.packageDir(candidateId), config.inference().device());
-        ShadowRun run = new ShadowRun(m, DecisionPolicy.of(m.labels(), m.modelPackage().okIndex(),
-                m.modelPackage().defectThreshold(), config.decision()), active.id(), frames);
-        run.done().thenAccept(stats -> {
-            try {
-                registry.attach(candidateId, "shadow", stats);
-            } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "shadow figures of " + candidateId + " not kept: "
-                        + e.getMessage());
-            }
-        });
-        ShadowRun old = shadow;
-        shadow = run;
-        if (old != null) {
-            old.end("replaced by a shadow run of " + candidateId);
-            endShadow(old);
-        }
-        LOG.log(System.Logger.Level.INFO, "shadow run: {0} beside {1} for {2} frames", candidateId, active.id(),
-                frames);
-        return run;
-    }
-
-    /** The shadow run going on or last ended; null when there has been none. */
-    public ShadowRun shadow() {
-        return shadow;
-    }
-
-    /** Stops the shadow run, if one is going, saying why. */
-    public void stopShadow(String why) {
-        ShadowRun run = shadow;
-        if (run != null && !run.ended()) {
-            run.end(why);
-            endShadow(run);
-        }
-    }
-
-    private void endShadow(ShadowRun run) {
-        synchronized (modelLock) {
-            run.closeModel();
-        }
-    }
-
-    private Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map) {
-        MatOfByte jpeg = new MatOfByte();
-        try {
-            Imgcodecs.imencode(".jpg", f.image(), jpeg, new MatOfInt(Imgcodecs.IMWRITE_JPEG_QUALITY,
-                    config.storage().jpegQuality()));
-            List<Double> probs = new ArrayList<>();
-            if (d != null) {
-                for (float p : d.probabilities()) {
-                    probs.add((double) p);
-                }
-            }
-            return store.add(f.cameraId(), f.capturedAt(), jpeg.toArray(), reason, m == null ? null : m.id(),
-                    d == null ? Verdict.UNCLASSIFIED.id() : d.verdict().id(), d == null ? null : d.label(),
-                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName(), map);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not store a flagged frame of " + f.cameraId() + ": "
-                    + e.getMessage());
-            metrics.counter("vigil.samples.failed").increment();
-            return null;
-        } finally {
-            jpeg.release();
         }
     }
 
@@ -609,131 +489,41 @@ public final class InspectionPipeline implements AutoCloseable {
                 .publishPercentiles(0.5, 0.99).register(metrics);
     }
 
-    /**
-     * Loads, verifies and puts a model package into service between two batches. A package that fails is refused
-     * and the current model keeps serving. Returns null on success, else the reason.
-     */
-    public String swapModel(Path dir) {
-        LoadedModel fresh;
-        try {
-            fresh = LoadedModel.open(dir, config.inference().device());
-        } catch (RuntimeException e) {
-            modelError = "model package " + dir + " refused: " + e.getMessage();
-            LOG.log(System.Logger.Level.WARNING, modelError + (model == null ? " (collect mode continues)"
-                    : " (model " + model.id() + " keeps serving)"));
-            metrics.counter("vigil.model.refused").increment();
-            return modelError;
-        }
-        LoadedModel old;
-        synchronized (modelLock) {
-            old = model;
-            model = fresh;
-            policies = policiesFor(fresh, config);
-            modelError = null;
-        }
-        if (previousModel != null) {
-            previousModel.close();
-        }
-        previousModel = old;
-        LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
-                old == null ? "" : ", replacing " + old.id());
-        stopShadow("the active model changed to " + fresh.id());
-        publishModelState();
-        return null;
-    }
-
-    private boolean knownToRegistry(Path dir) {
-        try {
-            String id = dev.vigil.core.model.ModelPackage.json().readTree(dir.resolve("manifest.json").toFile())
-                    .path("id").asText(null);
-            return id != null && registry.entries().stream().anyMatch(e -> e.id().equals(id));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /**
-     * Takes a new package into the registry (verified, copied) and puts it into service. The configured
-     * {@code model.package} folder is an inbox: a package there whose id the registry does not know yet is installed
-     * at start and whenever it changes; otherwise the registry's active model serves, so a rollback survives a
-     * restart. Returns null on success, else the reason (the current model keeps serving).
-     */
-    public synchronized String install(Path dir, String origin) {
-        ModelRegistry.Entry e;
-        try {
-            e = registry.add(dir, origin);
-        } catch (IOException | RuntimeException ex) {
-            modelError = "model package " + dir + " refused: " + ex.getMessage();
-            LOG.log(System.Logger.Level.WARNING, modelError + (model == null ? " (collect mode continues)"
-                    : " (model " + model.id() + " keeps serving)"));
-            metrics.counter("vigil.model.refused").increment();
-            return modelError;
-        }
-        return promote(e.id());
-    }
-
-    /** Puts a registered model into service and makes it the active one. */
-    public synchronized String promote(String id) {
-        String reason;
-        try {
-            reason = swapModel(registry.packageDir(id));
-            if (reason == null) {
-                registry.promote(id);
-                publishModelState();
-            }
-        } catch (IOException | RuntimeException ex) {
-            reason = "cannot promote " + id + ": " + ex.getMessage();
-        }
-        return reason;
-    }
-
-    /** Returns to the model that was active before, in one step. */
-    public synchronized String rollback() {
-        String previous = registry.pointer().previous();
-        if (previous == null) {
-            return "nothing to roll back to: no model was active before " + registry.pointer().active();
-        }
-        String reason = swapModel(registry.packageDir(previous));
-        if (reason == null) {
-            try {
-                registry.rollback();
-            } catch (IOException | RuntimeException ex) {
-                reason = "rollback to " + previous + " failed: " + ex.getMessage();
-            }
-            publishModelState();
-        }
-        return reason;
-    }
-
-    /** {@code vigil/<device>/model/set}: {@code {"action":"promote","id":"..."}} or {@code {"action":"rollback"}}. */
-    private void modelCommand(String payload) {
-        String reason;
-        try {
-            var cmd = dev.vigil.core.model.ModelPackage.json().readTree(payload);
-            String action = cmd.path("action").asText("");
-            reason = switch (action) {
-                case "promote" -> cmd.hasNonNull("id") ? promote(cmd.get("id").asText())
-                        : "model/set promote needs an \"id\"";
-                case "rollback" -> rollback();
-                default -> "model/set: unknown action '" + action + "'; use promote or rollback";
-            };
-        } catch (IOException | RuntimeException e) {
-            reason = "model/set: not a JSON command (" + e.getMessage() + "): " + payload;
-        }
-        if (reason != null) {
-            LOG.log(System.Logger.Level.WARNING, reason);
-        }
-    }
-
-    private void publishModelState() {
-        ModelRegistry.Pointer p = registry.pointer();
-        LoadedModel m = model;
-        mqtt.publishModelState(ModelStatePayload.of(p.active() != null ? p.active() : m == null ? null : m.id(),
-                p.candidate(), p.previous(), Instant.now()));
-    }
-
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /** Which model serves, and every way that changes. */
+    public ModelLifecycle models() {
+        return models;
+    }
+
+    public String swapModel(Path dir) {
+        return models.swapModel(dir);
+    }
+
+    public String install(Path dir, String origin) {
+        return models.install(dir, origin);
+    }
+
+    public String promote(String id) {
+        return models.promote(id);
+    }
+
+    public String rollback() {
+        return models.rollback();
+    }
+
+    public ShadowRun startShadow(String candidateId, int frames) {
+        return models.startShadow(candidateId, frames);
+    }
+
+    public ShadowRun shadow() {
+        return models.shadow();
+    }
+
+    public void stopShadow(String why) {
+        models.stopShadow(why);
     }
 
     public boolean trigger(String camera) {
@@ -762,7 +552,7 @@ public final class InspectionPipeline implements AutoCloseable {
         for (Verdict v : Verdict.values()) {
             counts.put(v.id(), verdicts.get(v).get());
         }
-        LoadedModel m = model;
+        LoadedModel m = models.model();
         return StatusPayload.of(config.device().id(), Instant.now(),
                 dev.vigil.core.VigilVersion.VALUE, m == null ? "collect" : "inspect",
                 m == null ? null : m.id(), cams, counts, mqtt.alertQueueDepth(), mqtt.alertOverflow(),
@@ -788,19 +578,19 @@ public final class InspectionPipeline implements AutoCloseable {
 
     /** The lock the inspection loop takes to judge a batch (tests hold it to stall the loop). */
     Object modelLockForTests() {
-        return modelLock;
+        return models.lock();
     }
 
     public LoadedModel model() {
-        return model;
+        return models.model();
     }
 
     public String modelNote() {
-        return model == null ? modelNote : null;
+        return models.modelNote();
     }
 
     public String modelError() {
-        return modelError;
+        return models.modelError();
     }
 
     public MqttLink mqtt() {
@@ -848,15 +638,7 @@ public final class InspectionPipeline implements AutoCloseable {
         publishStatus();
         offers.close();
         mqtt.close();
-        stopShadow("service stopped");
-        synchronized (modelLock) {
-            if (model != null) {
-                model.close();
-            }
-            if (previousModel != null) {
-                previousModel.close();
-            }
-        }
+        models.close();
         store.close();
     }
 }

@@ -1,6 +1,7 @@
 package dev.vigil.app.service;
 
 import dev.vigil.app.registry.ModelRegistry;
+import dev.vigil.app.registry.ShadowRun;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;

@@ -38,7 +38,7 @@ public class TrainingController {
             var p = service.pipeline();
             return new TrainingJobs(p::config, p.samples(), p.registry(), new TrainingJobs.Candidates() {
                 @Override
-                public dev.vigil.app.service.ShadowRun shadow(String id, int frames) {
+                public dev.vigil.app.registry.ShadowRun shadow(String id, int frames) {
                     return p.startShadow(id, frames);
                 }
 

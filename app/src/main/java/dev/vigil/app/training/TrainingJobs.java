@@ -1,7 +1,7 @@
 package dev.vigil.app.training;
 
 import dev.vigil.app.registry.ModelRegistry;
-import dev.vigil.app.service.ShadowRun;
+import dev.vigil.app.registry.ShadowRun;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;

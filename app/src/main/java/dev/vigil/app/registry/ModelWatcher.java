@@ -1,4 +1,4 @@
-package dev.vigil.app.service;
+package dev.vigil.app.registry;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,18 +10,18 @@ import java.util.function.Function;
  * copied or renamed into place, or a symlink switched). Polls the manifest's bytes rather than using a WatchService,
  * which misses symlink switches and atomic renames of the parent. A refused package is not retried until it changes.
  */
-final class ModelWatcher {
+public final class ModelWatcher {
     private final Path dir;
     private final Function<Path, String> swap;
     private String lastSeen;
 
-    ModelWatcher(Path dir, Function<Path, String> swap) {
+    public ModelWatcher(Path dir, Function<Path, String> swap) {
         this.dir = dir;
         this.swap = swap;
         this.lastSeen = fingerprint();
     }
 
-    void poll() {
+    public void poll() {
         String now = fingerprint();
         if (now != null && !now.equals(lastSeen)) {
             lastSeen = now;

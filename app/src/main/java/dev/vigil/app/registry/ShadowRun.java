@@ -1,4 +1,4 @@
-package dev.vigil.app.service;
+package dev.vigil.app.registry;
 
 import dev.vigil.app.decision.DecisionPolicy;
 import dev.vigil.app.decision.Verdict;

@@ -1,17 +1,14 @@
 package dev.vigil.app.service;
 
-import dev.vigil.app.capture.CameraRunner;
+import dev.vigil.app.capture.Cameras;
 import dev.vigil.app.capture.CameraStatus;
 import dev.vigil.app.capture.CapturedFrame;
-import dev.vigil.app.decision.Consensus;
+import dev.vigil.app.decision.Decider;
 import dev.vigil.app.decision.Decision;
-import dev.vigil.app.decision.DecisionPolicy;
 import dev.vigil.app.decision.Verdict;
 import dev.vigil.app.inference.LoadedModel;
-import dev.vigil.app.mqtt.AlertPayload;
-import dev.vigil.app.mqtt.InspectionPayload;
-import dev.vigil.app.mqtt.ModelStatePayload;
 import dev.vigil.app.mqtt.MqttLink;
+import dev.vigil.app.mqtt.VerdictPublisher;
 import dev.vigil.app.mqtt.Region;
 import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.preprocess.FramePreprocessor;
@@ -61,9 +58,10 @@ public final class InspectionPipeline implements AutoCloseable {
     private final dev.vigil.app.registry.ModelOffers offers;
     private final FlagPolicy flags;
     private final dev.vigil.app.samples.FlaggedFrames flagged;
-    private final Map<String, CameraRunner> cameras = new LinkedHashMap<>();
+    private final Cameras cameras;
+    private final Decider decider;
+    private final VerdictPublisher publisher;
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
-    private final Map<String, Consensus> consensus = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
     private final Map<Verdict, AtomicLong> verdicts = new ConcurrentHashMap<>();
     private final Semaphore pending = new Semaphore(0);
@@ -78,8 +76,6 @@ public final class InspectionPipeline implements AutoCloseable {
     private java.util.concurrent.ScheduledFuture<?> watchTask;
     private final ModelRegistry registry;
     private final ModelLifecycle models;
-    /** Each camera's decision rule for {@link #model}, built when the model or the configuration changes. */
-    private volatile Map<String, DecisionPolicy> policies = Map.of();
     private volatile Instant firstVerdict;
     private volatile boolean running;
     /** When the inspection loop last came round (it does at least every 200 ms when idle). */
@@ -94,8 +90,10 @@ public final class InspectionPipeline implements AutoCloseable {
         this.registry = new ModelRegistry(data.resolve("models"));
         this.registry.trust(config.model().trustedKeys().stream()
                 .map(k -> dev.vigil.core.model.PackageSignature.readPublic(Path.of(k))).toList());
+        this.decider = new Decider(config);
         this.models = new ModelLifecycle(registry, () -> this.config, () -> this.mqtt, metrics,
-                m -> policies = policiesFor(m, this.config));
+                m -> decider.model(m, this.config));
+        this.publisher = new VerdictPublisher(() -> this.mqtt, () -> this.config);
         this.flagged = new dev.vigil.app.samples.FlaggedFrames(store, () -> this.config.storage().jpegQuality(),
                 metrics);
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
@@ -133,9 +131,8 @@ public final class InspectionPipeline implements AutoCloseable {
         for (Verdict v : Verdict.values()) {
             verdicts.put(v, new AtomicLong());
         }
-        for (DeviceConfig.Camera c : config.cameras()) {
-            addCamera(c);
-        }
+        config.cameras().forEach(c -> addSlot(c.id()));
+        this.cameras = new Cameras(config.cameras(), this::offer, metrics);
         metrics.gauge("vigil.alerts.queue", this, p -> p.mqtt.alertQueueDepth());
         metrics.gauge("vigil.alerts.overflow", this, p -> p.mqtt.alertOverflow());
         this.watcher = config.model().packageDir() == null ? null
@@ -154,44 +151,20 @@ public final class InspectionPipeline implements AutoCloseable {
         return offers;
     }
 
-    /** Sets a camera up (slot, consensus, runner, metrics); the runner starts with the pipeline or at once after. */
-    private CameraRunner addCamera(DeviceConfig.Camera c) {
-        slots.put(c.id(), new AtomicReference<>());
-        consensus.put(c.id(), new Consensus(c.decision().consensus()));
-        AtomicLong d = dropped.computeIfAbsent(c.id(), id -> new AtomicLong());
-        List<io.micrometer.core.instrument.Tag> tags = List.of(io.micrometer.core.instrument.Tag.of("camera",
-                c.id()));
-        metrics.gauge("vigil.frames.dropped", tags, d, AtomicLong::doubleValue);
-        CameraRunner runner = new CameraRunner(c, this::offer);
-        cameras.put(c.id(), runner);
-        // the gauges look the runner up, so a camera restarted by a configuration change keeps its metrics
-        String id = c.id();
-        metrics.gauge("vigil.camera.fps", tags, cameras, m -> m.containsKey(id) ? m.get(id).status().fps()
-                : Double.NaN);
-        metrics.gauge("vigil.camera.up", tags, cameras, m -> m.containsKey(id)
-                && m.get(id).status().state() != CameraStatus.State.DOWN ? 1 : 0);
-        metrics.gauge("vigil.frames.captured", tags, cameras, m -> m.containsKey(id) ? m.get(id).status().frames()
-                : Double.NaN);
-        metrics.gauge("vigil.frames.corrupt", tags, cameras, m -> m.containsKey(id)
-                ? m.get(id).status().corruptFrames() : Double.NaN);
-        metrics.gauge("vigil.camera.reconnects", tags, cameras, m -> m.containsKey(id)
-                ? m.get(id).status().reconnects() : Double.NaN);
-        return runner;
+    /** The camera's one-frame slot and its dropped-frames count. */
+    private void addSlot(String camera) {
+        slots.putIfAbsent(camera, new AtomicReference<>());
+        if (!dropped.containsKey(camera)) {
+            AtomicLong d = dropped.computeIfAbsent(camera, id -> new AtomicLong());
+            metrics.gauge("vigil.frames.dropped", List.of(io.micrometer.core.instrument.Tag.of("camera", camera)), d,
+                    AtomicLong::doubleValue);
+        }
     }
 
     private static Map<String, Integer> cameraCaps(DeviceConfig c) {
         Map<String, Integer> caps = new LinkedHashMap<>();
         c.cameras().forEach(cam -> caps.put(cam.id(), cam.flagsPerHour()));
         return caps;
-    }
-
-    private Map<String, DecisionPolicy> policiesFor(LoadedModel m, DeviceConfig c) {
-        Map<String, DecisionPolicy> out = new LinkedHashMap<>();
-        for (DeviceConfig.Camera cam : c.cameras()) {
-            out.put(cam.id(), DecisionPolicy.of(m.labels(), m.modelPackage().okIndex(),
-                    m.modelPackage().defectThreshold(), cam.decision()));
-        }
-        return Map.copyOf(out);
     }
 
     private volatile java.util.function.Consumer<String> configCommands;
@@ -222,7 +195,7 @@ public final class InspectionPipeline implements AutoCloseable {
         worker = new Thread(this::work, "vigil-inference");
         worker.setDaemon(true);
         worker.start();
-        cameras.values().forEach(CameraRunner::start);
+        cameras.start();
         int every = config.mqtt().statusSeconds();
         statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, every, TimeUnit.SECONDS);
         scheduler.scheduleWithFixedDelay(() -> store.enforce(Instant.now()), 1, 60, TimeUnit.SECONDS);
@@ -256,44 +229,17 @@ public final class InspectionPipeline implements AutoCloseable {
             restart.add("storage.dir");
         }
         config = next;
-        // cameras: removed, changed (restarted alone), added
-        Map<String, DeviceConfig.Camera> before = new LinkedHashMap<>();
-        old.cameras().forEach(c -> before.put(c.id(), c));
-        for (DeviceConfig.Camera c : old.cameras()) {
-            if (next.camera(c.id()).isEmpty()) {
-                CameraRunner r = cameras.remove(c.id());
-                if (r != null) {
-                    r.close();
-                }
-                slots.remove(c.id());
-                consensus.remove(c.id());
-                restarted.add(c.id() + " (removed)");
+        next.cameras().forEach(c -> addSlot(c.id())); // before an added camera's first frame
+        Cameras.Changes changed = cameras.reconfigure(old, next);
+        for (String id : changed.removed()) {
+            Pending left = slots.remove(id).getAndSet(null);
+            if (left != null) {
+                left.frame().image().release();
             }
         }
-        for (DeviceConfig.Camera c : next.cameras()) {
-            DeviceConfig.Camera was = before.get(c.id());
-            boolean capture = was == null || !was.source().equals(c.source()) || !was.settings().equals(c.settings())
-                    || !java.util.Objects.equals(was.roi(), c.roi()) || !was.trigger().equals(c.trigger());
-            if (capture) {
-                CameraRunner r = cameras.remove(c.id());
-                if (r != null) {
-                    r.close();
-                }
-                CameraRunner fresh = addCamera(c);
-                if (running) {
-                    fresh.start();
-                }
-                restarted.add(c.id() + (was == null ? " (added)" : ""));
-            } else if (!was.decision().equals(c.decision())) {
-                consensus.put(c.id(), new Consensus(c.decision().consensus()));
-            }
-        }
-        LoadedModel m = models.model();
-        if (m != null) {
-            policies = policiesFor(m, next);
-        }
-        if (!old.decision().equals(next.decision()) || old.cameras().stream().anyMatch(c -> next.camera(c.id())
-                .map(n -> !n.decision().equals(c.decision())).orElse(false))) {
+        changed.started().forEach(decider::reset);
+        restarted.addAll(changed.report());
+        if (decider.reconfigure(old, next, models.model())) {
             hot.add("decision");
         }
         flags.configure(next.storage().auditShare(), next.storage().flagsPerHour(), cameraCaps(next));
@@ -359,6 +305,10 @@ public final class InspectionPipeline implements AutoCloseable {
             ready = new Pending(f, pre, tensor, System.nanoTime() - t0);
         }
         AtomicReference<Pending> slot = slots.get(f.cameraId());
+        if (slot == null) { // a frame of a camera removed by a configuration change meanwhile
+            f.image().release();
+            return;
+        }
         Pending old = slot.getAndSet(ready);
         if (old != null) {
             old.frame().image().release();
@@ -434,16 +384,14 @@ public final class InspectionPipeline implements AutoCloseable {
                 for (int i = 0; i < batch.size(); i++) {
                     CapturedFrame f = batch.get(i);
                     long d0 = System.nanoTime();
-                    DecisionPolicy rule = policies.get(f.cameraId());
-                    Consensus vote = consensus.get(f.cameraId());
-                    if (rule == null || vote == null) {
+                    Decider.Judged judged = decider.judge(f.cameraId(), probs[i]);
+                    if (judged == null) {
                         raw[i] = Verdict.UNCLASSIFIED; // its camera was removed by a configuration change
                         continue;
                     }
-                    Decision d = rule.decide(probs[i]);
-                    raw[i] = d.verdict();
-                    Verdict v = vote.add(d.verdict());
-                    d = new Decision(v, d.label(), d.confidence(), d.defectScore(), d.probabilities());
+                    raw[i] = judged.raw();
+                    Decision d = judged.decision();
+                    Verdict v = d.verdict();
                     String camera = f.cameraId();
                     timer("capture", camera).record(f.captureNanos(), TimeUnit.NANOSECONDS);
                     timer("preprocess", camera).record(preNanos[i], TimeUnit.NANOSECONDS);
@@ -453,20 +401,10 @@ public final class InspectionPipeline implements AutoCloseable {
                         firstVerdict = Instant.now();
                     }
                     DefectMap map = inferred.map(i, pre, f.image()); // null when the model has none
-                    Region where = Region.of(map);
                     String reason = flags.reason(camera, v, f.capturedAt());
                     Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map);
-                    if (v == Verdict.DEFECT) {
-                        mqtt.publishAlert(AlertPayload.of(UUID.randomUUID().toString(), f.capturedAt(),
-                                config.device().id(), camera, d.label(), d.confidence(), v.id(), m.id(),
-                                sample == null ? null : sample.id(), where));
-                    }
-                    if (config.mqtt().inspections()) {
-                        mqtt.publishInspection(InspectionPayload.of(
-                                UUID.randomUUID().toString(), f.capturedAt(), config.device().id(), camera,
-                                d.label(), d.confidence(), d.defectScore(), v.id(), m.id(),
-                                java.time.Duration.between(f.capturedAt(), Instant.now()).toNanos() / 1e6, where));
-                    }
+                    publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
+                            Region.of(map));
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
                     Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
                             .tag("camera", camera).publishPercentiles(0.5, 0.99).register(metrics)
@@ -527,24 +465,16 @@ public final class InspectionPipeline implements AutoCloseable {
     }
 
     public boolean trigger(String camera) {
-        CameraRunner r = cameras.get(camera);
-        if (r == null) {
-            return false;
-        }
-        r.trigger();
-        return true;
+        return cameras.trigger(camera);
     }
 
     public Map<String, CameraStatus> cameraStatus() {
-        Map<String, CameraStatus> m = new LinkedHashMap<>();
-        cameras.forEach((id, r) -> m.put(id, r.status()));
-        return m;
+        return cameras.status();
     }
 
     public StatusPayload status() {
         List<StatusPayload.CameraState> cams = new ArrayList<>();
-        cameras.forEach((id, r) -> {
-            CameraStatus s = r.status();
+        cameras.status().forEach((id, s) -> {
             cams.add(new StatusPayload.CameraState(id, s.state().name().toLowerCase(java.util.Locale.ROOT),
                     s.reason(), s.fps(), s.frames(), dropped.get(id).get(), s.corruptFrames()));
         });
@@ -618,7 +548,7 @@ public final class InspectionPipeline implements AutoCloseable {
     public void close() {
         running = false;
         scheduler.shutdownNow();
-        cameras.values().forEach(CameraRunner::close);
+        cameras.close();
         if (worker != null) {
             worker.interrupt();
             try {

@@ -139,7 +139,7 @@ public final class InspectionPipeline implements AutoCloseable {
                 : new ModelWatcher(Path.of(config.model().packageDir()), dir -> models.install(dir, "watch"));
     }
 
-    void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
+    public void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
         mqtt.publishModelOfferState(a);
         if (a.result().equals("accepted")) {
             models.publishModelState();

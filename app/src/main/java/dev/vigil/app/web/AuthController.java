@@ -1,4 +1,8 @@
-package dev.vigil.app.auth;
+package dev.vigil.app.web;
+
+import dev.vigil.app.auth.AccountStore;
+import dev.vigil.app.auth.LoginThrottle;
+import dev.vigil.app.auth.Sessions;
 
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;

@@ -1,4 +1,4 @@
-package dev.vigil.app.service;
+package dev.vigil.app.web;
 
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;

@@ -1,4 +1,7 @@
-package dev.vigil.app.auth;
+package dev.vigil.app.web;
+
+import dev.vigil.app.auth.AccountStore;
+import dev.vigil.app.auth.Sessions;
 
 import dev.vigil.app.service.VigilService;
 import dev.vigil.config.DeviceConfig;

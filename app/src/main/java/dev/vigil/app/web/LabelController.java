@@ -1,6 +1,8 @@
-package dev.vigil.app.service;
+package dev.vigil.app.web;
 
-import dev.vigil.app.auth.AuthFilter;
+import dev.vigil.app.service.VigilService;
+
+import dev.vigil.app.web.AuthFilter;
 import dev.vigil.app.auth.Sessions;
 import dev.vigil.app.samples.ClassList;
 import dev.vigil.app.samples.SampleStore;

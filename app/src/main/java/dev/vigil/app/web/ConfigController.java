@@ -1,4 +1,7 @@
-package dev.vigil.app.service;
+package dev.vigil.app.web;
+
+import dev.vigil.app.service.ConfigChanges;
+import dev.vigil.app.service.VigilService;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.app.mqtt.ConfigStatePayload;
@@ -107,7 +110,7 @@ public class ConfigController {
         } catch (ConfigException e) {
             return HttpResponse.status(HttpStatus.UNPROCESSABLE_ENTITY).body(refused(e.problems()));
         }
-        String who = request.getAttribute(dev.vigil.app.auth.AuthFilter.SESSION,
+        String who = request.getAttribute(dev.vigil.app.web.AuthFilter.SESSION,
                 dev.vigil.app.auth.Sessions.Session.class).map(s -> "http by " + s.name()).orElse("http");
         ConfigStatePayload a = changes.apply(doc, mode.equals("replace") ? ConfigStore.Mode.REPLACE
                 : ConfigStore.Mode.MERGE, who, null);
@@ -120,7 +123,7 @@ public class ConfigController {
         if (changes == null) {
             return noFile();
         }
-        String who = request.getAttribute(dev.vigil.app.auth.AuthFilter.SESSION,
+        String who = request.getAttribute(dev.vigil.app.web.AuthFilter.SESSION,
                 dev.vigil.app.auth.Sessions.Session.class).map(s -> "http by " + s.name()).orElse("http");
         ConfigStatePayload a = changes.rollback(version, who, null);
         return a.result().equals("applied") ? HttpResponse.ok(a)

@@ -1,4 +1,6 @@
-package dev.vigil.app.service;
+package dev.vigil.app.web;
+
+import dev.vigil.app.service.VigilService;
 
 import dev.vigil.app.registry.ModelRegistry;
 import dev.vigil.app.registry.ShadowRun;

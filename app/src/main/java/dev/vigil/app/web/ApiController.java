@@ -1,4 +1,6 @@
-package dev.vigil.app.service;
+package dev.vigil.app.web;
+
+import dev.vigil.app.service.VigilService;
 
 import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.samples.Sample;
@@ -63,7 +65,7 @@ public class ApiController {
     /**
      * The sample's defect map drawn for laying over its image: a PNG of the image's size, JET colours, alpha = score
      * ({@link dev.vigil.core.model.DefectMap#transparentPng()}), rendered from the stored grid. Needs a session
-     * ({@link dev.vigil.app.auth.AuthFilter}); 404 with the reason when there is no such sample or it has no map.
+     * ({@link dev.vigil.app.web.AuthFilter}); 404 with the reason when there is no such sample or it has no map.
      */
     @Get(value = "/samples/{id}/heatmap", produces = MediaType.IMAGE_PNG)
     public HttpResponse<?> heatmap(@PathVariable String id) {

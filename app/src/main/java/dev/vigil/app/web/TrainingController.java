@@ -1,6 +1,9 @@
-package dev.vigil.app.training;
+package dev.vigil.app.web;
 
-import dev.vigil.app.auth.AuthFilter;
+import dev.vigil.app.training.AutoTrainTrigger;
+import dev.vigil.app.training.TrainingJobs;
+
+import dev.vigil.app.web.AuthFilter;
 import dev.vigil.app.auth.Sessions;
 import dev.vigil.app.service.VigilService;
 import io.micronaut.context.annotation.Bean;

@@ -8,7 +8,6 @@ import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.core.image.ImageIo;
 import dev.vigil.core.image.Variant;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -267,16 +266,34 @@ public final class ServiceBenchmark implements Callable<Integer> {
         }
     }
 
-    /** The timer's published percentile {@code q} in milliseconds; NaN when it has none. */
-    private static double percentileMs(Timer timer, double q) {
-        if (timer != null) {
-            for (ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
-                if (v.percentile() == q) {
-                    return v.value(TimeUnit.MILLISECONDS);
-                }
-            }
+    /**
+     * The timer's percentile {@code q} in milliseconds, interpolated in its histogram (the service publishes
+     * latencies as histograms); NaN when it has recorded nothing.
+     */
+    static double percentileMs(Timer timer, double q) {
+        if (timer == null) {
+            return Double.NaN;
         }
-        return Double.NaN;
+        io.micrometer.core.instrument.distribution.HistogramSnapshot s = timer.takeSnapshot();
+        io.micrometer.core.instrument.distribution.CountAtBucket[] buckets = s.histogramCounts();
+        if (s.count() == 0 || buckets.length == 0) {
+            return Double.NaN;
+        }
+        boolean cumulative = buckets[buckets.length - 1].count() >= s.count() - 0.5;
+        double target = q * s.count();
+        double below = 0;
+        double lowerMs = 0;
+        for (io.micrometer.core.instrument.distribution.CountAtBucket b : buckets) {
+            double upTo = cumulative ? b.count() : below + b.count();
+            double upperMs = b.bucket(TimeUnit.MILLISECONDS);
+            if (upTo >= target) {
+                double inBucket = Math.max(1e-9, upTo - below);
+                return lowerMs + (target - below) / inBucket * (upperMs - lowerMs);
+            }
+            below = upTo;
+            lowerMs = upperMs;
+        }
+        return s.max(TimeUnit.MILLISECONDS);
     }
 
     private static long verdicts(InspectionPipeline p) {

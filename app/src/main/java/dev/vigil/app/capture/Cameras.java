@@ -1,6 +1,7 @@
 package dev.vigil.app.capture;
 
 import dev.vigil.config.DeviceConfig;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import java.util.ArrayList;
@@ -39,12 +40,15 @@ public final class Cameras implements AutoCloseable {
                 : Double.NaN);
         metrics.gauge("vigil.camera.up", tags, runners, m -> m.containsKey(id)
                 && m.get(id).status().state() != CameraStatus.State.DOWN ? 1 : 0);
-        metrics.gauge("vigil.frames.captured", tags, runners, m -> m.containsKey(id) ? m.get(id).status().frames()
-                : Double.NaN);
-        metrics.gauge("vigil.frames.corrupt", tags, runners, m -> m.containsKey(id)
-                ? m.get(id).status().corruptFrames() : Double.NaN);
-        metrics.gauge("vigil.camera.reconnects", tags, runners, m -> m.containsKey(id)
-                ? m.get(id).status().reconnects() : Double.NaN);
+        // monotonic counts are counters (Prometheus: _total), so rates and fleet sums work
+        FunctionCounter.builder("vigil.frames.captured", runners, m -> m.containsKey(id)
+                ? m.get(id).status().frames() : 0).tags(tags).description("frames read from the camera")
+                .register(metrics);
+        FunctionCounter.builder("vigil.frames.corrupt", runners, m -> m.containsKey(id)
+                ? m.get(id).status().corruptFrames() : 0).tags(tags).description("frames that could not be decoded")
+                .register(metrics);
+        FunctionCounter.builder("vigil.camera.reconnects", runners, m -> m.containsKey(id)
+                ? m.get(id).status().reconnects() : 0).tags(tags).register(metrics);
         return runner;
     }
 

@@ -25,7 +25,6 @@ import dev.vigil.core.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -33,7 +32,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -134,7 +132,10 @@ public final class InspectionPipeline implements AutoCloseable {
         config.cameras().forEach(c -> addSlot(c.id()));
         this.cameras = new Cameras(config.cameras(), this::offer, metrics);
         metrics.gauge("vigil.alerts.queue", this, p -> p.mqtt.alertQueueDepth());
-        metrics.gauge("vigil.alerts.overflow", this, p -> p.mqtt.alertOverflow());
+        io.micrometer.core.instrument.FunctionCounter.builder("vigil.alerts.overflow", this,
+                p -> p.mqtt.alertOverflow()).description("alerts beyond mqtt.queueQuota").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("vigil.build.info", () -> 1)
+                .tag("version", dev.vigil.core.VigilVersion.VALUE).description("the running build").register(metrics);
         this.watcher = config.model().packageDir() == null ? null
                 : new ModelWatcher(Path.of(config.model().packageDir()), dir -> models.install(dir, "watch"));
     }
@@ -156,8 +157,9 @@ public final class InspectionPipeline implements AutoCloseable {
         slots.putIfAbsent(camera, new AtomicReference<>());
         if (!dropped.containsKey(camera)) {
             AtomicLong d = dropped.computeIfAbsent(camera, id -> new AtomicLong());
-            metrics.gauge("vigil.frames.dropped", List.of(io.micrometer.core.instrument.Tag.of("camera", camera)), d,
-                    AtomicLong::doubleValue);
+            io.micrometer.core.instrument.FunctionCounter.builder("vigil.frames.dropped", d, AtomicLong::doubleValue)
+                    .tag("camera", camera).description("frames replaced by a newer one before inference")
+                    .register(metrics);
         }
     }
 
@@ -406,8 +408,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
                             Region.of(map));
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
-                    Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
-                            .tag("camera", camera).publishPercentiles(0.5, 0.99).register(metrics)
+                    latencyHistogram(Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
+                            .tag("camera", camera)).register(metrics)
                             .record(java.time.Duration.between(f.capturedAt(), Instant.now()));
                 }
                 models.shadowStep(batch, pre, input, raw);
@@ -423,8 +425,17 @@ public final class InspectionPipeline implements AutoCloseable {
     }
 
     private Timer timer(String stage, String camera) {
-        return Timer.builder("vigil.stage.latency").tag("stage", stage).tag("camera", camera)
-                .publishPercentiles(0.5, 0.99).register(metrics);
+        return latencyHistogram(Timer.builder("vigil.stage.latency").tag("stage", stage).tag("camera", camera))
+                .register(metrics);
+    }
+
+    /**
+     * Latencies are histograms (Prometheus buckets, aggregatable across a fleet: {@code histogram_quantile} over the
+     * sum of many devices), not percentiles computed on the device, between 1 ms and 10 s.
+     */
+    static Timer.Builder latencyHistogram(Timer.Builder b) {
+        return b.publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofMillis(1))
+                .maximumExpectedValue(java.time.Duration.ofSeconds(10));
     }
 
     public ModelRegistry registry() {

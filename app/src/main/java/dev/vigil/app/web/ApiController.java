@@ -1,6 +1,7 @@
 package dev.vigil.app.web;
 
-import dev.vigil.app.service.VigilService;
+import dev.vigil.app.samples.SampleStore;
+import dev.vigil.app.service.InspectionPipeline;
 
 import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.samples.Sample;
@@ -18,22 +19,24 @@ import java.util.Map;
 /** The service's JSON API (the part of DESIGN.md's /api that inspection needs; labelling comes with the page). */
 @Controller("/api")
 public class ApiController {
-    private final VigilService service;
+    private final InspectionPipeline pipeline;
+    private final SampleStore samples;
 
-    public ApiController(VigilService service) {
-        this.service = service;
+    public ApiController(InspectionPipeline pipeline, SampleStore samples) {
+        this.pipeline = pipeline;
+        this.samples = samples;
     }
 
     @Get("/status")
     public StatusPayload status() {
-        return service.pipeline().status();
+        return pipeline.status();
     }
 
     @Post("/cameras/{id}/trigger")
     public HttpResponse<Map<String, String>> trigger(@PathVariable String id) {
-        return service.pipeline().trigger(id) ? HttpResponse.accepted().body(Map.of("camera", id))
+        return pipeline.trigger(id) ? HttpResponse.accepted().body(Map.of("camera", id))
                 : HttpResponse.notFound(Map.of("error", "no camera '" + id + "'; cameras are "
-                        + service.pipeline().cameraStatus().keySet()));
+                        + pipeline.cameraStatus().keySet()));
     }
 
     @Get("/samples")
@@ -52,13 +55,13 @@ public class ApiController {
         if (limit < 1 || limit > 1000) {
             return HttpResponse.badRequest(Map.of("error", "limit must be between 1 and 1000, found " + limit));
         }
-        List<Sample> l = service.pipeline().samples().list(labelled, limit);
+        List<Sample> l = samples.list(labelled, limit);
         return HttpResponse.ok(l);
     }
 
     @Get("/samples/{id}")
     public HttpResponse<?> sample(@PathVariable String id) {
-        return service.pipeline().samples().get(id).<HttpResponse<?>>map(HttpResponse::ok)
+        return samples.get(id).<HttpResponse<?>>map(HttpResponse::ok)
                 .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")));
     }
 
@@ -69,7 +72,7 @@ public class ApiController {
      */
     @Get(value = "/samples/{id}/heatmap", produces = MediaType.IMAGE_PNG)
     public HttpResponse<?> heatmap(@PathVariable String id) {
-        var store = service.pipeline().samples();
+        var store = samples;
         var sample = store.get(id);
         if (sample.isEmpty()) {
             return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
@@ -84,7 +87,7 @@ public class ApiController {
 
     @Get(value = "/samples/{id}/image", produces = MediaType.IMAGE_JPEG)
     public HttpResponse<?> image(@PathVariable String id) {
-        var store = service.pipeline().samples();
+        var store = samples;
         return store.get(id).<HttpResponse<?>>map(s -> HttpResponse.ok(new SystemFile(store.imageFile(s).toFile(),
                 MediaType.IMAGE_JPEG_TYPE))).orElseGet(() -> HttpResponse.notFound());
     }

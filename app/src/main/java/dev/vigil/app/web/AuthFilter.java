@@ -3,7 +3,7 @@ package dev.vigil.app.web;
 import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.auth.Sessions;
 
-import dev.vigil.app.service.VigilService;
+import dev.vigil.app.service.InspectionPipeline;
 import dev.vigil.config.DeviceConfig;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpMethod;
@@ -51,11 +51,11 @@ public class AuthFilter {
     /** Path prefixes only an admin may even read (the configuration: where cameras and brokers are). */
     static final List<String> ADMIN_READS = List.of("/api/config");
     private final Sessions sessions;
-    private final Provider<VigilService> service;
+    private final Provider<InspectionPipeline> pipeline;
 
-    public AuthFilter(Sessions sessions, Provider<VigilService> service) {
+    public AuthFilter(Sessions sessions, Provider<InspectionPipeline> pipeline) {
         this.sessions = sessions;
-        this.service = service;
+        this.pipeline = pipeline;
     }
 
     @RequestFilter
@@ -99,7 +99,7 @@ public class AuthFilter {
 
     /** {@code /prometheus} as {@code web.metrics} says. */
     private HttpResponse<?> metrics(HttpRequest<?> request) {
-        DeviceConfig.Web web = service.get().pipeline().config().web();
+        DeviceConfig.Web web = pipeline.get().config().web();
         switch (web.metrics()) {
             case "open":
                 return null;

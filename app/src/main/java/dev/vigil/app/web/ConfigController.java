@@ -1,7 +1,7 @@
 package dev.vigil.app.web;
 
 import dev.vigil.app.service.ConfigChanges;
-import dev.vigil.app.service.VigilService;
+import dev.vigil.app.service.InspectionPipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.app.mqtt.ConfigStatePayload;
@@ -9,10 +9,6 @@ import dev.vigil.config.ConfigException;
 import dev.vigil.config.ConfigLoader;
 import dev.vigil.config.Redact;
 import dev.vigil.config.ConfigStore;
-import io.micronaut.context.annotation.Bean;
-import io.micronaut.context.annotation.Context;
-import io.micronaut.context.annotation.Factory;
-import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -41,23 +37,12 @@ import java.util.Map;
 @Controller("/api/config")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class ConfigController {
-    private final VigilService service;
+    private final InspectionPipeline pipeline;
     private final ConfigChanges changes;
 
-    public ConfigController(VigilService service, @Nullable ConfigChanges changes) {
-        this.service = service;
+    public ConfigController(InspectionPipeline pipeline, @Nullable ConfigChanges changes) {
+        this.pipeline = pipeline;
         this.changes = changes;
-    }
-
-    /** The changes service, when the configuration came from a file. */
-    @Factory
-    static class Beans {
-        @Context
-        @Requires(beans = ConfigStore.class)
-        @Bean(preDestroy = "close")
-        ConfigChanges configChanges(ConfigStore store, VigilService service) {
-            return new ConfigChanges(store, service.pipeline());
-        }
     }
 
     @Get
@@ -70,7 +55,7 @@ public class ConfigController {
             out.put("document", Redact.json(c.document()));
             out.put("state", changes.last());
         }
-        out.put("effective", Redact.json(ConfigLoader.json().valueToTree(service.pipeline().config())));
+        out.put("effective", Redact.json(ConfigLoader.json().valueToTree(pipeline.config())));
         return HttpResponse.ok(out);
     }
 

@@ -1,13 +1,10 @@
 package dev.vigil.app.web;
 
-import dev.vigil.app.service.VigilService;
-
 import dev.vigil.app.web.AuthFilter;
 import dev.vigil.app.auth.Sessions;
 import dev.vigil.app.samples.ClassList;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.core.VigilException;
-import io.micronaut.context.annotation.Factory;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Body;
@@ -18,9 +15,7 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
-import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -32,26 +27,15 @@ import java.util.Map;
 @Controller("/api")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class LabelController {
-    private final VigilService service;
+    private final SampleStore samples;
     private final ClassList classes;
     private final dev.vigil.app.training.AutoTrainTrigger autoTrain;
 
-    public LabelController(VigilService service, ClassList classes,
+    public LabelController(SampleStore samples, ClassList classes,
             dev.vigil.app.training.AutoTrainTrigger autoTrain) {
-        this.service = service;
+        this.samples = samples;
         this.classes = classes;
         this.autoTrain = autoTrain;
-    }
-
-    /** The class list's bean: starts from the model's labels, or ok/defect in collect mode. */
-    @Factory
-    static class Beans {
-        @Singleton
-        ClassList classList(VigilService service) {
-            var m = service.pipeline().model();
-            return new ClassList(Path.of(service.pipeline().config().storage().dir()).resolve("classes.json"),
-                    m == null ? List.of("ok", "defect") : m.labels());
-        }
     }
 
     /** A label request; {@code label} null removes the label (undo). */
@@ -68,7 +52,7 @@ public class LabelController {
     /** Labelled samples per class: the counts the labelling page shows. */
     @Get("/labels/counts")
     public Map<String, Long> labelCounts() {
-        return service.pipeline().samples().labelCounts();
+        return samples.labelCounts();
     }
 
     @Post("/classes")
@@ -83,7 +67,7 @@ public class LabelController {
 
     @Post("/samples/{id}/label")
     public HttpResponse<?> label(@PathVariable String id, @Body LabelRequest body, HttpRequest<?> request) {
-        SampleStore store = service.pipeline().samples();
+        SampleStore store = samples;
         if (store.get(id).isEmpty()) {
             return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"));
         }
@@ -102,14 +86,14 @@ public class LabelController {
 
     @Get("/samples/{id}/history")
     public HttpResponse<?> history(@PathVariable String id) {
-        SampleStore store = service.pipeline().samples();
+        SampleStore store = samples;
         return store.get(id).isEmpty() ? HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
                 : HttpResponse.ok(store.history(id));
     }
 
     @Delete("/samples/{id}")
     public HttpResponse<?> delete(@PathVariable String id) {
-        SampleStore store = service.pipeline().samples();
+        SampleStore store = samples;
         return store.get(id).map(s -> store.delete(s) ? HttpResponse.ok(Map.of("deleted", id))
                 : HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")))
                 .orElseGet(() -> HttpResponse.notFound(Map.of("error", "no sample '" + id + "'")));

@@ -1,6 +1,8 @@
 package dev.vigil.app.web;
 
-import dev.vigil.app.service.VigilService;
+import dev.vigil.app.registry.ModelLifecycle;
+import dev.vigil.app.registry.ModelOffers;
+import dev.vigil.app.service.InspectionPipeline;
 
 import dev.vigil.app.registry.ModelRegistry;
 import dev.vigil.app.registry.ShadowRun;
@@ -21,15 +23,22 @@ import java.util.Map;
 @Controller("/api/models")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class ModelController {
-    private final VigilService service;
+    private final ModelRegistry registry;
+    private final ModelLifecycle models;
+    private final ModelOffers offers;
+    private final InspectionPipeline pipeline;
 
-    public ModelController(VigilService service) {
-        this.service = service;
+    public ModelController(ModelRegistry registry, ModelLifecycle models, ModelOffers offers,
+            InspectionPipeline pipeline) {
+        this.registry = registry;
+        this.models = models;
+        this.offers = offers;
+        this.pipeline = pipeline;
     }
 
     @Get
     public Map<String, Object> models() {
-        ModelRegistry r = service.pipeline().registry();
+        ModelRegistry r = registry;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("pointer", r.pointer());
         List<ModelRegistry.Entry> entries = r.entries();
@@ -37,8 +46,8 @@ public class ModelController {
         Map<String, Object> evaluations = new LinkedHashMap<>();
         entries.forEach(e -> r.attachment(e.id(), "evaluation").ifPresent(ev -> evaluations.put(e.id(), ev)));
         out.put("evaluations", evaluations);
-        out.put("serving", service.pipeline().model() == null ? null : service.pipeline().model().id());
-        ShadowRun shadow = service.pipeline().shadow();
+        out.put("serving", models.model() == null ? null : models.model().id());
+        ShadowRun shadow = models.shadow();
         out.put("shadow", shadow == null ? null : shadow.stats());
         return out;
     }
@@ -50,7 +59,7 @@ public class ModelController {
      */
     @Get("/{id}")
     public HttpResponse<?> model(@PathVariable String id) {
-        ModelRegistry r = service.pipeline().registry();
+        ModelRegistry r = registry;
         var entry = r.entries().stream().filter(e -> e.id().equals(id)).findFirst();
         if (entry.isEmpty()) {
             return HttpResponse.notFound(Map.of("error", "no model '" + id + "' in the registry"));
@@ -66,7 +75,7 @@ public class ModelController {
             return HttpResponse.serverError(Map.of("error", "package of " + id + " cannot be read: " + e.getMessage()));
         }
         out.put("evaluation", r.attachment(id, "evaluation").orElse(null));
-        ShadowRun live = service.pipeline().shadow();
+        ShadowRun live = models.shadow();
         out.put("shadow", live != null && live.candidateId().equals(id) ? live.stats()
                 : r.attachment(id, "shadow").orElse(null));
         return HttpResponse.ok(out);
@@ -74,11 +83,11 @@ public class ModelController {
 
     @Post("/{id}/promote")
     public HttpResponse<?> promote(@PathVariable String id) {
-        if (service.pipeline().registry().entries().stream().noneMatch(e -> e.id().equals(id))) {
+        if (registry.entries().stream().noneMatch(e -> e.id().equals(id))) {
             return HttpResponse.notFound(Map.of("error", "no model '" + id + "' in the registry"));
         }
-        String reason = service.pipeline().promote(id);
-        return reason == null ? HttpResponse.ok(service.pipeline().registry().pointer())
+        String reason = models.promote(id);
+        return reason == null ? HttpResponse.ok(registry.pointer())
                 : HttpResponse.unprocessableEntity().body(Map.of("error", reason));
     }
 
@@ -90,15 +99,15 @@ public class ModelController {
     @Post("/offer")
     @io.micronaut.http.annotation.Consumes(io.micronaut.http.MediaType.APPLICATION_JSON)
     public HttpResponse<?> offer(@io.micronaut.http.annotation.Body String body) {
-        var a = service.pipeline().offers().handle(body == null ? "" : body);
-        service.pipeline().offerAnswered(a);
+        var a = offers.handle(body == null ? "" : body);
+        pipeline.offerAnswered(a);
         return a.result().equals("accepted") ? HttpResponse.ok(a) : HttpResponse.unprocessableEntity().body(a);
     }
 
     @Post("/rollback")
     public HttpResponse<?> rollback() {
-        String reason = service.pipeline().rollback();
-        return reason == null ? HttpResponse.ok(service.pipeline().registry().pointer())
+        String reason = models.rollback();
+        return reason == null ? HttpResponse.ok(registry.pointer())
                 : HttpResponse.status(io.micronaut.http.HttpStatus.CONFLICT).body(Map.of("error", reason));
     }
 }

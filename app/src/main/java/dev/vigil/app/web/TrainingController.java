@@ -5,9 +5,6 @@ import dev.vigil.app.training.TrainingJobs;
 
 import dev.vigil.app.web.AuthFilter;
 import dev.vigil.app.auth.Sessions;
-import dev.vigil.app.service.VigilService;
-import io.micronaut.context.annotation.Bean;
-import io.micronaut.context.annotation.Factory;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -16,7 +13,6 @@ import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
-import jakarta.inject.Singleton;
 import java.util.List;
 import java.util.Map;
 
@@ -29,39 +25,6 @@ public class TrainingController {
     public TrainingController(TrainingJobs jobs, AutoTrainTrigger trigger) {
         this.jobs = jobs;
         this.trigger = trigger;
-    }
-
-    /** The jobs' bean, closed with the service. */
-    @Factory
-    static class Beans {
-        /** Made at start ({@code @Context}), so folders of runs a crash interrupted are tidied then. */
-        @io.micronaut.context.annotation.Context
-        @Bean(preDestroy = "close")
-        TrainingJobs trainingJobs(VigilService service) {
-            var p = service.pipeline();
-            return new TrainingJobs(p::config, p.samples(), p.registry(), new TrainingJobs.Candidates() {
-                @Override
-                public dev.vigil.app.registry.ShadowRun shadow(String id, int frames) {
-                    return p.startShadow(id, frames);
-                }
-
-                @Override
-                public void stopShadow(String why) {
-                    p.stopShadow(why);
-                }
-
-                @Override
-                public String promote(String id) {
-                    return p.promote(id);
-                }
-            });
-        }
-
-        @Singleton
-        AutoTrainTrigger autoTrainTrigger(VigilService service, TrainingJobs jobs) {
-            return new AutoTrainTrigger(() -> service.pipeline().config().training().autoAfterLabels(),
-                    () -> jobs.start("auto (training.autoAfterLabels)"));
-        }
     }
 
     @Post

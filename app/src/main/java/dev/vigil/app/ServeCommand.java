@@ -56,6 +56,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Starts the service on the configuration in force in {@code store}, which remote changes then go through. */
     public static ApplicationContext start(DeviceConfig c, ConfigStore store) {
+        LogSetup.apply(c.logging());
         dev.vigil.app.inference.LoadedModel.initEngine();
         Map<String, Object> props = new java.util.HashMap<>(Map.of("micronaut.server.port",
                 c.web().port() == 0 ? -1 : c.web().port(), "micronaut.server.host", c.web().host()));

@@ -23,6 +23,7 @@ public final class Vigil implements Runnable {
     }
 
     public static void main(String[] args) {
+        LogSetup.init();
         System.exit(run(args));
     }
 

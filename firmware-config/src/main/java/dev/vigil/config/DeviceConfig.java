@@ -28,7 +28,8 @@ public record DeviceConfig(
         @Key(doc = "Where flagged samples, models and journals are kept, and how much.") Storage storage,
         @Key(doc = "The HTTP server: operator page, API, health, metrics.") Web web,
         @Key(doc = "On-device retraining from the operator's labels.") Training training,
-        @Key(doc = "How remote configuration changes are applied and kept.") Changes changes) {
+        @Key(doc = "How remote configuration changes are applied and kept.") Changes changes,
+        @Key(doc = "How the service writes its log.") Logging logging) {
     /** The format this Vigil writes and reads natively; older files are migrated ({@link Migrations}). */
     public static final int SCHEMA_VERSION = 2;
 
@@ -45,6 +46,7 @@ public record DeviceConfig(
         web = web == null ? new Web(null, null) : web;
         training = training == null ? new Training(null, null, null, null) : training;
         changes = changes == null ? new Changes(null, null) : changes;
+        logging = logging == null ? new Logging(null) : logging;
         List<Camera> given = cameras == null ? List.of(new Camera("cam1", null, null, null, null, null, null))
                 : cameras;
         final CameraDefaults d = cameraDefaults;
@@ -56,7 +58,7 @@ public record DeviceConfig(
     /** A configuration written the short way: the sections a service test cares about, defaults elsewhere. */
     public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
             Decision decision, Mqtt mqtt, Storage storage, Web web, Training training) {
-        this(schemaVersion, device, null, cameras, model, null, decision, mqtt, storage, web, training, null);
+        this(schemaVersion, device, null, cameras, model, null, decision, mqtt, storage, web, training, null, null);
     }
 
     /** As above, with the training defaults. */
@@ -67,7 +69,7 @@ public record DeviceConfig(
 
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
-        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null);
+        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The camera with this id, if configured. */
@@ -222,6 +224,19 @@ public record DeviceConfig(
 
         public ModelSettings(String packageDir, Boolean watch) {
             this(packageDir, watch, null);
+        }
+    }
+
+    public record Logging(
+            @Key(doc = "text: one readable line per event; json: one JSON object per line (time, level, logger,"
+                    + " message, exception), for journald, Loki or any log shipper.", oneOf = {"text", "json"},
+                    applies = "restart") String format) {
+        public Logging {
+            format = format == null ? "text" : format;
+        }
+
+        public boolean json() {
+            return "json".equals(format);
         }
     }
 

@@ -8,7 +8,6 @@ import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.core.image.ImageIo;
 import dev.vigil.core.image.Variant;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -165,7 +164,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                         + " (401: hashed and refused; 429/503: throttled before hashing)%n", floodRate, secs, answers);
             }
             long n = verdicts(p) - before;
-            Timer latency = ctx.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+            Timer latency = ctx.getBean(io.micrometer.prometheusmetrics.PrometheusMeterRegistry.class)
                     .find("vigil.frame.latency").timer();
             double p50 = percentileMs(latency, 0.5);
             double p99 = percentileMs(latency, 0.99);
@@ -240,7 +239,9 @@ public final class ServiceBenchmark implements Callable<Integer> {
                 new DeviceConfig.ModelSettings(model.toString(), false), null,
                 new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        // the Prometheus registry, as the service has: it keeps the latency histograms the percentiles come from
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = new io.micrometer.prometheusmetrics
+                .PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
         Instant start = Instant.now();
         try (InspectionPipeline p = new InspectionPipeline(c, registry)) {
             p.start();

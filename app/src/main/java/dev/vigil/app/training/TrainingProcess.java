@@ -67,7 +67,6 @@ public final class TrainingProcess {
         c.add("-XX:ActiveProcessorCount=" + threads);
         c.add("-XX:+ExitOnOutOfMemoryError");
         c.add("-Dai.djl.offline=true");
-        c.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         c.add("-cp");
         c.add(System.getProperty("java.class.path"));
         c.add("dev.vigil.app.Vigil");

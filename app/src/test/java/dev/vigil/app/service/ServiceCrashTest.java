@@ -165,7 +165,7 @@ class ServiceCrashTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         File log = tmp.resolve("service.log").toFile();
         service = new ProcessBuilder(java, "-Xmx1500m", "-Dai.djl.offline=true",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
+                "-cp", System.getProperty("java.class.path"),
                 "dev.vigil.app.Vigil", "serve", "--config", config.toString()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log)).start();
         try {

@@ -43,7 +43,14 @@ final class ConfigValidator {
         decision(p, "decision", c.decision());
         decision(p, "cameraDefaults.decision", c.cameraDefaults().decision());
         DeviceConfig.Mqtt m = c.mqtt();
-        boolean tls = m.url().startsWith("ssl://") || m.url().startsWith("mqtts://");
+        if (m.url().matches("(tcp|ssl|mqtt|mqtts|tls)://.+")) { // (the scheme itself is the key's pattern)
+            try {
+                MqttUrl.serverUri(m.url());
+            } catch (IllegalArgumentException e) {
+                p.add(e.getMessage());
+            }
+        }
+        boolean tls = MqttUrl.tls(m.url());
         if (m.caFile() != null) {
             if (!Files.isReadable(Path.of(m.caFile()))) {
                 p.add("mqtt.caFile: " + m.caFile() + " cannot be read; give the CA certificate (PEM) of the broker");

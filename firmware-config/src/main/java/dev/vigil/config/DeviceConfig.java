@@ -276,8 +276,9 @@ public record DeviceConfig(
     }
 
     public record Mqtt(
-            @Key(doc = "Broker address: tcp://host:1883 or ssl://host:8883.", pattern = "(tcp|ssl|mqtt|mqtts)://.+",
-                    patternDoc = "tcp://, ssl://, mqtt:// or mqtts:// followed by host:port") String url,
+            @Key(doc = "Broker address: tcp://host:1883 or ssl://host:8883.", pattern = "(tcp|ssl|mqtt|mqtts|tls)://.+",
+                    patternDoc = "tcp://, ssl://, mqtt://, mqtts:// or tls:// followed by host:port (MqttUrl)")
+            String url,
             @Key(doc = "Topic prefix; left out = vigil/<device id>.") String prefix,
             @Key(doc = "Broker user name.") String username,
             @Key(doc = "Name of the environment variable that holds the broker password (never the password"

@@ -4,7 +4,6 @@ import dev.vigil.config.DeviceConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -586,29 +584,9 @@ public final class MqttLink implements AutoCloseable {
 
     // ---- configuration ----
 
-    /** The Paho server URI for {@code mqtt.url}: tcp:// and ssl://, with mqtt:// and mqtts:// as aliases. */
+    /** The Paho server URI for {@code mqtt.url} ({@link dev.vigil.config.MqttUrl}: the validator's rules). */
     static String serverUri(String url) {
-        String bad = "mqtt.url '" + dev.vigil.config.Redact.text(url) + "': ";
-        String hint = "; use tcp://host:1883, or ssl://host:8883 for TLS (mqtt:// and mqtts:// work too)";
-        URI uri;
-        try {
-            uri = new URI(url.trim());
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(bad + "not a URL (" + e.getReason() + ")" + hint, e);
-        }
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        String paho = switch (scheme) {
-            case "tcp", "mqtt" -> "tcp";
-            case "ssl", "mqtts", "tls" -> "ssl";
-            default -> throw new IllegalArgumentException(bad + "scheme '" + scheme + "' is not supported" + hint);
-        };
-        if (uri.getHost() == null || uri.getHost().isEmpty()) {
-            throw new IllegalArgumentException(bad + "no host" + hint);
-        }
-        int port = uri.getPort() > 0 ? uri.getPort() : "ssl".equals(paho) ? 8883 : 1883;
-        String host = uri.getHost().contains(":") && !uri.getHost().startsWith("[") ? "[" + uri.getHost() + "]"
-                : uri.getHost();
-        return paho + "://" + host + ":" + port;
+        return dev.vigil.config.MqttUrl.serverUri(url);
     }
 
     private MqttConnectionOptions options(Function<String, String> environment) {
@@ -650,14 +628,9 @@ public final class MqttLink implements AutoCloseable {
                         + " text; use ssl://host:8883 with mqtt.caFile", dev.vigil.config.Redact.text(settings.url()));
             }
         }
-        if (settings.caFile() != null && !settings.caFile().isBlank()) {
-            if (tls) {
-                o.setSocketFactory(socketFactory(Path.of(settings.caFile())));
-            } else {
-                LOG.log(System.Logger.Level.WARNING, "mqtt.caFile is set but mqtt.url {0} is not TLS, so it is not"
-                        + " used and the connection is not encrypted; use ssl://host:8883",
-                        dev.vigil.config.Redact.text(settings.url()));
-            }
+        // (a CA file without TLS is the validator's to refuse: ConfigValidator, one rule set)
+        if (tls && settings.caFile() != null && !settings.caFile().isBlank()) {
+            o.setSocketFactory(socketFactory(Path.of(settings.caFile())));
         }
         return o;
     }

@@ -41,7 +41,7 @@ public record DeviceConfig(
         model = model == null ? new ModelSettings(null, null) : model;
         inference = inference == null ? new Inference(null) : inference;
         decision = decision == null ? new Decision(null, null, null, null) : decision;
-        mqtt = mqtt == null ? new Mqtt(null, null, null, null, null, null, null, null, null, null) : mqtt;
+        mqtt = mqtt == null ? new Mqtt(null, null, null, null, null, null, null, null, null, null, null) : mqtt;
         storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
         web = web == null ? new Web(null, null) : web;
         training = training == null ? new Training(null, null, null, null) : training;
@@ -302,19 +302,6 @@ public record DeviceConfig(
             inspections = inspections == null ? Boolean.FALSE : inspections;
             statusSeconds = statusSeconds == null ? 10 : statusSeconds;
             acceptCommands = acceptCommands == null ? Boolean.FALSE : acceptCommands;
-        }
-
-        public Mqtt(String url, String prefix, String username, String passwordEnv, String passwordFile,
-                String caFile, Integer queueQuota, Boolean inspections, String clientId, Integer statusSeconds) {
-            this(url, prefix, username, passwordEnv, passwordFile, caFile, queueQuota, inspections, clientId,
-                    statusSeconds, null);
-        }
-
-        /** The short form tests use (no password file, no commands). */
-        public Mqtt(String url, String prefix, String username, String passwordEnv, String caFile, Integer queueQuota,
-                Boolean inspections, String clientId, Integer statusSeconds) {
-            this(url, prefix, username, passwordEnv, null, caFile, queueQuota, inspections, clientId, statusSeconds,
-                    null);
         }
 
         /** This broker with the state-changing commands taken or not. */

@@ -125,7 +125,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 10, true), null,
                         null)),
                 new DeviceConfig.ModelSettings(model.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
         Instant start = Instant.now();
         try (io.micronaut.context.ApplicationContext ctx = dev.vigil.app.ServeCommand.start(c)) {
@@ -237,7 +237,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), fps, true), null,
                         null)),
                 new DeviceConfig.ModelSettings(model.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, 100, null, null, 3600),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
         // the Prometheus registry, as the service has: it keeps the latency histograms the percentiles come from
         io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = new io.micrometer.prometheusmetrics

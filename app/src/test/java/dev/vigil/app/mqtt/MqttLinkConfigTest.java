@@ -18,7 +18,8 @@ class MqttLinkConfigTest {
 
     private static DeviceConfig config(String url, String user, String passwordEnv, String caFile) {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt(url, null, user, passwordEnv, caFile, null, null, null, null), null, null);
+                new DeviceConfig.Mqtt(url, null, user, passwordEnv, null, caFile, null, null, null, null, null),
+                        null, null);
     }
 
     private IllegalArgumentException refused(DeviceConfig config, Map<String, String> env) {

@@ -1,5 +1,7 @@
 package dev.vigil.app.mqtt;
 
+import dev.vigil.app.testing.Await;
+
 import static dev.vigil.app.mqtt.Observer.on;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -52,7 +54,8 @@ class MqttLinkTest {
 
     private static DeviceConfig config(String url, int quota) {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, quota, true, null, null).withAcceptCommands(true), null,
+                new DeviceConfig.Mqtt(url, null, null, null, null, null, quota, true, null, null,
+                        null).withAcceptCommands(true), null,
                 null);
     }
 
@@ -79,13 +82,7 @@ class MqttLinkTest {
     }
 
     private static void await(BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + WAIT.toSeconds() + " s waiting for " + what);
-            }
-            Observer.sleep(10);
-        }
+        Await.await(condition, WAIT, what);
     }
 
     @Test

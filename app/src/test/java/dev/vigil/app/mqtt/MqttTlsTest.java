@@ -72,7 +72,7 @@ class MqttTlsTest {
     private MqttLink link(Path journal, String caFile, String password) {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
                 new DeviceConfig.Mqtt("mqtts://127.0.0.1:" + broker.port(), null, "vigil", "VIGIL_MQTT_PASSWORD",
-                        pki.resolve(caFile).toString(), null, null, null, null), null, null);
+                        null, pki.resolve(caFile).toString(), null, null, null, null, null), null, null);
         return new MqttLink(c, journal, null, Map.of("VIGIL_MQTT_PASSWORD", password)::get);
     }
 

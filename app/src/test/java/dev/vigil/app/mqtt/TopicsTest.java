@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class TopicsTest {
     private static DeviceConfig config(String device, String prefix) {
         return new DeviceConfig(null, new DeviceConfig.Device(device), null, null, null,
-                new DeviceConfig.Mqtt(null, prefix, null, null, null, null, null, null, null), null, null);
+                new DeviceConfig.Mqtt(null, prefix, null, null, null, null, null, null, null, null, null), null, null);
     }
 
     @Test

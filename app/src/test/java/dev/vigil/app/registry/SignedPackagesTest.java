@@ -84,7 +84,8 @@ class SignedPackagesTest {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line3"), List.of(new DeviceConfig.Camera(
                 "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)),
                 new DeviceConfig.ModelSettings(pkg.toString(), false, List.of(keys.resolve("factory.pub").toString())),
-                null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null),
                 new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"));
         ApplicationContext ctx = ServeCommand.start(c);

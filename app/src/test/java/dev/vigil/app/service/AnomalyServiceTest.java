@@ -1,7 +1,6 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,7 +26,6 @@ import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,7 +71,7 @@ class AnomalyServiceTest {
                 new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null,
                         "triggered")),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 // every ok frame is flagged for audit too, so the good ones can be labelled
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),

@@ -1,7 +1,9 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.MqttSubscriber;
+
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,7 +58,7 @@ class ConfigRemoteTest {
                     ""));
             ConfigStore store = ServeCommand.openStore(file);
             ApplicationContext ctx = ServeCommand.start(store.current().config(), store);
-            try (ServiceEndToEndTest.Subscriber sub = new ServiceEndToEndTest.Subscriber(broker.url(), "vigil/cfg/#")) {
+            try (MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/cfg/#")) {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
                 String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
                 String stateTopic = "vigil/cfg/config/state";
@@ -134,13 +136,13 @@ class ConfigRemoteTest {
         return s != null && s.state() == CameraStatus.State.UP;
     }
 
-    private static JsonNode last(ServiceEndToEndTest.Subscriber sub, String topic) {
+    private static JsonNode last(MqttSubscriber sub, String topic) {
         List<JsonNode> l = sub.messages(topic);
         return l.get(l.size() - 1);
     }
 
     /** The latest answer to a request id, waiting for one. */
-    private static JsonNode answer(ServiceEndToEndTest.Subscriber sub, String topic, String id) throws Exception {
+    private static JsonNode answer(MqttSubscriber sub, String topic, String id) throws Exception {
         await(() -> sub.messages(topic).stream().anyMatch(m -> m.path("requestId").asText().equals(id)),
                 Duration.ofSeconds(10), "an answer to " + id);
         List<JsonNode> l = sub.messages(topic).stream().filter(m -> m.path("requestId").asText().equals(id))

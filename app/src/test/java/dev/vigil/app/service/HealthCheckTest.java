@@ -1,6 +1,6 @@
 package dev.vigil.app.service;
 
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +38,7 @@ class HealthCheckTest {
                 new DeviceConfig.Camera("live", DeviceConfig.Source.folder(live.toString(), 10, true), null, null),
                 new DeviceConfig.Camera("gone", DeviceConfig.Source.folder(tmp.resolve("unplugged").toString(), 10,
                         true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"));
         Path bin = Files.createDirectories(tmp.resolve("bin"));

@@ -1,6 +1,8 @@
 package dev.vigil.app.service;
 
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import dev.vigil.app.testing.MqttSubscriber;
+
+import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -72,7 +74,7 @@ class HeatmapServiceTest {
         return new DeviceConfig(null, new DeviceConfig.Device("line1"), List.of(new DeviceConfig.Camera("cam1",
                 DeviceConfig.Source.folder(frames.toString(), 4, false), ROI, trigger)),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt(broker, null, null, null, null, null, true, null, 60),
+                new DeviceConfig.Mqtt(broker, null, null, null, null, null, null, true, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"));
     }
@@ -84,7 +86,7 @@ class HeatmapServiceTest {
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line one operator".toCharArray());
         try (Mosquitto broker = Mosquitto.launch();
-                ServiceEndToEndTest.Subscriber sub = new ServiceEndToEndTest.Subscriber(broker.url(), "vigil/line1/#")) {
+                MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/line1/#")) {
             // triggered: inspections are QoS 0 and dropped while the link is down, so frames wait for the broker
             ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames(tmp.resolve("frames")), pkg,
                     "triggered"));
@@ -174,7 +176,7 @@ class HeatmapServiceTest {
     void aModelWithoutAMapAlertsWithANullRegionAndStoresNoHeatmap() throws Exception {
         Path pkg = MapModels.write(tmp.resolve("old"), "no-map", 64, 48, Preprocessing.Fit.LETTERBOX, 8, false).dir();
         try (Mosquitto broker = Mosquitto.launch();
-                ServiceEndToEndTest.Subscriber sub = new ServiceEndToEndTest.Subscriber(broker.url(),
+                MqttSubscriber sub = new MqttSubscriber(broker.url(),
                         "vigil/line1/cam1/alert")) {
             ApplicationContext ctx = ServeCommand.start(config(broker.url(), tmp.resolve("data"),
                     frames(tmp.resolve("frames")), pkg, null));

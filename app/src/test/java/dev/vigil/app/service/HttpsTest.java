@@ -42,7 +42,7 @@ class HttpsTest {
         ApiClient.writeFrames(frames, 2, 64, 48);
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line8"), List.of(new DeviceConfig.Camera(
                 "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1", null, null, null, tmp.resolve("cert.pem").toString(),
                         tmp.resolve("key.pem").toString()));

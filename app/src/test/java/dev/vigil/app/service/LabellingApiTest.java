@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +38,7 @@ class LabellingApiTest {
                 "line two operator".toCharArray());
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line3"), List.of(new DeviceConfig.Camera(
                 "cam1", DeviceConfig.Source.folder(folder.toString(), 4, false), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, null, null, null), new DeviceConfig.Web(0,
                         "127.0.0.1"));
         ApplicationContext ctx = ServeCommand.start(c);

@@ -1,6 +1,8 @@
 package dev.vigil.app.service;
 
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import dev.vigil.app.testing.MqttSubscriber;
+
+import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -68,12 +70,12 @@ class ModelOfferTest {
         try (Mosquitto broker = Mosquitto.launch()) {
             DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("fleet7"), List.of(new DeviceConfig.Camera(
                     "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                    new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 60)
+                    new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null, 60, null)
                             .withAcceptCommands(true),
                     new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                     new DeviceConfig.Web(0, "127.0.0.1"));
             ApplicationContext ctx = ServeCommand.start(c);
-            try (ServiceEndToEndTest.Subscriber client = new ServiceEndToEndTest.Subscriber(broker.url(),
+            try (MqttSubscriber client = new MqttSubscriber(broker.url(),
                     "vigil/fleet7/model/offer/state")) {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
                 await(() -> p.mqtt().connected(), Duration.ofSeconds(15), "the service connected");
@@ -110,7 +112,7 @@ class ModelOfferTest {
         }
     }
 
-    private static JsonNode offer(ServiceEndToEndTest.Subscriber client, String requestId, String url, String sha)
+    private static JsonNode offer(MqttSubscriber client, String requestId, String url, String sha)
             throws Exception {
         String topic = "vigil/fleet7/model/offer/state";
         client.publish("vigil/fleet7/model/offer", "{\"requestId\": \"" + requestId + "\", \"url\": \"" + url

@@ -1,6 +1,6 @@
 package dev.vigil.app.service;
 
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +23,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -54,7 +53,7 @@ class ModelsPageTest {
                 new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
                 new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 3, true), null, null)),
                 new DeviceConfig.ModelSettings(active.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
                 new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, null, 6, false));

@@ -1,6 +1,6 @@
 package dev.vigil.app.service;
 
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

@@ -1,7 +1,6 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,7 +19,6 @@ import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,7 +48,7 @@ class OfflineRetrainTest {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("demo"), List.of(new DeviceConfig.Camera(
                 "line1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, "triggered")),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
                 // the demo's defaults: training.backbone is the catalog name, the model cache is storage's own

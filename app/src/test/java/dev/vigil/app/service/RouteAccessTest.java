@@ -49,7 +49,8 @@ class RouteAccessTest {
         ApiClient.writeFrames(frames, 2, 64, 48);
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line9"), List.of(new DeviceConfig.Camera(
                 "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://user:hunter2@127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://user:hunter2@127.0.0.1:9", null, null, null, null, null, null, null,
+                        null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"));
         ApplicationContext ctx = ServeCommand.start(c);

@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.copyTree;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;

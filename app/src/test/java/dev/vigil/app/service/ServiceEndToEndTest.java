@@ -1,5 +1,9 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.MqttSubscriber;
+
+import static dev.vigil.app.testing.Await.await;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,12 +42,9 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -113,23 +114,26 @@ class ServiceEndToEndTest {
                 List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2, false),
                         null, null)),
                 new DeviceConfig.ModelSettings(packageDir, true), null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, 1).withAcceptCommands(true),
+                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, null, 1,
+                        null).withAcceptCommands(true),
                 new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null), new DeviceConfig.Web(0, "127.0.0.1"));
     }
 
     @Test
     void eachDefectiveFrameYieldsOneAlertOkFramesNoneAndFlaggedSamplesLandInTheStore() throws Exception {
         try (Mosquitto broker = Mosquitto.launch();
-                Subscriber sub = new Subscriber(broker.url(), "vigil/line1/#")) {
+                MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/line1/#")) {
             Path data = tmp.resolve("e2e-data");
             viewer(data);
             ApplicationContext ctx = ServeCommand.start(config(broker.url(), data, frames, model.toString()));
             try {
                 InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
-                await(() -> {
-                    detail = p.status().toString();
-                    return p.cameraStatus().get("cam1").state().name().equals("FINISHED");
-                }, Duration.ofSeconds(60), "camera finished");
+                try {
+                    await(() -> p.cameraStatus().get("cam1").state().name().equals("FINISHED"),
+                            Duration.ofSeconds(60), "camera finished");
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; status " + p.status(), e);
+                }
                 await(() -> verdictCount(p) == expected.size(), Duration.ofSeconds(60), "all frames judged");
                 System.err.println("e2e status: " + p.status());
                 long expectedAlerts = expected.values().stream().filter(v -> v == Verdict.DEFECT).count();
@@ -263,7 +267,7 @@ class ServiceEndToEndTest {
                 first.close();
             }
             broker.start();
-            try (Subscriber sub = new Subscriber(broker.url(), "vigil/line1/+/alert")) {
+            try (MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/line1/+/alert")) {
                 // the restarted service: same storage, a triggered camera that captures nothing by itself
                 DeviceConfig c = config(broker.url(), data, frames, model.toString());
                 DeviceConfig restarted = new DeviceConfig(null, c.device(), List.of(new DeviceConfig.Camera("cam1",
@@ -292,7 +296,7 @@ class ServiceEndToEndTest {
         String a = ModelPackage.open(model).manifest().id();
         String b = ModelPackage.open(otherModel).manifest().id();
         try (Mosquitto broker = Mosquitto.launch();
-                Subscriber sub = new Subscriber(broker.url(), "vigil/line1/model/state")) {
+                MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/line1/model/state")) {
             DeviceConfig c = config(broker.url(), data, frames, inbox.toString());
             var accounts = new dev.vigil.app.auth.AccountStore(data.resolve("accounts.json"));
             accounts.put("admin", dev.vigil.app.auth.AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
@@ -374,18 +378,6 @@ class ServiceEndToEndTest {
                 .mapToLong(Map.Entry::getValue).sum();
     }
 
-    static String detail = "";
-
-    static void await(BooleanSupplier cond, Duration max, String what) throws InterruptedException {
-        long end = System.nanoTime() + max.toNanos();
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("timed out after " + max + " waiting for: " + what + " " + detail);
-            }
-            Thread.sleep(50);
-        }
-    }
-
     /**
      * Triggers a triggered camera {@code frames} times, one frame at a time, each awaited as a new sample (so none is
      * dropped however slow the machine; every judged frame must be flagged, e.g. with an audit share of 1).
@@ -436,66 +428,4 @@ class ServiceEndToEndTest {
         }
     }
 
-    /** A plain Paho client that records what arrives, per topic, in order. */
-    static final class Subscriber implements AutoCloseable {
-        private final MqttClient client;
-        private final Map<String, List<String>> received = new java.util.concurrent.ConcurrentHashMap<>();
-
-        Subscriber(String url, String filter) throws Exception {
-            client = new MqttClient(url, "test-sub-" + System.nanoTime(), new MemoryPersistence());
-            MqttConnectionOptions o = new MqttConnectionOptions();
-            o.setCleanStart(true);
-            client.connect(o);
-            client.subscribe(filter, 1);
-            client.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
-                @Override
-                public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) { }
-
-                @Override
-                public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) { }
-
-                @Override
-                public void messageArrived(String topic, org.eclipse.paho.mqttv5.common.MqttMessage m) {
-                    received.computeIfAbsent(topic, t -> Collections.synchronizedList(new ArrayList<>()))
-                            .add(new String(m.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
-                }
-
-                @Override
-                public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken t) { }
-
-                @Override
-                public void connectComplete(boolean reconnect, String uri) { }
-
-                @Override
-                public void authPacketArrived(int code, org.eclipse.paho.mqttv5.common.packet.MqttProperties p) { }
-            });
-        }
-
-        List<String> raw(String topic) {
-            return new ArrayList<>(received.getOrDefault(topic, List.of()));
-        }
-
-        /** Publishes a command (QoS 1, not retained) from this client. */
-        void publish(String topic, String payload) throws Exception {
-            client.publish(topic, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1, false);
-        }
-
-        List<JsonNode> messages(String topic) {
-            List<JsonNode> out = new ArrayList<>();
-            for (String s : raw(topic)) {
-                try {
-                    out.add(JSON.readTree(s));
-                } catch (Exception e) {
-                    throw new AssertionError("not JSON on " + topic + ": " + s);
-                }
-            }
-            return out;
-        }
-
-        @Override
-        public void close() throws Exception {
-            client.disconnect();
-            client.close();
-        }
-    }
 }

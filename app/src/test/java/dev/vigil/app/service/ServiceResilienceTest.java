@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,7 +43,8 @@ class ServiceResilienceTest {
                     new DeviceConfig.Camera("live", DeviceConfig.Source.folder(folder.toString(), 20, true), null, null),
                     new DeviceConfig.Camera("station", DeviceConfig.Source.folder(folder.toString(), 20, true), null,
                             "triggered")),
-                    null, null, new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, 1),
+                    null, null, new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null,
+                            1, null),
                     new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, 1000, null),
                     new DeviceConfig.Web(0, "127.0.0.1"));
             new dev.vigil.app.auth.AccountStore(tmp.resolve("data").resolve("accounts.json"))
@@ -111,7 +112,6 @@ class ServiceResilienceTest {
             }
         }
     }
-
 
     private static boolean get200(String url) {
         try {

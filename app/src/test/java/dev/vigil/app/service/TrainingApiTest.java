@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -65,7 +65,8 @@ class TrainingApiTest {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line4"), List.of(
                 new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
                 new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 4, true), null, null)),
-                null, null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                null, null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null,
+                        null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
                 new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE, SHADOW_FRAMES,

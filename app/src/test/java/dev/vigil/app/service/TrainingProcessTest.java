@@ -1,7 +1,7 @@
 package dev.vigil.app.service;
 
 import static dev.vigil.app.service.ApiClient.send;
-import static dev.vigil.app.service.ServiceEndToEndTest.await;
+import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,7 +46,7 @@ class TrainingProcessTest {
         DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line6"), List.of(new DeviceConfig.Camera(
                 "cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, "triggered")),
                 new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, 60),
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
                 new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
                 new DeviceConfig.Web(0, "127.0.0.1"),
                 new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null, 0, null,

@@ -12,14 +12,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * last frames. Rules are rebuilt whenever the model or the configuration changes; a camera's consensus restarts when
  * its decision settings change.
  */
-public final class Decider {
+public final class Decider implements dev.vigil.config.Reconfigurable {
     /** The decision on one frame: {@code raw} is the rule's verdict alone, {@code decision} the one after consensus. */
     public record Judged(Verdict raw, Decision decision) {}
 
     private final Map<String, Consensus> consensus = new ConcurrentHashMap<>();
+    private final java.util.function.Supplier<LoadedModel> model;
     private volatile Map<String, DecisionPolicy> policies = Map.of();
 
-    public Decider(DeviceConfig config) {
+    /** @param model the model in service (null in collect mode), whose rules a configuration change rebuilds */
+    public Decider(DeviceConfig config, java.util.function.Supplier<LoadedModel> model) {
+        this.model = model;
         config.cameras().forEach(c -> consensus.put(c.id(), new Consensus(c.decision().consensus())));
     }
 
@@ -35,9 +38,17 @@ public final class Decider {
 
     /**
      * Applies a configuration change: cameras removed or added, consensus restarted where the decision settings
-     * changed, rules rebuilt for {@code model} (null in collect mode). Returns true when any decision setting changed.
+     * changed, rules rebuilt for the model in service.
      */
-    public boolean reconfigure(DeviceConfig old, DeviceConfig next, LoadedModel model) {
+    @Override
+    public void reconfigure(DeviceConfig old, DeviceConfig next, Report report) {
+        if (changed(old, next)) {
+            report.hot("decision");
+        }
+    }
+
+    private boolean changed(DeviceConfig old, DeviceConfig next) {
+        LoadedModel model = this.model.get();
         boolean changed = !old.decision().equals(next.decision());
         for (DeviceConfig.Camera c : old.cameras()) {
             if (next.camera(c.id()).isEmpty()) {

@@ -20,6 +20,7 @@ import dev.vigil.app.samples.FlagPolicy;
 import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.config.DeviceConfig;
+import dev.vigil.config.Reconfigurable;
 import dev.vigil.core.image.Preprocessing;
 import dev.vigil.core.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
@@ -59,6 +60,8 @@ public final class InspectionPipeline implements AutoCloseable {
     private final Cameras cameras;
     private final Decider decider;
     private final VerdictPublisher publisher;
+    /** The parts a configuration change walks over, in order: each applies its own section. */
+    private final List<Reconfigurable> parts;
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
     private final Map<Verdict, AtomicLong> verdicts = new ConcurrentHashMap<>();
@@ -88,7 +91,7 @@ public final class InspectionPipeline implements AutoCloseable {
         this.registry = new ModelRegistry(data.resolve("models"));
         this.registry.trust(config.model().trustedKeys().stream()
                 .map(k -> dev.vigil.core.model.PackageSignature.readPublic(Path.of(k))).toList());
-        this.decider = new Decider(config);
+        this.decider = new Decider(config, this::model);
         this.models = new ModelLifecycle(registry, () -> this.config, () -> this.mqtt, metrics,
                 m -> decider.model(m, this.config));
         this.publisher = new VerdictPublisher(() -> this.mqtt, () -> this.config);
@@ -136,6 +139,8 @@ public final class InspectionPipeline implements AutoCloseable {
                 p -> p.mqtt.alertOverflow()).description("alerts beyond mqtt.queueQuota").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("vigil.build.info", () -> 1)
                 .tag("version", dev.vigil.core.VigilVersion.VALUE).description("the running build").register(metrics);
+        this.parts = List.of(this::restartOnly, this::reconfigureCapture, decider, this::reconfigureStorage,
+                this::reconfigureMqtt, this::reconfigureModel);
         this.watcher = config.model().packageDir() == null ? null
                 : new ModelWatcher(Path.of(config.model().packageDir()), dir -> models.install(dir, "watch"));
     }
@@ -218,19 +223,34 @@ public final class InspectionPipeline implements AutoCloseable {
      */
     public synchronized Reconfigured reconfigure(DeviceConfig next) {
         DeviceConfig old = config;
-        List<String> hot = new ArrayList<>();
-        List<String> restarted = new ArrayList<>();
-        List<String> restart = new ArrayList<>();
+        config = next;
+        Reconfigurable.Report report = new Reconfigurable.Report();
+        for (Reconfigurable part : parts) {
+            part.reconfigure(old, next, report);
+        }
+        LOG.log(System.Logger.Level.INFO, "configuration applied: hot {0}, cameras restarted {1}, at the next start"
+                + " {2}", report.hot(), report.restarted(), report.restartNeeded());
+        return new Reconfigured(report.hot(), report.restarted(), report.restartNeeded());
+    }
+
+    /** Keys only a restart applies: the device's identity, the web server, the data folder. */
+    private void restartOnly(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
         if (!old.device().equals(next.device())) {
-            restart.add("device.id");
+            report.restartNeeded("device.id");
         }
         if (!old.web().port().equals(next.web().port()) || !old.web().host().equals(next.web().host())) {
-            restart.add("web");
+            report.restartNeeded("web");
         }
         if (!old.storage().dir().equals(next.storage().dir())) {
-            restart.add("storage.dir");
+            report.restartNeeded("storage.dir");
         }
-        config = next;
+        if (!old.logging().equals(next.logging())) {
+            report.restartNeeded("logging");
+        }
+    }
+
+    /** Capture: cameras removed, changed (restarted alone) or added, with their one-frame slots. */
+    private void reconfigureCapture(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
         next.cameras().forEach(c -> addSlot(c.id())); // before an added camera's first frame
         Cameras.Changes changed = cameras.reconfigure(old, next);
         for (String id : changed.removed()) {
@@ -240,30 +260,39 @@ public final class InspectionPipeline implements AutoCloseable {
             }
         }
         changed.started().forEach(decider::reset);
-        restarted.addAll(changed.report());
-        if (decider.reconfigure(old, next, models.model())) {
-            hot.add("decision");
-        }
+        changed.report().forEach(report::restarted);
+    }
+
+    /** Flagging and the sample store's limits. */
+    private void reconfigureStorage(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
         flags.configure(next.storage().auditShare(), next.storage().flagsPerHour(), cameraCaps(next));
         store.limits((long) next.storage().quotaMb() << 20, next.storage().retentionDays());
         if (!old.storage().equals(next.storage())) {
-            hot.add("storage");
+            report.hot("storage");
         }
-        if (!old.mqtt().equals(next.mqtt())) {
-            MqttLink previous = mqtt;
-            previous.close();
-            mqtt = new MqttLink(next, Path.of(old.storage().dir()).resolve("mqtt"), mqttListener);
-            if (running) {
-                mqtt.start();
-            }
-            if (statusTask != null && !old.mqtt().statusSeconds().equals(next.mqtt().statusSeconds())) {
-                statusTask.cancel(false);
-                statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, next.mqtt().statusSeconds(),
-                        TimeUnit.SECONDS);
-            }
-            models.publishModelState();
-            hot.add("mqtt (reconnected)");
+    }
+
+    /** A changed MQTT section reconnects the link (same alert journal). */
+    private void reconfigureMqtt(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
+        if (old.mqtt().equals(next.mqtt())) {
+            return;
         }
+        mqtt.close();
+        mqtt = new MqttLink(next, Path.of(old.storage().dir()).resolve("mqtt"), mqttListener);
+        if (running) {
+            mqtt.start();
+        }
+        if (statusTask != null && !old.mqtt().statusSeconds().equals(next.mqtt().statusSeconds())) {
+            statusTask.cancel(false);
+            statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, next.mqtt().statusSeconds(),
+                    TimeUnit.SECONDS);
+        }
+        models.publishModelState();
+        report.hot("mqtt (reconnected)");
+    }
+
+    /** A changed model folder watches the new inbox; a changed inference device reloads the model. */
+    private void reconfigureModel(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
         if (!old.model().equals(next.model())) {
             if (watchTask != null) {
                 watchTask.cancel(false);
@@ -274,18 +303,15 @@ public final class InspectionPipeline implements AutoCloseable {
             if (watcher != null && next.model().watch() && running) {
                 watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 0, 2, TimeUnit.SECONDS);
             }
-            hot.add("model");
+            report.hot("model");
         }
         if (!old.inference().equals(next.inference()) && registry.pointer().active() != null) {
             String why = models.swapModel(registry.packageDir(registry.pointer().active()));
-            hot.add("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
+            report.hot("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
         }
         if (!old.training().equals(next.training())) {
-            hot.add("training (next run)");
+            report.hot("training (next run)");
         }
-        LOG.log(System.Logger.Level.INFO, "configuration applied: hot {0}, cameras restarted {1}, at the next start"
-                + " {2}", hot, restarted, restart);
-        return new Reconfigured(hot, restarted, restart);
     }
 
     /**

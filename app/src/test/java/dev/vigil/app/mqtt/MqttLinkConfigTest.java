@@ -1,5 +1,7 @@
 package dev.vigil.app.mqtt;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,9 +19,9 @@ class MqttLinkConfigTest {
     Path tmp;
 
     private static DeviceConfig config(String url, String user, String passwordEnv, String caFile) {
-        return new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt(url, null, user, passwordEnv, null, caFile, null, null, null, null, null),
-                        null, null);
+        return TestConfig.device("line1")
+                .mqtt(new DeviceConfig.Mqtt(url, null, user, passwordEnv, null, caFile, null, null, null, null, null))
+                .build();
     }
 
     private IllegalArgumentException refused(DeviceConfig config, Map<String, String> env) {

@@ -1,5 +1,7 @@
 package dev.vigil.app.mqtt;
 
+import dev.vigil.app.testing.TestConfig;
+
 import dev.vigil.app.testing.Await;
 
 import static dev.vigil.app.mqtt.Observer.on;
@@ -53,10 +55,10 @@ class MqttLinkTest {
     }
 
     private static DeviceConfig config(String url, int quota) {
-        return new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, null, quota, true, null, null,
-                        null).withAcceptCommands(true), null,
-                null);
+        return TestConfig.device("line1")
+                .mqtt(new DeviceConfig.Mqtt(url, null, null, null, null, null, quota, true, null, null,
+                        null).withAcceptCommands(true))
+                .build();
     }
 
     private MqttLink link(Mosquitto broker, int quota, MqttLink.Listener listener) {

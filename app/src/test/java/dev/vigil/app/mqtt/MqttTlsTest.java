@@ -1,5 +1,7 @@
 package dev.vigil.app.mqtt;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -70,9 +72,10 @@ class MqttTlsTest {
     }
 
     private MqttLink link(Path journal, String caFile, String password) {
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line1"), null, null, null,
-                new DeviceConfig.Mqtt("mqtts://127.0.0.1:" + broker.port(), null, "vigil", "VIGIL_MQTT_PASSWORD",
-                        null, pki.resolve(caFile).toString(), null, null, null, null, null), null, null);
+        DeviceConfig c = TestConfig.device("line1")
+                .mqtt(new DeviceConfig.Mqtt("mqtts://127.0.0.1:" + broker.port(), null, "vigil",
+                        "VIGIL_MQTT_PASSWORD", null, pki.resolve(caFile).toString(), null, null, null, null, null))
+                .build();
         return new MqttLink(c, journal, null, Map.of("VIGIL_MQTT_PASSWORD", password)::get);
     }
 

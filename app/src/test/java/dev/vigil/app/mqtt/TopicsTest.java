@@ -1,5 +1,7 @@
 package dev.vigil.app.mqtt;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,8 +12,9 @@ import org.junit.jupiter.api.Test;
 
 class TopicsTest {
     private static DeviceConfig config(String device, String prefix) {
-        return new DeviceConfig(null, new DeviceConfig.Device(device), null, null, null,
-                new DeviceConfig.Mqtt(null, prefix, null, null, null, null, null, null, null, null, null), null, null);
+        return TestConfig.device(device)
+                .mqtt(new DeviceConfig.Mqtt(null, prefix, null, null, null, null, null, null, null, null, null))
+                .build();
     }
 
     @Test

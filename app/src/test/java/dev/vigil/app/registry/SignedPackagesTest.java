@@ -1,5 +1,7 @@
 package dev.vigil.app.registry;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,13 +83,16 @@ class SignedPackagesTest {
         PackageSignature.generate(keys, "factory");
         Path frames = tmp.resolve("frames");
         Files.createDirectories(frames);
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line3"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)),
-                new DeviceConfig.ModelSettings(pkg.toString(), false, List.of(keys.resolve("factory.pub").toString())),
-                null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null),
-                new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"));
+        DeviceConfig c = TestConfig.device("line3")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                        true), null, null)))
+                .model(new DeviceConfig.ModelSettings(pkg.toString(), false,
+                        List.of(keys.resolve("factory.pub").toString())))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
@@ -66,18 +68,21 @@ class AnomalyServiceTest {
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line5"), List.of(
+        DeviceConfig c = TestConfig.device("line5")
                 // triggered: one frame per trigger, so none is dropped however slow a shared machine is
-                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null,
-                        "triggered")),
-                new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
+                        false), null, "triggered")))
+                .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
                 // every ok frame is flagged for audit too, so the good ones can be labelled
-                new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"),
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 // a tenth held out for evaluation (by a hash of the sample id): the 24 good ones leave at least 10 to
                 // train on, as a model from good parts alone needs (the odds of fewer are below 1e-7)
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.1, 0, true));
+                .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.1, 0,
+                        true))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();

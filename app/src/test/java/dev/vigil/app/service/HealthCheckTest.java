@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,13 +36,15 @@ class HealthCheckTest {
         Path live = tmp.resolve("live");
         ApiClient.writeFrames(live, 3, 64, 48);
         Path data = tmp.resolve("data");
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line7"), List.of(
-                new DeviceConfig.Camera("live", DeviceConfig.Source.folder(live.toString(), 10, true), null, null),
-                new DeviceConfig.Camera("gone", DeviceConfig.Source.folder(tmp.resolve("unplugged").toString(), 10,
-                        true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"));
+        DeviceConfig c = TestConfig.device("line7")
+                .cameras(List.of(new DeviceConfig.Camera("live", DeviceConfig.Source.folder(live.toString(), 10,
+                        true), null, null), new DeviceConfig.Camera("gone",
+                        DeviceConfig.Source.folder(tmp.resolve("unplugged").toString(), 10, true), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         Path calls = tmp.resolve("systemctl.calls");
         Path fake = bin.resolve("systemctl");

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import dev.vigil.app.testing.MqttSubscriber;
 
 import static dev.vigil.app.testing.Await.await;
@@ -71,12 +73,14 @@ class HeatmapServiceTest {
 
     /** One folder camera cropping the frames to {@link #ROI}; {@code trigger} null = continuous. */
     static DeviceConfig config(String broker, Path data, Path frames, Path pkg, String trigger) {
-        return new DeviceConfig(null, new DeviceConfig.Device("line1"), List.of(new DeviceConfig.Camera("cam1",
-                DeviceConfig.Source.folder(frames.toString(), 4, false), ROI, trigger)),
-                new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt(broker, null, null, null, null, null, null, true, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"));
+        return TestConfig.device("line1")
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 4,
+                        false), ROI, trigger)))
+                .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
+                .mqtt(new DeviceConfig.Mqtt(broker, null, null, null, null, null, null, true, null, 60, null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,12 +42,15 @@ class HttpsTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, out);
         Path frames = tmp.resolve("frames");
         ApiClient.writeFrames(frames, 2, 64, 48);
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line8"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1", null, null, null, tmp.resolve("cert.pem").toString(),
-                        tmp.resolve("key.pem").toString()));
+        DeviceConfig c = TestConfig.device("line8")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                        true), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1", null, null, null, tmp.resolve("cert.pem").toString(),
+                        tmp.resolve("key.pem").toString()))
+                .build();
         assertEquals(List.of(), c.problems());
         ApplicationContext ctx = ServeCommand.start(c);
         try {

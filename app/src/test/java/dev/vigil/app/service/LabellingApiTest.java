@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
@@ -36,11 +38,14 @@ class LabellingApiTest {
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line3"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(folder.toString(), 4, false), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, null, null, null), new DeviceConfig.Web(0,
-                        "127.0.0.1"));
+        DeviceConfig c = TestConfig.device("line3")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(folder.toString(), 4,
+                        false), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -75,8 +77,13 @@ class LabellingPageTest {
         DeviceConfig base = HeatmapServiceTest.config("tcp://127.0.0.1:9", data,
                 HeatmapServiceTest.frames(tmp.resolve("frames")), pkg, null);
         // audit every ok frame, so the plain frame is a sample too (with a map that shows nothing)
-        DeviceConfig c = new DeviceConfig(null, base.device(), base.cameras(), base.model(), null, base.mqtt(),
-                new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null), base.web());
+        DeviceConfig c = TestConfig.device(base.device())
+                .cameras(base.cameras())
+                .model(base.model())
+                .mqtt(base.mqtt())
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
+                .web(base.web())
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         WebDriver web = chrome(tmp.resolve("chrome-profile"));
         try {
@@ -136,11 +143,14 @@ class LabellingPageTest {
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line5"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(folder.toString(), 4, false), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"));
+        DeviceConfig c = TestConfig.device("line5")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(folder.toString(), 4,
+                        false), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         WebDriver web = chrome(tmp.resolve("chrome-profile"));
         try {

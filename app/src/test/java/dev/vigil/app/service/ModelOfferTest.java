@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import dev.vigil.app.testing.MqttSubscriber;
 
 import static dev.vigil.app.testing.Await.await;
@@ -68,12 +70,14 @@ class ModelOfferTest {
         Path frames = tmp.resolve("frames");
         ApiClient.writeFrames(frames, 2, 64, 64);
         try (Mosquitto broker = Mosquitto.launch()) {
-            DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("fleet7"), List.of(new DeviceConfig.Camera(
-                    "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                    new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null, 60, null)
-                            .withAcceptCommands(true),
-                    new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
-                    new DeviceConfig.Web(0, "127.0.0.1"));
+            DeviceConfig c = TestConfig.device("fleet7")
+                    .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                            true), null, null)))
+                    .mqtt(new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null, 60,
+                            null) .withAcceptCommands(true))
+                    .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                    .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                    .build();
             ApplicationContext ctx = ServeCommand.start(c);
             try (MqttSubscriber client = new MqttSubscriber(broker.url(),
                     "vigil/fleet7/model/offer/state")) {

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -49,14 +51,18 @@ class ModelsPageTest {
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("ada", AccountStore.Role.ADMIN,
                 "line two admin".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line6"), List.of(
-                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
-                new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 3, true), null, null)),
-                new DeviceConfig.ModelSettings(active.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null),
-                new DeviceConfig.Web(0, "127.0.0.1"),
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, null, 6, false));
+        DeviceConfig c = TestConfig.device("line6")
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
+                        false), null, null), new DeviceConfig.Camera("cam2",
+                        DeviceConfig.Source.folder(live.toString(), 3, true), null, null)))
+                .model(new DeviceConfig.ModelSettings(active.toString(), false))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, null, 6,
+                        false))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         WebDriver web = LabellingPageTest.chrome(tmp.resolve("chrome-profile"));
         try {

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.service.ServiceEndToEndTest.login;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,14 +47,17 @@ class OfflineRetrainTest {
         Path data = tmp.resolve("data");
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("demo"), List.of(new DeviceConfig.Camera(
-                "line1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, "triggered")),
-                new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"),
+        DeviceConfig c = TestConfig.device("demo")
+                .cameras(List.of(new DeviceConfig.Camera("line1", DeviceConfig.Source.folder(frames.toString(), 8,
+                        false), null, "triggered")))
+                .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 // the demo's defaults: training.backbone is the catalog name, the model cache is storage's own
-                new DeviceConfig.Training(null, null, 5, null, null, null, 0, null));
+                .training(new DeviceConfig.Training(null, null, 5, null, null, null, 0, null))
+                .build();
         assertEquals("squeezenet1.1-fp16", c.training().backbone());
         ApplicationContext ctx = ServeCommand.start(c);
         try {

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -47,12 +49,14 @@ class RouteAccessTest {
         accounts.put("ada", AccountStore.Role.ADMIN, "admin secret 12".toCharArray());
         Path frames = tmp.resolve("frames");
         ApiClient.writeFrames(frames, 2, 64, 48);
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line9"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(frames.toString(), 2, true), null, null)), null, null,
-                new DeviceConfig.Mqtt("tcp://user:hunter2@127.0.0.1:9", null, null, null, null, null, null, null,
-                        null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"));
+        DeviceConfig c = TestConfig.device("line9")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                        true), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://user:hunter2@127.0.0.1:9", null, null, null, null, null, null,
+                        null, null, 60, null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();

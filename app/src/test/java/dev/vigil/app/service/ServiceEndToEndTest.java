@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import dev.vigil.app.testing.MqttSubscriber;
 
 import static dev.vigil.app.testing.Await.await;
@@ -110,13 +112,15 @@ class ServiceEndToEndTest {
     }
 
     private DeviceConfig config(String url, Path data, Path framesDir, String packageDir) {
-        return new DeviceConfig(null, new DeviceConfig.Device("line1"),
-                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2, false),
-                        null, null)),
-                new DeviceConfig.ModelSettings(packageDir, true), null,
-                new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, null, 1,
-                        null).withAcceptCommands(true),
-                new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null), new DeviceConfig.Web(0, "127.0.0.1"));
+        return TestConfig.device("line1")
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(framesDir.toString(), 2,
+                        false), null, null)))
+                .model(new DeviceConfig.ModelSettings(packageDir, true))
+                .mqtt(new DeviceConfig.Mqtt(url, null, null, null, null, null, null, null, null, 1,
+                        null).withAcceptCommands(true))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 0.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .build();
     }
 
     @Test
@@ -270,9 +274,14 @@ class ServiceEndToEndTest {
             try (MqttSubscriber sub = new MqttSubscriber(broker.url(), "vigil/line1/+/alert")) {
                 // the restarted service: same storage, a triggered camera that captures nothing by itself
                 DeviceConfig c = config(broker.url(), data, frames, model.toString());
-                DeviceConfig restarted = new DeviceConfig(null, c.device(), List.of(new DeviceConfig.Camera("cam1",
-                        c.cameras().get(0).source(), null, "triggered")), c.model(), null, c.mqtt(), c.storage(),
-                        c.web());
+                DeviceConfig restarted = TestConfig.device(c.device())
+                        .cameras(List.of(new DeviceConfig.Camera("cam1", c.cameras().get(0).source(), null,
+                                "triggered")))
+                        .model(c.model())
+                        .mqtt(c.mqtt())
+                        .storage(c.storage())
+                        .web(c.web())
+                        .build();
                 ApplicationContext second = ServeCommand.start(restarted);
                 try {
                     await(() -> sub.messages("vigil/line1/cam1/alert").size() >= expectedAlerts,

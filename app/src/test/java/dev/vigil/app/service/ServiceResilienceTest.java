@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
@@ -39,14 +41,14 @@ class ServiceResilienceTest {
         Path folder = tmp.resolve("line");
         ApiClient.writeFrames(folder, 3, 160, 120);
         try (Mosquitto broker = Mosquitto.launch()) {
-            DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line2"), List.of(
-                    new DeviceConfig.Camera("live", DeviceConfig.Source.folder(folder.toString(), 20, true), null, null),
-                    new DeviceConfig.Camera("station", DeviceConfig.Source.folder(folder.toString(), 20, true), null,
-                            "triggered")),
-                    null, null, new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null,
-                            1, null),
-                    new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, 1000, null),
-                    new DeviceConfig.Web(0, "127.0.0.1"));
+            DeviceConfig c = TestConfig.device("line2")
+                    .cameras(List.of(new DeviceConfig.Camera("live", DeviceConfig.Source.folder(folder.toString(),
+                            20, true), null, null), new DeviceConfig.Camera("station",
+                            DeviceConfig.Source.folder(folder.toString(), 20, true), null, "triggered")))
+                    .mqtt(new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null, 1, null))
+                    .storage(new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, 1000, null))
+                    .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                    .build();
             new dev.vigil.app.auth.AccountStore(tmp.resolve("data").resolve("accounts.json"))
                     .put("olga", dev.vigil.app.auth.AccountStore.Role.OPERATOR, "line two operator".toCharArray());
             ApplicationContext ctx = ServeCommand.start(c);

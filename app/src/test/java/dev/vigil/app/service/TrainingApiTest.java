@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
@@ -62,15 +64,17 @@ class TrainingApiTest {
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
         // cam1 plays the 60 images to label once; cam2 is the live line the shadow runs watch
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line4"), List.of(
-                new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, null),
-                new DeviceConfig.Camera("cam2", DeviceConfig.Source.folder(live.toString(), 4, true), null, null)),
-                null, null, new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null,
-                        null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, null, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"),
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE, SHADOW_FRAMES,
-                        true));
+        DeviceConfig c = TestConfig.device("line4")
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
+                        false), null, null), new DeviceConfig.Camera("cam2",
+                        DeviceConfig.Source.folder(live.toString(), 4, true), null, null)))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE,
+                        SHADOW_FRAMES, true))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();

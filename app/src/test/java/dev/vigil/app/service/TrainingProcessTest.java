@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.TestConfig;
+
 import static dev.vigil.app.service.ApiClient.send;
 import static dev.vigil.app.testing.Await.await;
 import static dev.vigil.app.service.ServiceEndToEndTest.get;
@@ -43,14 +45,17 @@ class TrainingProcessTest {
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("admin", AccountStore.Role.ADMIN,
                 "admin secret 1".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("line6"), List.of(new DeviceConfig.Camera(
-                "cam1", DeviceConfig.Source.folder(frames.toString(), 8, false), null, "triggered")),
-                new DeviceConfig.ModelSettings(pkg.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60, null),
-                new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null),
-                new DeviceConfig.Web(0, "127.0.0.1"),
-                new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null, 0, null,
-                        1, 1024));
+        DeviceConfig c = TestConfig.device("line6")
+                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 8,
+                        false), null, "triggered")))
+                .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null,
+                        0, null, 1, 1024))
+                .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();

@@ -1,0 +1,71 @@
+package dev.vigil.app.testing;
+
+import dev.vigil.config.DeviceConfig;
+import java.util.List;
+
+/**
+ * Device configurations for tests, by name rather than by position: the sections a test cares about, defaults for
+ * the rest ({@code TestConfig.device("line1").camera(...).mqtt(...).build()}).
+ */
+public final class TestConfig {
+    private final DeviceConfig.Device device;
+    private List<DeviceConfig.Camera> cameras;
+    private DeviceConfig.ModelSettings model;
+    private DeviceConfig.Decision decision;
+    private DeviceConfig.Mqtt mqtt;
+    private DeviceConfig.Storage storage;
+    private DeviceConfig.Web web;
+    private DeviceConfig.Training training;
+
+    private TestConfig(DeviceConfig.Device device) {
+        this.device = device;
+    }
+
+    public static TestConfig device(String id) {
+        return new TestConfig(new DeviceConfig.Device(id));
+    }
+
+    public static TestConfig device(DeviceConfig.Device device) {
+        return new TestConfig(device);
+    }
+
+    public TestConfig cameras(List<DeviceConfig.Camera> cameras) {
+        this.cameras = cameras;
+        return this;
+    }
+
+    public TestConfig model(DeviceConfig.ModelSettings model) {
+        this.model = model;
+        return this;
+    }
+
+    public TestConfig decision(DeviceConfig.Decision decision) {
+        this.decision = decision;
+        return this;
+    }
+
+    public TestConfig mqtt(DeviceConfig.Mqtt mqtt) {
+        this.mqtt = mqtt;
+        return this;
+    }
+
+    public TestConfig storage(DeviceConfig.Storage storage) {
+        this.storage = storage;
+        return this;
+    }
+
+    public TestConfig web(DeviceConfig.Web web) {
+        this.web = web;
+        return this;
+    }
+
+    public TestConfig training(DeviceConfig.Training training) {
+        this.training = training;
+        return this;
+    }
+
+    public DeviceConfig build() {
+        return new DeviceConfig(null, device, null, cameras, model, null, decision, mqtt, storage, web, training, null,
+                null);
+    }
+}

@@ -55,18 +55,6 @@ public record DeviceConfig(
         cameras = given.stream().map(c -> c == null ? null : c.inherit(d, dec, flags)).toList();
     }
 
-    /** A configuration written the short way: the sections a service test cares about, defaults elsewhere. */
-    public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
-            Decision decision, Mqtt mqtt, Storage storage, Web web, Training training) {
-        this(schemaVersion, device, null, cameras, model, null, decision, mqtt, storage, web, training, null, null);
-    }
-
-    /** As above, with the training defaults. */
-    public DeviceConfig(Integer schemaVersion, Device device, List<Camera> cameras, ModelSettings model,
-            Decision decision, Mqtt mqtt, Storage storage, Web web) {
-        this(schemaVersion, device, cameras, model, decision, mqtt, storage, web, null);
-    }
-
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
         return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);

@@ -121,12 +121,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
         Files.createDirectories(data);
         new dev.vigil.app.auth.AccountStore(data.resolve("accounts.json")).put("admin",
                 dev.vigil.app.auth.AccountStore.Role.ADMIN, "the right password".toCharArray());
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("bench"),
-                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 10, true), null,
-                        null)),
-                new DeviceConfig.ModelSettings(model.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
-                new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
+        DeviceConfig c = config(data, frames, 10);
         Instant start = Instant.now();
         try (io.micronaut.context.ApplicationContext ctx = dev.vigil.app.ServeCommand.start(c)) {
             InspectionPipeline p = ctx.getBean(dev.vigil.app.service.VigilService.class).pipeline();
@@ -233,12 +228,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
             double p99, double rssMiB) {}
 
     private Run runPipeline(Path data, Path frames, double fps) throws Exception {
-        DeviceConfig c = new DeviceConfig(null, new DeviceConfig.Device("bench"),
-                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), fps, true), null,
-                        null)),
-                new DeviceConfig.ModelSettings(model.toString(), false), null,
-                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
-                new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null));
+        DeviceConfig c = config(data, frames, fps);
         // the Prometheus registry, as the service has: it keeps the latency histograms the percentiles come from
         io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = new io.micrometer.prometheusmetrics
                 .PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
@@ -295,6 +285,20 @@ public final class ServiceBenchmark implements Callable<Integer> {
             lowerMs = upperMs;
         }
         return s.max(TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * One folder camera replaying {@code frames} at {@code fps}, this benchmark's model, no broker (alerts wait in the
+     * journal), no samples flagged, the web server on a free port.
+     */
+    private DeviceConfig config(Path data, Path frames, double fps) {
+        return new DeviceConfig(null, new DeviceConfig.Device("bench"), null,
+                List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), fps, true), null,
+                        null)),
+                new DeviceConfig.ModelSettings(model.toString(), false), null, null,
+                new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
+                new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null), null,
+                null, null);
     }
 
     private static long verdicts(InspectionPipeline p) {

@@ -10,13 +10,21 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code vigil} command line. */
-@Command(name = "vigil", mixinStandardHelpOptions = true, version = "vigil 0.1.0",
+@Command(name = "vigil", mixinStandardHelpOptions = true, versionProvider = Vigil.Version.class,
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
             dev.vigil.trainer.cli.KeygenCommand.class, dev.vigil.trainer.cli.SignCommand.class,
             TransferBenchmark.class, ServeCommand.class,
             dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class, UserCommand.class, ConfigCommand.class})
 public final class Vigil implements Runnable {
+    /** {@code vigil --version}: the version the build stamped ({@link dev.vigil.core.VigilVersion}). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"vigil " + dev.vigil.core.VigilVersion.VALUE};
+        }
+    }
+
     @Override
     public void run() {
         new CommandLine(this).usage(System.err);

@@ -68,16 +68,12 @@ class AnomalyServiceTest {
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
-        DeviceConfig c = TestConfig.device("line5")
+        DeviceConfig c = TestConfig.offline("line5", data)
                 // triggered: one frame per trigger, so none is dropped however slow a shared machine is
                 .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
                         false), null, "triggered")))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
-                // every ok frame is flagged for audit too, so the good ones can be labelled
-                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
+                // (offline(): every ok frame is flagged for audit too, so the good ones can be labelled)
                 // a tenth held out for evaluation (by a hash of the sample id): the 24 good ones leave at least 10 to
                 // train on, as a model from good parts alone needs (the odds of fewer are below 1e-7)
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.1, 0,

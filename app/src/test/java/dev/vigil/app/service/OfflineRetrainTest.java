@@ -47,14 +47,10 @@ class OfflineRetrainTest {
         Path data = tmp.resolve("data");
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
-        DeviceConfig c = TestConfig.device("demo")
+        DeviceConfig c = TestConfig.offline("demo", data)
                 .cameras(List.of(new DeviceConfig.Camera("line1", DeviceConfig.Source.folder(frames.toString(), 8,
                         false), null, "triggered")))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
-                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 // the demo's defaults: training.backbone is the catalog name, the model cache is storage's own
                 .training(new DeviceConfig.Training(null, null, 5, null, null, null, 0, null))
                 .build();

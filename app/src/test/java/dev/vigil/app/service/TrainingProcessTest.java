@@ -45,14 +45,10 @@ class TrainingProcessTest {
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("admin", AccountStore.Role.ADMIN,
                 "admin secret 1".toCharArray());
-        DeviceConfig c = TestConfig.device("line6")
+        DeviceConfig c = TestConfig.offline("line6", data)
                 .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 8,
                         false), null, "triggered")))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
-                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null,
                         0, null, 1, 1024))
                 .build();

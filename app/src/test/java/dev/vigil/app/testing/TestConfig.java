@@ -29,6 +29,19 @@ public final class TestConfig {
         return new TestConfig(device);
     }
 
+    /**
+     * A service test's usual device: no broker reachable (alerts wait in the journal; status every 60 s), data in
+     * {@code data} with every ok frame flagged for audit (so every judged frame becomes a sample), the web server on a
+     * free loopback port.
+     */
+    public static TestConfig offline(String id, java.nio.file.Path data) {
+        return device(id)
+                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                        null))
+                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
+                .web(new DeviceConfig.Web(0, "127.0.0.1"));
+    }
+
     public TestConfig cameras(List<DeviceConfig.Camera> cameras) {
         this.cameras = cameras;
         return this;

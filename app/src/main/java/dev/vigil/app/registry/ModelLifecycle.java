@@ -25,7 +25,7 @@ import java.util.function.Supplier;
  * shadow run of a candidate beside it. A model is loaded and verified before it replaces the one serving, between two
  * batches ({@link #lock()}); a package that fails is refused with the reason and the current model keeps serving.
  */
-public final class ModelLifecycle implements AutoCloseable {
+public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ModelLifecycle.class.getName());
     private final ModelRegistry registry;
     private final Supplier<DeviceConfig> config;
@@ -40,6 +40,9 @@ public final class ModelLifecycle implements AutoCloseable {
     private volatile String modelError;
     /** Why no model serves when that is expected (waiting for the first package): not an error. */
     private volatile String modelNote;
+    private java.util.concurrent.ScheduledExecutorService scheduler;
+    private ModelWatcher watcher;
+    private java.util.concurrent.ScheduledFuture<?> watchTask;
 
     /**
      * @param config the configuration in force (the inference device, the decision rule of a shadow run)
@@ -53,6 +56,64 @@ public final class ModelLifecycle implements AutoCloseable {
         this.mqtt = mqtt;
         this.metrics = metrics;
         this.onSwap = onSwap;
+    }
+
+    /**
+     * Puts the first model into service: a package in the {@code model.package} inbox the registry does not know yet
+     * is installed; otherwise the registry's active model serves (so a rollback survives a restart); otherwise the
+     * service collects samples until a package arrives. Then watches the inbox when {@code model.watch} is on.
+     */
+    public synchronized void start(java.util.concurrent.ScheduledExecutorService scheduler) {
+        this.scheduler = scheduler;
+        DeviceConfig c = config.get();
+        String active = registry.pointer().active();
+        Path inbox = c.model().packageDir() == null ? null : Path.of(c.model().packageDir());
+        boolean delivered = inbox != null && java.nio.file.Files.isRegularFile(inbox.resolve("manifest.json"));
+        if (delivered && !knownToRegistry(inbox)) {
+            install(inbox, "model.package");
+        } else if (active != null) {
+            swapModel(registry.packageDir(active));
+        } else if (inbox != null) {
+            note("model.package " + inbox + " holds no model package yet; collecting samples until one is copied"
+                    + " there");
+            LOG.log(System.Logger.Level.INFO, modelNote);
+        } else {
+            LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
+                    + " labelling, at most {0} per camera and hour)", c.storage().flagsPerHour());
+        }
+        watch(c, 2);
+    }
+
+    private void watch(DeviceConfig c, long firstDelaySeconds) {
+        if (watchTask != null) {
+            watchTask.cancel(false);
+            watchTask = null;
+        }
+        watcher = c.model().packageDir() == null ? null
+                : new ModelWatcher(Path.of(c.model().packageDir()), dir -> install(dir, "watch"));
+        if (watcher != null && c.model().watch() && scheduler != null) {
+            watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, firstDelaySeconds, 2,
+                    java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A changed {@code model} section watches the new inbox; a changed inference device reloads the active model
+     * there; training settings apply to the next run.
+     */
+    @Override
+    public synchronized void reconfigure(DeviceConfig old, DeviceConfig next, Report report) {
+        if (!old.model().equals(next.model())) {
+            watch(next, 0);
+            report.hot("model");
+        }
+        if (!old.inference().equals(next.inference()) && registry.pointer().active() != null) {
+            String why = swapModel(registry.packageDir(registry.pointer().active()));
+            report.hot("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
+        }
+        if (!old.training().equals(next.training())) {
+            report.hot("training (next run)");
+        }
     }
 
     /** The lock the inspection loop holds while it judges a batch: a model is swapped only between batches. */
@@ -87,10 +148,20 @@ public final class ModelLifecycle implements AutoCloseable {
     public String swapModel(Path dir) {
         LoadedModel fresh;
         try {
-            fresh = LoadedModel.open(dir, config.get().inference().device());
+            fresh = load(dir);
         } catch (RuntimeException e) {
             return refused(dir, e);
         }
+        putInService(fresh, dir);
+        return null;
+    }
+
+    private LoadedModel load(Path dir) {
+        return LoadedModel.open(dir, config.get().inference().device());
+    }
+
+    /** Makes a loaded model the one serving, between two batches; the one before is closed at the next swap. */
+    private void putInService(LoadedModel fresh, Path dir) {
         LoadedModel old;
         synchronized (lock) {
             old = model;
@@ -106,7 +177,39 @@ public final class ModelLifecycle implements AutoCloseable {
                 old == null ? "" : ", replacing " + old.id());
         stopShadow("the active model changed to " + fresh.id());
         publishModelState();
+    }
+
+    /**
+     * Loads the package of {@code id}, then changes the registry's pointer ({@code change}: durable, the source of
+     * truth), then puts the model into service: whoever sees the new model sees the new pointer too, and a pointer
+     * that cannot be written leaves the old model serving.
+     */
+    private String change(String id, String failure, RegistryChange change) {
+        Path dir;
+        try {
+            dir = registry.packageDir(id);
+        } catch (RuntimeException ex) {
+            return failure + ex.getMessage();
+        }
+        LoadedModel fresh;
+        try {
+            fresh = load(dir);
+        } catch (RuntimeException e) {
+            return refused(dir, e);
+        }
+        try {
+            change.apply();
+        } catch (IOException | RuntimeException ex) {
+            fresh.close();
+            return failure + ex.getMessage();
+        }
+        putInService(fresh, dir);
         return null;
+    }
+
+    @FunctionalInterface
+    private interface RegistryChange {
+        void apply() throws IOException;
     }
 
     private String refused(Path dir, Exception e) {
@@ -146,17 +249,7 @@ public final class ModelLifecycle implements AutoCloseable {
 
     /** Puts a registered model into service and makes it the active one. */
     public synchronized String promote(String id) {
-        String reason;
-        try {
-            reason = swapModel(registry.packageDir(id));
-            if (reason == null) {
-                registry.promote(id);
-                publishModelState();
-            }
-        } catch (IOException | RuntimeException ex) {
-            reason = "cannot promote " + id + ": " + ex.getMessage();
-        }
-        return reason;
+        return change(id, "cannot promote " + id + ": ", () -> registry.promote(id));
     }
 
     /** Returns to the model that was active before, in one step. */
@@ -165,16 +258,7 @@ public final class ModelLifecycle implements AutoCloseable {
         if (previous == null) {
             return "nothing to roll back to: no model was active before " + registry.pointer().active();
         }
-        String reason = swapModel(registry.packageDir(previous));
-        if (reason == null) {
-            try {
-                registry.rollback();
-            } catch (IOException | RuntimeException ex) {
-                reason = "rollback to " + previous + " failed: " + ex.getMessage();
-            }
-            publishModelState();
-        }
-        return reason;
+        return change(previous, "rollback to " + previous + " failed: ", registry::rollback);
     }
 
     /** {@code vigil/<device>/model/set}: {@code {"action":"promote","id":"..."}} or {@code {"action":"rollback"}}. */

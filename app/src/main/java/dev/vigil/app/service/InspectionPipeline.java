@@ -14,7 +14,6 @@ import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.preprocess.FramePreprocessor;
 import dev.vigil.app.registry.ModelLifecycle;
 import dev.vigil.app.registry.ModelRegistry;
-import dev.vigil.app.registry.ModelWatcher;
 import dev.vigil.app.registry.ShadowRun;
 import dev.vigil.app.samples.FlagPolicy;
 import dev.vigil.app.samples.Sample;
@@ -26,7 +25,6 @@ import dev.vigil.core.model.DefectMap;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,9 +70,7 @@ public final class InspectionPipeline implements AutoCloseable {
         return t;
     });
     private final Instant started = Instant.now();
-    private volatile ModelWatcher watcher;
     private java.util.concurrent.ScheduledFuture<?> statusTask;
-    private java.util.concurrent.ScheduledFuture<?> watchTask;
     private final ModelRegistry registry;
     private final ModelLifecycle models;
     private volatile Instant firstVerdict;
@@ -140,9 +136,7 @@ public final class InspectionPipeline implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("vigil.build.info", () -> 1)
                 .tag("version", dev.vigil.core.VigilVersion.VALUE).description("the running build").register(metrics);
         this.parts = List.of(this::restartOnly, this::reconfigureCapture, decider, this::reconfigureStorage,
-                this::reconfigureMqtt, this::reconfigureModel);
-        this.watcher = config.model().packageDir() == null ? null
-                : new ModelWatcher(Path.of(config.model().packageDir()), dir -> models.install(dir, "watch"));
+                this::reconfigureMqtt, models);
     }
 
     public void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
@@ -183,21 +177,7 @@ public final class InspectionPipeline implements AutoCloseable {
 
     public void start() {
         running = true;
-        String active = registry.pointer().active();
-        Path inbox = config.model().packageDir() == null ? null : Path.of(config.model().packageDir());
-        boolean delivered = inbox != null && Files.isRegularFile(inbox.resolve("manifest.json"));
-        if (delivered && !models.knownToRegistry(inbox)) {
-            models.install(inbox, "model.package");
-        } else if (active != null) {
-            models.swapModel(registry.packageDir(active));
-        } else if (inbox != null) {
-            models.note("model.package " + inbox + " holds no model package yet; collecting samples until one is"
-                    + " copied there");
-            LOG.log(System.Logger.Level.INFO, models.modelNote());
-        } else {
-            LOG.log(System.Logger.Level.INFO, "no model.package configured: collect mode (flagging frames for"
-                    + " labelling, at most {0} per camera and hour)", config.storage().flagsPerHour());
-        }
+        models.start(scheduler);
         mqtt.start();
         worker = new Thread(this::work, "vigil-inference");
         worker.setDaemon(true);
@@ -206,9 +186,6 @@ public final class InspectionPipeline implements AutoCloseable {
         int every = config.mqtt().statusSeconds();
         statusTask = scheduler.scheduleWithFixedDelay(this::publishStatus, 1, every, TimeUnit.SECONDS);
         scheduler.scheduleWithFixedDelay(() -> store.enforce(Instant.now()), 1, 60, TimeUnit.SECONDS);
-        if (watcher != null && config.model().watch()) {
-            watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 2, 2, TimeUnit.SECONDS);
-        }
     }
 
     /** What a configuration change did to the running service. */
@@ -289,29 +266,6 @@ public final class InspectionPipeline implements AutoCloseable {
         }
         models.publishModelState();
         report.hot("mqtt (reconnected)");
-    }
-
-    /** A changed model folder watches the new inbox; a changed inference device reloads the model. */
-    private void reconfigureModel(DeviceConfig old, DeviceConfig next, Reconfigurable.Report report) {
-        if (!old.model().equals(next.model())) {
-            if (watchTask != null) {
-                watchTask.cancel(false);
-                watchTask = null;
-            }
-            watcher = next.model().packageDir() == null ? null
-                    : new ModelWatcher(Path.of(next.model().packageDir()), dir -> models.install(dir, "watch"));
-            if (watcher != null && next.model().watch() && running) {
-                watchTask = scheduler.scheduleWithFixedDelay(watcher::poll, 0, 2, TimeUnit.SECONDS);
-            }
-            report.hot("model");
-        }
-        if (!old.inference().equals(next.inference()) && registry.pointer().active() != null) {
-            String why = models.swapModel(registry.packageDir(registry.pointer().active()));
-            report.hot("inference" + (why == null ? "" : " (model reload failed: " + why + ")"));
-        }
-        if (!old.training().equals(next.training())) {
-            report.hot("training (next run)");
-        }
     }
 
     /**

@@ -63,10 +63,11 @@ class TrainingApiTest {
         AccountStore accounts = new AccountStore(data.resolve("accounts.json"));
         accounts.put("admin", AccountStore.Role.ADMIN, "admin secret 1".toCharArray());
         accounts.put("olga", AccountStore.Role.OPERATOR, "operator secret".toCharArray());
-        // cam1 plays the 60 images to label once; cam2 is the live line the shadow runs watch
+        // cam1 plays the 60 images to label once, one per trigger (so none is dropped however slow the machine);
+        // cam2 is the live line the shadow runs watch
         DeviceConfig c = TestConfig.device("line4")
                 .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
-                        false), null, null), new DeviceConfig.Camera("cam2",
+                        false), null, "triggered"), new DeviceConfig.Camera("cam2",
                         DeviceConfig.Source.folder(live.toString(), 4, true), null, null)))
                 .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
                         null))
@@ -80,7 +81,13 @@ class TrainingApiTest {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
             String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
             try {
-                await(() -> cam1(p).size() == 60, Duration.ofSeconds(30), "60 frames collected from cam1");
+                await(() -> p.cameraStatus().get("cam1").state() == dev.vigil.app.capture.CameraStatus.State.UP,
+                        Duration.ofSeconds(30), "cam1 open");
+                for (int i = 1; i <= 60; i++) {
+                    int n = i;
+                    p.trigger("cam1");
+                    await(() -> cam1(p).size() == n, Duration.ofSeconds(30), "frame " + n + " collected from cam1");
+                }
             } catch (AssertionError e) {
                 throw new AssertionError(e.getMessage() + ": " + cam1(p).size() + " samples, " + p.cameraStatus()
                         + ", " + p.status(), e);

@@ -43,7 +43,7 @@ final class ConfigValidator {
         decision(p, "decision", c.decision());
         decision(p, "cameraDefaults.decision", c.cameraDefaults().decision());
         DeviceConfig.Mqtt m = c.mqtt();
-        if (m.url().matches("(tcp|ssl|mqtt|mqtts|tls)://.+")) { // (the scheme itself is the key's pattern)
+        if (m.url().matches(MqttUrl.PATTERN)) { // (a wrong scheme is reported by the key's pattern)
             try {
                 MqttUrl.serverUri(m.url());
             } catch (IllegalArgumentException e) {

@@ -264,7 +264,7 @@ public record DeviceConfig(
     }
 
     public record Mqtt(
-            @Key(doc = "Broker address: tcp://host:1883 or ssl://host:8883.", pattern = "(tcp|ssl|mqtt|mqtts|tls)://.+",
+            @Key(doc = "Broker address: tcp://host:1883 or ssl://host:8883.", pattern = MqttUrl.PATTERN,
                     patternDoc = "tcp://, ssl://, mqtt://, mqtts:// or tls:// followed by host:port (MqttUrl)")
             String url,
             @Key(doc = "Topic prefix; left out = vigil/<device id>.") String prefix,

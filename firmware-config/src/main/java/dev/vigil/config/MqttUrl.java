@@ -10,6 +10,8 @@ import java.util.Locale;
  * configuration problem and the MQTT link connects to {@link #serverUri}; both read it here.
  */
 public final class MqttUrl {
+    /** The schemes {@code mqtt.url} may have (the key's pattern, in the schema and the reference). */
+    public static final String PATTERN = "(tcp|ssl|mqtt|mqtts|tls)://.+";
     private static final String HINT = "; use tcp://host:1883, or ssl://host:8883 for TLS (mqtt:// and mqtts:// work"
             + " too)";
 

@@ -270,12 +270,11 @@ public final class ServiceBenchmark implements Callable<Integer> {
         if (s.count() == 0 || buckets.length == 0) {
             return Double.NaN;
         }
-        boolean cumulative = buckets[buckets.length - 1].count() >= s.count() - 0.5;
         double target = q * s.count();
         double below = 0;
         double lowerMs = 0;
         for (io.micrometer.core.instrument.distribution.CountAtBucket b : buckets) {
-            double upTo = cumulative ? b.count() : below + b.count();
+            double upTo = b.count(); // the Prometheus registry's buckets are cumulative
             double upperMs = b.bucket(TimeUnit.MILLISECONDS);
             if (upTo >= target) {
                 double inBucket = Math.max(1e-9, upTo - below);

@@ -3,7 +3,6 @@ package dev.vigil.app.mqtt;
 import dev.vigil.config.DeviceConfig;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,7 +136,7 @@ public final class MqttLink implements AutoCloseable {
         this.settings = config.mqtt();
         this.topics = Topics.of(config);
         this.listener = listener == null ? new Listener() {} : listener;
-        this.serverUri = serverUri(settings.url());
+        this.serverUri = dev.vigil.config.MqttUrl.serverUri(settings.url()); // the validator's rules
         this.clientId = settings.clientId() != null && !settings.clientId().isBlank() ? settings.clientId()
                 : "vigil-" + config.device().id();
         if (settings.queueQuota() < 1) {
@@ -583,11 +582,6 @@ public final class MqttLink implements AutoCloseable {
     }
 
     // ---- configuration ----
-
-    /** The Paho server URI for {@code mqtt.url} ({@link dev.vigil.config.MqttUrl}: the validator's rules). */
-    static String serverUri(String url) {
-        return dev.vigil.config.MqttUrl.serverUri(url);
-    }
 
     private MqttConnectionOptions options(Function<String, String> environment) {
         MqttConnectionOptions o = new MqttConnectionOptions();

@@ -7,19 +7,14 @@ import org.opencv.core.Mat;
 /**
  * The preprocess stage: a captured frame (BGR {@link Mat}) becomes the model's input tensor — resize or letterbox,
  * colour order, scale, mean and std, as the package's manifest says ({@link Preprocessing}, the same implementation
- * the trainer uses). The one place the service does this, so the intermediate image is always released.
+ * the trainer uses, through {@link ImageIo#tensor}, which always releases the intermediate image).
  */
 public final class FramePreprocessor {
     private FramePreprocessor() {}
 
     /** Writes {@code frame}'s tensor for {@code pre} into {@code dst} from {@code offset}. */
     public static void into(Mat frame, Preprocessing pre, float[] dst, int offset) {
-        Mat resized = ImageIo.resize(frame, pre);
-        try {
-            ImageIo.toTensor(resized, pre, dst, offset);
-        } finally {
-            resized.release();
-        }
+        ImageIo.tensor(frame, pre, dst, offset);
     }
 
     /** {@code frame}'s tensor for {@code pre}, in a new array. */

@@ -137,7 +137,7 @@ public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, Au
         return model == null ? modelNote : null;
     }
 
-    public void note(String why) {
+    private void note(String why) {
         modelNote = why;
     }
 
@@ -222,7 +222,7 @@ public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, Au
     }
 
     /** True when the package in {@code dir} has an id the registry already lists. */
-    public boolean knownToRegistry(Path dir) {
+    private boolean knownToRegistry(Path dir) {
         try {
             String id = ModelPackage.json().readTree(dir.resolve("manifest.json").toFile()).path("id").asText(null);
             return id != null && registry.entries().stream().anyMatch(e -> e.id().equals(id));

@@ -1,5 +1,7 @@
 package dev.vigil.app.auth;
 
+import dev.vigil.app.testing.SchedulingPolicy;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,13 +111,9 @@ class LoginThrottleTest {
     @Test
     void hashingRunsOnOneThreadInTheIdleSchedulingClass() throws Exception {
         LoginThrottle t = new LoginThrottle(Clock.systemUTC());
-        String[] stat = new String[1];
+        int[] policy = new int[1];
         String name = t.hashing(() -> {
-            try {
-                stat[0] = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/stat"));
-            } catch (java.io.IOException e) {
-                stat[0] = "";
-            }
+            policy[0] = SchedulingPolicy.of(java.nio.file.Path.of("/proc/thread-self/stat"));
             return Thread.currentThread().getName();
         }).orElseThrow();
         assertEquals("vigil-password-hashing", name);
@@ -123,8 +121,6 @@ class LoginThrottleTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of(
                 "/usr/bin/chrt")), "no chrt here: the thread keeps its priority (SKIPPED: needs util-linux's chrt)");
         assertEquals(Optional.of("SCHED_IDLE"), t.hashingThreadClass());
-        // /proc/thread-self/stat field 41 is the policy the kernel applies: 5 = SCHED_IDLE
-        String[] fields = stat[0].substring(stat[0].lastIndexOf(')') + 2).split(" ");
-        assertEquals("5", fields[41 - 3], "the hashing thread's scheduling policy");
+        assertEquals(SchedulingPolicy.SCHED_IDLE, policy[0], "the hashing thread's scheduling policy");
     }
 }

@@ -31,10 +31,10 @@ class MqttLinkConfigTest {
 
     @Test
     void urlsAreNormalisedForPaho() {
-        assertEquals("tcp://broker.local:1883", MqttLink.serverUri("mqtt://broker.local"));
-        assertEquals("ssl://broker.local:8883", MqttLink.serverUri("mqtts://broker.local"));
-        assertEquals("tcp://10.0.0.5:1884", MqttLink.serverUri("tcp://10.0.0.5:1884"));
-        assertEquals("ssl://[::1]:8883", MqttLink.serverUri("ssl://[::1]"));
+        assertEquals("tcp://broker.local:1883", dev.vigil.config.MqttUrl.serverUri("mqtt://broker.local"));
+        assertEquals("ssl://broker.local:8883", dev.vigil.config.MqttUrl.serverUri("mqtts://broker.local"));
+        assertEquals("tcp://10.0.0.5:1884", dev.vigil.config.MqttUrl.serverUri("tcp://10.0.0.5:1884"));
+        assertEquals("ssl://[::1]:8883", dev.vigil.config.MqttUrl.serverUri("ssl://[::1]"));
     }
 
     @Test

@@ -84,14 +84,12 @@ class SignedPackagesTest {
         Path frames = tmp.resolve("frames");
         Files.createDirectories(frames);
         DeviceConfig c = TestConfig.device("line3")
-                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 2,
                         true), null, null)))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false,
                         List.of(keys.resolve("factory.pub").toString())))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
+                .offline()
                 .storage(new DeviceConfig.Storage(tmp.resolve("data").toString(), null, null, null, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {

@@ -40,10 +40,8 @@ class HealthCheckTest {
                 .cameras(List.of(new DeviceConfig.Camera("live", DeviceConfig.Source.folder(live.toString(), 10,
                         true), null, null), new DeviceConfig.Camera("gone",
                         DeviceConfig.Source.folder(tmp.resolve("unplugged").toString(), 10, true), null, null)))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
+                .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .build();
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         Path calls = tmp.resolve("systemctl.calls");

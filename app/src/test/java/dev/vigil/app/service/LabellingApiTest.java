@@ -39,12 +39,10 @@ class LabellingApiTest {
         new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
                 "line two operator".toCharArray());
         DeviceConfig c = TestConfig.device("line3")
-                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(folder.toString(), 4,
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(folder.toString(), 4,
                         false), null, null)))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
+                .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {

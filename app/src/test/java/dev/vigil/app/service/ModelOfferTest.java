@@ -71,7 +71,7 @@ class ModelOfferTest {
         ApiClient.writeFrames(frames, 2, 64, 64);
         try (Mosquitto broker = Mosquitto.launch()) {
             DeviceConfig c = TestConfig.device("fleet7")
-                    .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                    .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 2,
                             true), null, null)))
                     .mqtt(new DeviceConfig.Mqtt(broker.url(), null, null, null, null, null, null, null, null, 60,
                             null) .withAcceptCommands(true))

@@ -56,10 +56,8 @@ class ModelsPageTest {
                         false), null, null), new DeviceConfig.Camera("cam2",
                         DeviceConfig.Source.folder(live.toString(), 3, true), null, null)))
                 .model(new DeviceConfig.ModelSettings(active.toString(), false))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
+                .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, null, 6,
                         false))
                 .build();

@@ -50,7 +50,7 @@ class RouteAccessTest {
         Path frames = tmp.resolve("frames");
         ApiClient.writeFrames(frames, 2, 64, 48);
         DeviceConfig c = TestConfig.device("line9")
-                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 2,
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 2,
                         true), null, null)))
                 .mqtt(new DeviceConfig.Mqtt("tcp://user:hunter2@127.0.0.1:9", null, null, null, null, null, null,
                         null, null, 60, null))

@@ -69,10 +69,8 @@ class TrainingApiTest {
                 .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
                         false), null, "triggered"), new DeviceConfig.Camera("cam2",
                         DeviceConfig.Source.folder(live.toString(), 4, true), null, null)))
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
+                .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE,
                         SHADOW_FRAMES, true))
                 .build();

@@ -1,5 +1,7 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.testing.SchedulingPolicy;
+
 import dev.vigil.app.testing.TestConfig;
 
 import static dev.vigil.app.service.ApiClient.send;
@@ -46,7 +48,7 @@ class TrainingProcessTest {
         new AccountStore(data.resolve("accounts.json")).put("admin", AccountStore.Role.ADMIN,
                 "admin secret 1".toCharArray());
         DeviceConfig c = TestConfig.offline("line6", data)
-                .cameras(List.of(new DeviceConfig.Camera( "cam1", DeviceConfig.Source.folder(frames.toString(), 8,
+                .cameras(List.of(new DeviceConfig.Camera("cam1", DeviceConfig.Source.folder(frames.toString(), 8,
                         false), null, "triggered")))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null,
@@ -78,10 +80,9 @@ class TrainingProcessTest {
             ProcessHandle trainer = child().orElseThrow();
             assertTrue(cmdline(trainer).contains("--progress\0json"), cmdline(trainer));
             if (Files.isExecutable(Path.of("/usr/bin/chrt"))) {
-                // /proc/PID/stat field 41 is the scheduling policy: 5 = SCHED_IDLE, CPU only when inspection idles
-                String stat = Files.readString(Path.of("/proc", Long.toString(trainer.pid()), "stat"));
-                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                assertEquals("5", fields[41 - 3], "the training process's scheduling policy (5 = SCHED_IDLE)");
+                // SCHED_IDLE: CPU only when inspection idles
+                assertEquals(SchedulingPolicy.SCHED_IDLE, SchedulingPolicy.of(Path.of("/proc",
+                        Long.toString(trainer.pid()), "stat")), "the training process's scheduling policy");
             }
             trainer.destroyForcibly(); // SIGKILL
             await(() -> TrainingApiTest.state(url, job, admin).equals("FAILED"), Duration.ofSeconds(30), "the job failed");

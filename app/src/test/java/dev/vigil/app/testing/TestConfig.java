@@ -35,11 +35,13 @@ public final class TestConfig {
      * free loopback port.
      */
     public static TestConfig offline(String id, java.nio.file.Path data) {
-        return device(id)
-                .mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
-                        null))
-                .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null))
-                .web(new DeviceConfig.Web(0, "127.0.0.1"));
+        return device(id).offline().storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, null, null));
+    }
+
+    /** No broker reachable (alerts wait in the journal; status every 60 s), the web server on a free loopback port. */
+    public TestConfig offline() {
+        return mqtt(new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, null, null, null, 60,
+                null)).web(new DeviceConfig.Web(0, "127.0.0.1"));
     }
 
     public TestConfig cameras(List<DeviceConfig.Camera> cameras) {

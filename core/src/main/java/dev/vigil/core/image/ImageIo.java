@@ -76,6 +76,19 @@ public final class ImageIo {
         p.toChw(bgr, out, offset);
     }
 
+    /**
+     * A decoded BGR image of any size to the network's CHW floats, written into {@code out} from {@code offset}:
+     * {@link #resize} then {@link #toTensor}, the intermediate image always released; {@code bgr} is left as it is.
+     */
+    public static void tensor(Mat bgr, Preprocessing p, float[] out, int offset) {
+        Mat resized = resize(bgr, p);
+        try {
+            toTensor(resized, p, out, offset);
+        } finally {
+            resized.release();
+        }
+    }
+
     /** Decode, resize, preprocess: encoded bytes to the network's CHW floats. */
     public static float[] preprocess(byte[] encoded, Preprocessing p, Variant variant, String what) {
         float[] out = new float[p.valuesPerImage()];

@@ -18,6 +18,8 @@ public final class FeatureCache {
     private static final int MAGIC = 0x56494746; // "VIGF"
     /** The cut map in half precision, then the pooled floats. */
     private static final int MAGIC_HALF = 0x56494748; // "VIGH"
+    /** Magic, cut length, pooled length; the cut map starts right after. */
+    private static final int HEADER = 12;
     private final Path dir;
 
     public FeatureCache(Path root, FeatureSpec spec) {
@@ -39,7 +41,7 @@ public final class FeatureCache {
         }
         try {
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
-            int magic = b.remaining() < 12 ? 0 : b.getInt();
+            int magic = b.remaining() < HEADER ? 0 : b.getInt();
             if (magic == MAGIC_HALF) {
                 int cutLen = b.getInt();
                 int pooledLen = b.getInt();
@@ -77,28 +79,28 @@ public final class FeatureCache {
     public Features put(String imageSha, Variant v, Features f) throws IOException {
         Path file = file(imageSha, v);
         if (f.cut() instanceof CutMap.Halves h) {
-            ByteBuffer b = ByteBuffer.allocate(12 + 2 * h.values().length + 4 * f.pooled().length)
+            ByteBuffer b = ByteBuffer.allocate(HEADER + 2 * h.values().length + 4 * f.pooled().length)
                     .order(ByteOrder.LITTLE_ENDIAN);
             b.putInt(MAGIC_HALF).putInt(h.values().length).putInt(f.pooled().length);
             b.asShortBuffer().put(h.values());
-            b.position(12 + 2 * h.values().length);
+            b.position(HEADER + 2 * h.values().length);
             b.asFloatBuffer().put(f.pooled());
             AtomicFiles.writeCache(file, b.array());
-            return f.streamed(new CutMap.OnDisk(file, 12, h.values().length, true));
+            return f.streamed(new CutMap.OnDisk(file, HEADER, h.values().length, true));
         }
         if (!(f.cut() instanceof CutMap.Floats c)) {
             throw new IllegalArgumentException("features already on disk: " + f.cut());
         }
-        ByteBuffer b = ByteBuffer.allocate(12 + 4 * (c.values().length + f.pooled().length))
+        ByteBuffer b = ByteBuffer.allocate(HEADER + 4 * (c.values().length + f.pooled().length))
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(c.values().length).putInt(f.pooled().length);
         b.asFloatBuffer().put(c.values()).put(f.pooled());
         AtomicFiles.writeCache(file, b.array());
-        return f.streamed(new CutMap.OnDisk(file, 12, c.values().length, false));
+        return f.streamed(new CutMap.OnDisk(file, HEADER, c.values().length, false));
     }
 
     /** {@code f}, read by {@link #get} from this cache, with its map left in the file. */
     public Features onDisk(String imageSha, Variant v, Features f) {
-        return f.streamed(new CutMap.OnDisk(file(imageSha, v), 12, f.cutLength(), f.cut() instanceof CutMap.Halves));
+        return f.streamed(new CutMap.OnDisk(file(imageSha, v), HEADER, f.cutLength(), f.cut() instanceof CutMap.Halves));
     }
 }

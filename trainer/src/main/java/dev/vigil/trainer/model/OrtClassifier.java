@@ -99,12 +99,7 @@ public final class OrtClassifier implements AutoCloseable {
     /** Probabilities and the defect map (null without one) for one decoded BGR image; the image is not released. */
     public Classification classify(Mat bgr) {
         float[] input = new float[pre.valuesPerImage()];
-        Mat resized = ImageIo.resize(bgr, pre);
-        try {
-            ImageIo.toTensor(resized, pre, input, 0);
-        } finally {
-            resized.release();
-        }
+        ImageIo.tensor(bgr, pre, input, 0);
         Outputs out = runAll(input, 1);
         DefectMap map = out.maps() == null ? null
                 : out.maps().map(0, DefectMap.Geometry.of(pre, bgr.cols(), bgr.rows()));

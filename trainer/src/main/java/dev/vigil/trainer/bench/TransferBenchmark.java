@@ -9,6 +9,7 @@ import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.features.PoolMode;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.core.model.ModelPackage;
+import dev.vigil.trainer.train.Finetune;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
@@ -68,7 +69,9 @@ public final class TransferBenchmark implements Callable<Integer> {
     @Option(names = "--casting-k", split = ",", description = "labelled images per class (default 10,50,400)")
     List<Integer> castingK = List.of(10, 50, 400);
 
-    @Option(names = "--configs", split = ",", description = "baseline, u0, u1, u2, random (default all)")
+    @Option(names = "--configs", split = ",", description = "baseline, u0, u1, u2 (--unfreeze 0/1/2), all"
+            + " (--unfreeze all), progressive[:E] (--schedule progressive), puN (progressive up to N blocks), random"
+            + " (default baseline,u0,u1,u2,random)")
     List<String> configs = List.of("baseline", "u0", "u1", "u2", "random");
 
     @Option(names = "--size", description = "input size for the Vigil configurations (0 = backbone's)")
@@ -137,9 +140,10 @@ public final class TransferBenchmark implements Callable<Integer> {
         }
         System.out.println();
         System.out.println("summary over " + draws + " draw" + (draws == 1 ? "" : "s")
-                + " (acc = mean accuracy, sd = its standard deviation, min = worst draw; recall, FRR and ratio means)");
-        System.out.printf("%-8s %4s %-9s %8s %7s %8s %8s %8s %7s %6s%n", "data", "k", "config", "acc", "sd", "min",
-                "recall", "FRR", "total", "ratio");
+                + " (acc = mean accuracy, sd = its standard deviation, min = worst draw; recall, FRR and ratio means;"
+                + " peakMiB = the process's peak resident memory during that row's draws)");
+        System.out.printf("%-8s %4s %-11s %8s %7s %8s %8s %8s %7s %6s %7s%n", "data", "k", "config", "acc", "sd",
+                "min", "recall", "FRR", "total", "ratio", "peakMiB");
         summaries.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
         return 0;
@@ -149,6 +153,7 @@ public final class TransferBenchmark implements Callable<Integer> {
             throws IOException {
         for (String c : configs) {
             TrainOptions o = options(c);
+            resetPeakRss();
             double[] acc = new double[splits.size()];
             double[] recall = new double[splits.size()];
             double[] frr = new double[splits.size()];
@@ -170,7 +175,7 @@ public final class TransferBenchmark implements Callable<Integer> {
                     ratio[d] = r.prefixSecondsOriginal() < 1e-3 ? Double.NaN
                             : r.totalSeconds() / r.prefixSecondsOriginal();
                     System.out.println(String.format(Locale.ROOT,
-                            "%-8s %4d %-9s %4d %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s", name, k, c, d,
+                            "%-8s %4d %-11s %4d %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s", name, k, c, d,
                             m.accuracy(), m.balancedAccuracy(), pct(m.defectRecall()), pct(m.falseRejectRate()),
                             r.prefixSecondsOriginal(), r.prefixSeconds(), r.totalSeconds(), Double.isNaN(ratio[d])
                                     ? "-" : String.format(Locale.ROOT, "%.2f", ratio[d])));
@@ -178,10 +183,10 @@ public final class TransferBenchmark implements Callable<Integer> {
                 Folders.deleteTree(out);
             }
             double meanRatio = mean(java.util.Arrays.stream(ratio).filter(v -> !Double.isNaN(v)).toArray());
-            summaries.add(String.format(Locale.ROOT, "%-8s %4d %-9s %8.4f %7.4f %8.4f %8s %8s %7.1f %6s", name, k,
-                    c, mean(acc), sd(acc), java.util.Arrays.stream(acc).min().orElse(Double.NaN), pct(mean(recall)),
-                    pct(mean(frr)), mean(total), Double.isNaN(meanRatio) ? "-"
-                            : String.format(Locale.ROOT, "%.2f", meanRatio)));
+            summaries.add(String.format(Locale.ROOT, "%-8s %4d %-11s %8.4f %7.4f %8.4f %8s %8s %7.1f %6s %7.0f", name,
+                    k, c, mean(acc), sd(acc), java.util.Arrays.stream(acc).min().orElse(Double.NaN),
+                    pct(mean(recall)), pct(mean(frr)), mean(total), Double.isNaN(meanRatio) ? "-"
+                            : String.format(Locale.ROOT, "%.2f", meanRatio), peakRssMiB()));
         }
     }
 
@@ -203,10 +208,22 @@ public final class TransferBenchmark implements Callable<Integer> {
             case "u0" -> vigil.withUnfreeze(0);
             case "u1" -> vigil.withUnfreeze(1);
             case "u2" -> vigil.withUnfreeze(2);
+            case "all" -> vigil.withUnfreeze(TrainOptions.UNFREEZE_ALL);
             case "random" -> vigil.withRandom(true).withLr(3e-3f);
-            default -> throw new IllegalArgumentException("unknown config " + config);
+            default -> config.startsWith("progressive") ? vigil.withFinetune(new Finetune(
+                    d.finetune().lrDecay(), false, Finetune.parseSchedule(config)))
+                    : config.startsWith("pu") ? vigil.withUnfreeze(Integer.parseInt(config.substring(2)))
+                            .withFinetune(new Finetune(d.finetune().lrDecay(), false,
+                                    Finetune.DEFAULT_EPOCHS_PER_STAGE))
+                    : unknown(config);
         };
     }
+
+    private static TrainOptions unknown(String config) {
+        throw new dev.vigil.core.VigilException("unknown --configs entry '" + config + "': baseline, u0, u1, u2,"
+                + " all, progressive[:E], puN (progressive up to N blocks) or random");
+    }
+
 
     private static void header() {
         System.out.println("baseline = logistic regression on frozen, average-pooled final features, no augmentation;"
@@ -214,7 +231,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         System.out.println("prefix1 = one prefix forward pass over the training+validation images (seconds);"
                 + " prefixAll = all cached variants; ratio = total / prefix1 (- when every feature came from the"
                 + " cache of an earlier row)");
-        System.out.printf("%-8s %4s %-9s %4s %8s %8s %8s %8s %7s %7s %7s %6s%n", "data", "k", "config", "draw", "acc",
+        System.out.printf("%-8s %4s %-11s %4s %8s %8s %8s %8s %7s %7s %7s %6s%n", "data", "k", "config", "draw", "acc",
                 "balAcc", "recall", "FRR", "prefix1", "prefAll", "total", "ratio");
     }
 
@@ -257,6 +274,15 @@ public final class TransferBenchmark implements Callable<Integer> {
                     Files.createSymbolicLink(d.resolve(img.getFileName()), img.toAbsolutePath());
                 }
             }
+        }
+    }
+
+    /** Starts a new peak-RSS measurement (Linux: writing 5 to clear_refs resets VmHWM); quietly nothing elsewhere. */
+    static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not permitted: the peak then covers the whole run so far
         }
     }
 

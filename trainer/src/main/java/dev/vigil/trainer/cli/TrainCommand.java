@@ -45,9 +45,25 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "where to write the model package")
     Path out;
 
-    @Option(names = "--unfreeze", paramLabel = "N", description = "backbone blocks to train (0 = new head only;"
-            + " default 1, or 0 for inputs larger than the backbone's own and for the patch head)")
-    Integer unfreeze;
+    @Option(names = "--unfreeze", paramLabel = "N|all", description = "backbone blocks to train (0 = new head only;"
+            + " all = every layer, earlier blocks at lower rates; default 1, or 0 for inputs larger than the"
+            + " backbone's own and for the patch head; with --schedule progressive: the most it unfreezes, default"
+            + " all)")
+    String unfreeze;
+
+    @Option(names = "--lr-decay", paramLabel = "F", description = "discriminative learning rates: each unfrozen"
+            + " block learns at F times the rate of the block after it (default ${DEFAULT-VALUE})")
+    float lrDecay = D.finetune().lrDecay();
+
+    @Option(names = "--bn", paramLabel = "frozen|train", description = "BatchNorm statistics in the trained"
+            + " blocks: kept as pretrained (frozen, default) or re-estimated from each batch (train)")
+    String bn = "frozen";
+
+    @Option(names = "--schedule", paramLabel = "constant|progressive[:E]", description = "constant: every unfrozen"
+            + " block trains from the start (default); progressive: the head first, then one more block every E"
+            + " epochs (default " + dev.vigil.trainer.train.Finetune.DEFAULT_EPOCHS_PER_STAGE + "), early stopping"
+            + " over the whole schedule")
+    String schedule = "constant";
 
     @Option(names = "--lse-r", paramLabel = "R", description = "patch head: sharpness of the log-sum-exp pooling of"
             + " the cells' scores (small = mean, large = max; default ${DEFAULT-VALUE})")
@@ -205,9 +221,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (!init.equals("pretrained") && !init.equals("random")) {
             throw new dev.vigil.core.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
-        if (unfreeze != null && unfreeze < 0) {
-            throw new dev.vigil.core.VigilException("--unfreeze must be 0 or more, found " + unfreeze);
-        }
+        int unfreezeBlocks = parseUnfreeze(unfreeze);
+        dev.vigil.trainer.train.Finetune finetune = new dev.vigil.trainer.train.Finetune(lrDecay,
+                dev.vigil.trainer.train.Finetune.parseBn(bn), dev.vigil.trainer.train.Finetune.parseSchedule(schedule));
         ImageDataset ds = ImageDataset.scan(data, 2);
         boolean onlyGood = ds.classes().size() == 1 && ds.okIndex(okLabel) == 0;
         PackageTraining.Kind kind = PackageTraining.kind(ds, okLabel, anomaly, PackageTraining.Combine.parse(combine),
@@ -215,11 +231,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (kind == PackageTraining.Kind.ANOMALY) {
             return trainAnomaly(ds, onlyGood && !anomaly);
         }
-        TrainOptions o = new TrainOptions(unfreeze == null ? -1 : unfreeze, epochs, D.patience(), batchSize, lr,
+        TrainOptions o = new TrainOptions(unfreezeBlocks, epochs, D.patience(), batchSize, lr,
                 backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
                 geometry(), taps != null ? taps : D.taps(), PoolMode.parse(pool),
                 Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
-                groupBy);
+                groupBy, finetune);
         AnomalyOptions memory = anomalyOptions(AnomalyOptions.DEFAULT_TAPS, Math.max(2, folds));
         PackageWriter.requireEmpty(out);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
@@ -235,6 +251,26 @@ public final class TrainCommand implements Callable<Integer> {
             combinedSummary(System.out, built.combined());
         }
         return 0;
+    }
+
+    /** {@code --unfreeze}: a number of blocks, {@code all}, or nothing (-1, automatic). */
+    static int parseUnfreeze(String v) {
+        if (v == null) {
+            return -1;
+        }
+        if (v.trim().equalsIgnoreCase("all")) {
+            return TrainOptions.UNFREEZE_ALL;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new dev.vigil.core.VigilException("--unfreeze must be a number of blocks (0 or more) or all, found '"
+                + v + "'");
     }
 
     /** The memory's options from the command line, with these taps and folds. */

@@ -518,6 +518,14 @@ public final class ModelExporter {
         rep.put("history", r.history());
         rep.put("bestEpoch", r.bestEpoch());
         rep.put("refittedOnAllImages", r.refitted());
+        var f = trainer.options().finetune();
+        Map<String, Object> finetune = new LinkedHashMap<>();
+        finetune.put("schedule", f.schedule());
+        finetune.put("trainedBlocks", r.plan().unfreeze());
+        finetune.put("cut", r.plan().cut());
+        finetune.put("lrDecay", f.lrDecay());
+        finetune.put("batchNorm", f.bnTrain() ? "train" : "frozen");
+        rep.put("finetune", finetune);
         rep.put("validation", r.validation());
         rep.put("operatingPoint", r.operatingPoint());
         rep.put("calibration", calibrationJson(r.calibration()));

@@ -25,13 +25,38 @@ public record GraphAnatomy(String input, String output, List<String> cutPoints, 
         return blocks.size() - 1;
     }
 
-    /** The tensor where the frozen prefix ends when the last {@code unfreeze} blocks are trained. */
+    /**
+     * The number of trainable blocks when every layer trains ({@code --unfreeze all}): the blocks plus the stem
+     * before the first boundary.
+     */
+    public int allBlocks() {
+        return blocks.size();
+    }
+
+    /**
+     * The tensor where the frozen prefix ends when the last {@code unfreeze} blocks are trained; the image input for
+     * {@link #allBlocks()}.
+     */
     public String cutFor(int unfreeze) {
+        if (unfreeze == allBlocks()) {
+            return input;
+        }
         if (unfreeze < 0 || unfreeze > maxUnfreeze()) {
             throw new VigilException("--unfreeze " + unfreeze + " is out of range: this backbone has " + blocks.size()
-                    + " blocks before its classifier, so --unfreeze must be between 0 and " + maxUnfreeze());
+                    + " blocks before its classifier, so --unfreeze must be between 0 and " + maxUnfreeze()
+                    + ", or all");
         }
         return blocks.get(blocks.size() - 1 - unfreeze);
+    }
+
+    /**
+     * How many blocks before the features each tensor in {@code boundaries}'s order closes: the block a node belongs
+     * to is the first boundary at or after it in topological order; 1 = the last block (ending at the features),
+     * {@link #allBlocks()} = the stem.
+     */
+    public int blocksBack(String boundary) {
+        int i = blocks.indexOf(boundary);
+        return i < 0 ? -1 : blocks.size() - i;
     }
 
     /** The block boundary {@code back} blocks before the final features (0 = the features themselves). */

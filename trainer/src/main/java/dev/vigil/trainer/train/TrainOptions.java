@@ -10,7 +10,8 @@ import java.util.List;
  * service start from it.
  *
  * @param unfreeze how many backbone blocks before the classifier are trained (0 = only the new head; -1 = automatic:
- *     1 for the pooled head, 0 for the patch head)
+ *     1 for the pooled head, 0 for the patch head; {@link #UNFREEZE_ALL} = every layer, the cut at the input). With
+ *     a progressive schedule: the most blocks it unfreezes (automatic = all)
  * @param epochs the most epochs; early stopping usually ends sooner
  * @param patience epochs without a better validation loss before stopping
  * @param batchSize samples per step
@@ -42,12 +43,14 @@ import java.util.List;
  *     point and the validation figures (fewer when some class has fewer parts; 0 = the held-out split alone)
  * @param groupBy a regular expression whose first capturing group in a file name names the part; null = group
  *     near-duplicate images automatically. No part is ever on both sides of a split.
+ * @param finetune how unfrozen pretrained blocks learn: learning-rate decay towards the input, BatchNorm statistics,
+ *     constant or progressive unfreezing
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
         boolean random, InputGeometry geometry, List<Integer> taps, PoolMode pool, List<Variant> augment,
         boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head, float lseR, int folds,
-        String groupBy) {
+        String groupBy, Finetune finetune) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
@@ -72,6 +75,7 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
             throw new VigilException("--target-recall must be in (0, 1], found " + targetRecall);
         }
         java.util.Objects.requireNonNull(geometry, "geometry");
+        finetune = finetune == null ? Finetune.DEFAULT : finetune;
         head = head == null ? HeadKind.AUTO : head;
         if (!(lseR > 0 && lseR <= 100)) {
             throw new VigilException("--lse-r must be in (0, 100], found " + lseR);
@@ -98,111 +102,125 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
     /** Folds of the cross-validation behind the operating point. */
     public static final int DEFAULT_FOLDS = 5;
 
+    /** {@code --unfreeze all}: every layer of the backbone trains (the cut is the image input). */
+    public static final int UNFREEZE_ALL = Integer.MAX_VALUE;
+
     public static TrainOptions defaults() {
         return new TrainOptions(-1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
                 List.of(0, 4), PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true,
-                HeadKind.AUTO, DEFAULT_LSE_R, DEFAULT_FOLDS, null);
+                HeadKind.AUTO, DEFAULT_LSE_R, DEFAULT_FOLDS, null, Finetune.DEFAULT);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy);
+                head, lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy);
+                head, lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel,
-                refit, head, lseR, folds, groupBy);
+                refit, head, lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy);
+                head, lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withTta(boolean t) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withRegularisation(float wd, float drop) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy);
+                head, lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withRefit(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withGeometry(InputGeometry g) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR,
-                folds, groupBy);
+                folds, groupBy, finetune);
     }
 
     public TrainOptions withHeadKind(HeadKind h) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h,
-                lseR, folds, groupBy);
+                lseR, folds, groupBy, finetune);
     }
 
     public TrainOptions withLseR(float r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, r, folds, groupBy);
+                head, r, folds, groupBy, finetune);
     }
 
     public TrainOptions withFolds(int k) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, k, groupBy);
+                head, lseR, k, groupBy, finetune);
     }
 
     public TrainOptions withGroupBy(String regex) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, regex);
+                head, lseR, folds, regex, finetune);
     }
 
     public TrainOptions withTargetRecall(double r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, r, okLabel, refit,
-                head, lseR, folds, groupBy);
+                head, lseR, folds, groupBy, finetune);
+    }
+
+    public TrainOptions withFinetune(Finetune f) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy, f);
+    }
+
+    /** Whether the unfrozen blocks are trained all at once or added one by one ({@code --schedule progressive}). */
+    public boolean progressive() {
+        return finetune.progressiveEvery() > 0;
     }
 }

@@ -23,6 +23,7 @@ public record TrainingResult(TrainingPlan plan, List<EpochStats> history, int be
         String datasetSha256, double prefixSeconds, double prefixSecondsOriginal, double trainSeconds,
         double totalSeconds, Calibration calibration) {
 
+    /** One epoch; {@code trainedBlocks}: backbone blocks that learned in it (progressive unfreezing adds them). */
     public record EpochStats(int epoch, double trainLoss, double validationLoss, double validationAccuracy,
-            double seconds) {}
+            double seconds, int trainedBlocks) {}
 }

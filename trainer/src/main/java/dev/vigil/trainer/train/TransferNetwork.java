@@ -51,6 +51,7 @@ public final class TransferNetwork extends AbstractBlock {
     private final PoolMode pool;
     private final int classes;
     private final float dropout;
+    private final boolean bnTrain;
     private final Map<String, Parameter> suffixParams = new LinkedHashMap<>();
     private final Map<String, NDArray> constants = new HashMap<>();
     private final NDManager manager;
@@ -67,9 +68,12 @@ public final class TransferNetwork extends AbstractBlock {
      * @param suffixTaps tensors inside the suffix whose pooled values feed the head, in order
      * @param prefixPooledWidth width of the pooled prefix taps given as the second input
      * @param random initialise the suffix randomly instead of from the backbone's weights (from-scratch baseline)
+     * @param bnTrain BatchNorm layers normalise with (and update) batch statistics while training; otherwise their
+     *     pretrained running statistics are used throughout and only their scale and shift learn
      */
     public TransferNetwork(NDManager manager, Subgraph suffix, String suffixInput, List<String> suffixTaps,
-            int prefixPooledWidth, PoolMode pool, int classes, float dropout, boolean random, long seed) {
+            int prefixPooledWidth, PoolMode pool, int classes, float dropout, boolean random, boolean bnTrain,
+            long seed) {
         this.manager = manager;
         this.suffix = suffix;
         this.suffixInput = suffixInput;
@@ -78,6 +82,7 @@ public final class TransferNetwork extends AbstractBlock {
         this.pool = pool;
         this.classes = classes;
         this.dropout = dropout;
+        this.bnTrain = bnTrain;
         Random rnd = new Random(seed);
         for (NodeProto n : suffix.nodes()) {
             for (int i = 0; i < n.getInputCount(); i++) {
@@ -364,7 +369,7 @@ public final class TransferNetwork extends AbstractBlock {
                 case "BatchNormalization" -> BatchNorm.batchNorm(x, value(env, n.getInput(3)),
                         value(env, n.getInput(4)), value(env, n.getInput(1)), value(env, n.getInput(2)), 1,
                         GraphSurgery.attrFloat(n, "momentum", 0.9f), GraphSurgery.attrFloat(n, "epsilon", 1e-5f),
-                        training).singletonOrThrow();
+                        training && bnTrain).singletonOrThrow();
                 case "Dropout" -> training
                         ? Dropout.dropout(x, GraphSurgery.attrFloat(n, "ratio", 0.5f), true).singletonOrThrow() : x;
                 case "Identity" -> x;
@@ -430,6 +435,48 @@ public final class TransferNetwork extends AbstractBlock {
         Map<String, float[]> s = new HashMap<>();
         getParameters().forEach(pair -> s.put(pair.getValue().getName(), pair.getValue().getArray().toFloatArray()));
         return s;
+    }
+
+    /**
+     * The block of every suffix parameter, counted back from the features (1 = the last block): a node belongs to the
+     * first block boundary of {@code anatomy} at or after it in the suffix's topological order. Discriminative
+     * learning rates are set from it.
+     */
+    public Map<String, Integer> parameterBlocks(dev.vigil.trainer.onnx.GraphAnatomy anatomy) {
+        Map<String, Integer> out = new HashMap<>();
+        List<NodeProto> pending = new ArrayList<>();
+        for (NodeProto n : suffix.nodes()) {
+            pending.add(n);
+            int back = n.getOutputList().stream().mapToInt(anatomy::blocksBack).max().orElse(-1);
+            if (back > 0) {
+                assignBlock(pending, back, out);
+            }
+        }
+        assignBlock(pending, 1, out);
+        return out;
+    }
+
+    private void assignBlock(List<NodeProto> nodes, int back, Map<String, Integer> out) {
+        for (NodeProto n : nodes) {
+            n.getInputList().stream().filter(suffixParams::containsKey).forEach(i -> out.merge(i, back, Math::min));
+        }
+        nodes.clear();
+    }
+
+    /**
+     * Takes over a head standardisation and the values of every parameter named in {@code values} (a
+     * {@link #snapshot()}): progressive unfreezing's next stage is the last one's network with one more pretrained
+     * block in front. Call instead of the calibration, once.
+     */
+    public void adopt(float[] fromShift, float[] fromScale, Map<String, float[]> values) {
+        initHead(fromShift.length, 0);
+        setStandardisation(fromShift, fromScale);
+        getParameters().forEach(pair -> {
+            float[] v = values.get(pair.getValue().getName());
+            if (v != null) {
+                pair.getValue().getArray().set(v);
+            }
+        });
     }
 
     /** Restores a {@link #snapshot()} in place. */

@@ -71,7 +71,15 @@ public final class TransferTrainer implements AutoCloseable {
     private final Path cacheRoot;
     private final PrintStream log;
     private final NDManager manager;
-    private final TrainingPlan plan;
+    /** The plan of the current stage (progressive unfreezing moves the cut); after {@link #train}, the exported one. */
+    private TrainingPlan plan;
+    /** The input geometry every stage shares. */
+    private final Preprocessing input;
+    /** Progressive unfreezing: the most blocks it unfreezes; constant schedule: the plan's own. */
+    private final int lastStage;
+    /** The features of every readable image at the current plan's cut, and their labels. */
+    private Extracted all;
+    private int[] allLabels;
     private final int okIndex;
     private TransferNetwork network;
     private Extracted validation;
@@ -100,10 +108,13 @@ public final class TransferTrainer implements AutoCloseable {
         }
         this.okIndex = dataset.okIndex(options.okLabel());
         Preprocessing pre = inputFor(backbone, options, dataset);
-        this.plan = plan(backbone, options, pre);
+        this.input = pre;
+        TrainingPlan target = plan(backbone, options, pre);
+        this.lastStage = target.unfreeze();
         Tiling tiles = options.geometry().tiles();
         // tiled: the backbone graph itself cuts the input into tiles and stitches its feature maps back together
         this.backbone = tiles == null ? backbone : tiles.tile(backbone, pre);
+        this.plan = options.progressive() ? stagePlan(0) : target;
         this.variants = variantsWithinBudget();
         this.manager = Engine.getEngine("PyTorch").newBaseManager();
     }
@@ -139,7 +150,8 @@ public final class TransferTrainer implements AutoCloseable {
         // measured on KolektorSDD (docs/benchmarks.md): the pooled head beats the multiple-instance patch head, so
         // AUTO means pooled; a large input trains the head only (a trained block would cache maps 8x the size)
         boolean patches = o.head() == HeadKind.PATCH;
-        int unfreeze = o.unfreeze() >= 0 ? o.unfreeze() : patches || larger ? 0 : 1;
+        int unfreeze = o.unfreeze() == TrainOptions.UNFREEZE_ALL ? a.allBlocks() : o.unfreeze() >= 0 ? o.unfreeze()
+                : o.progressive() ? a.allBlocks() : patches || larger ? 0 : 1;
         if (o.geometry().tiles() != null && (unfreeze > 0 || o.random())) {
             throw new VigilException("--tiles stitches the frozen backbone's feature maps: use --unfreeze 0 (and"
                     + " --init pretrained)");
@@ -147,6 +159,10 @@ public final class TransferTrainer implements AutoCloseable {
         if (patches && (unfreeze > 0 || o.random())) {
             throw new VigilException("--head patch trains a new head on frozen features: use --unfreeze 0 (or"
                     + " --head pooled to train backbone blocks)");
+        }
+        if (o.progressive() && (o.random() || unfreeze == 0)) {
+            throw new VigilException("--schedule progressive unfreezes pretrained blocks one by one: it needs"
+                    + " --init pretrained and --unfreeze of 1 or more (or all, the default with it)");
         }
         if (patches) {
             List<String> taps = new ArrayList<>();
@@ -174,6 +190,13 @@ public final class TransferTrainer implements AutoCloseable {
 
     public TrainingPlan plan() {
         return plan;
+    }
+
+    /** The plan of progressive unfreezing's stage {@code blocks}: that many blocks trainable. */
+    private TrainingPlan stagePlan(int blocks) {
+        Finetune f = options.finetune();
+        return plan(backbone, options.withUnfreeze(blocks).withFinetune(new Finetune(f.lrDecay(), f.bnTrain(), 0)),
+                input);
     }
 
     /** The backbone file's hash, and the tiling when its graph is tiled (cached features differ). */
@@ -266,9 +289,20 @@ public final class TransferTrainer implements AutoCloseable {
                     plan.preprocessing().fit().name().toLowerCase(Locale.ROOT) + ", pool "
                             + plan.pool().name().toLowerCase(Locale.ROOT));
         }
+        if (options.progressive()) {
+            log.printf(Locale.ROOT, "schedule: progressive unfreezing, the head alone first, then one more block every"
+                    + " %d epochs up to %d blocks (each earlier block at %s x the rate of the next; BatchNorm"
+                    + " statistics %s)%n", options.finetune().progressiveEvery(), lastStage,
+                    options.finetune().lrDecay(), options.finetune().bnTrain() ? "trained" : "frozen");
+        } else if (plan.unfreeze() > 1 && !plan.random()) {
+            log.printf(Locale.ROOT, "discriminative learning rates: the last block at %s, each earlier one at %s x the"
+                    + " next (BatchNorm statistics %s)%n", options.headLr() * options.backboneLrFactor(),
+                    options.finetune().lrDecay(), options.finetune().bnTrain() ? "trained" : "frozen");
+        }
         // every image, every variant, once: the splits below are views of this set
-        Extracted all = FeatureStore.extract(backbone, spec, dataset.images(), augmentVariants(), cacheRoot, log,
+        all = FeatureStore.extract(backbone, spec, dataset.images(), augmentVariants(), cacheRoot, log,
                 "features");
+        stage = plan.unfreeze();
         int skipped = all.skipped();
         if (all.kept().isEmpty()) {
             throw new VigilException("no readable images left in " + dataset.root() + " after skipping " + skipped
@@ -277,14 +311,12 @@ public final class TransferTrainer implements AutoCloseable {
         double prefixSeconds = sum(all.forwardSeconds());
         double prefixOriginal = all.forwardSeconds()[0];
         long tTrain = System.nanoTime();
-        long[] cutShape = all.cutShape();
         int[] labels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
+        allLabels = labels;
         checkClassSizes(labels);
-        int[] allVariants = java.util.stream.IntStream.range(0, augmentVariants().size()).toArray();
-        int[] ttaIndex = ttaVariants().stream().mapToInt(augmentVariants()::indexOf).toArray();
 
         // parts: no part on both sides of any split
-        int[] groups = groups(all, cutShape);
+        int[] groups = groups(all);
         this.groups = groups;
         this.labelledImages = all.kept();
         int groupCount = Grouping.count(groups);
@@ -298,12 +330,11 @@ public final class TransferTrainer implements AutoCloseable {
         int[][] holdOut = GroupKFold.holdOut(labels, dataset.classes(), groups, options.validationFraction(),
                 options.seed());
         this.holdOutSplit = holdOut;
-        Extracted train = all.select(holdOut[0], allVariants);
-        validation = all.select(holdOut[1], ttaIndex);
         int[] trainLabels = pick(labels, holdOut[0]);
         int[] valLabels = pick(labels, holdOut[1]);
-        Fit fit = fit(train, trainLabels, validation, valLabels, options.epochs(), "training");
+        Fit fit = fitOn(holdOut[0], holdOut[1], options.epochs(), "training");
         TransferNetwork heldOut = network;
+        validation = all.select(holdOut[1], ttaIndex());
 
         // out-of-fold scores over every labelled image: the operating point and the figures the package promises
         // without a good-part class there is no operating point to calibrate: the held-out figures suffice
@@ -317,9 +348,8 @@ public final class TransferTrainer implements AutoCloseable {
             scoredProbs = new float[labels.length][];
             for (int f = 0; f < folds; f++) {
                 List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
-                fit(all.select(tv.get(0), allVariants), pick(labels, tv.get(0)), null, null, fit.bestEpoch(),
-                        "fold " + (f + 1) + "/" + folds);
-                float[][] p = probabilities(all.select(tv.get(1), ttaIndex), cutShape);
+                fitOn(tv.get(0), null, fit.bestEpoch(), "fold " + (f + 1) + "/" + folds);
+                float[][] p = probabilities(all.select(tv.get(1), ttaIndex()), all.cutShape());
                 for (int i = 0; i < p.length; i++) {
                     scoredProbs[tv.get(1)[i]] = p[i];
                 }
@@ -331,7 +361,7 @@ public final class TransferTrainer implements AutoCloseable {
                 log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
                         + " point comes from the held-out split alone%n");
             }
-            scoredProbs = probabilities(validation, cutShape);
+            scoredProbs = probabilities(validation, validation.cutShape());
             scoredLabels = valLabels;
             scoredImages = validation.kept();
         }
@@ -341,9 +371,12 @@ public final class TransferTrainer implements AutoCloseable {
         boolean refitted = false;
         if (options.refit()) {
             // every labelled image trains the exported model, from the same start, for the epochs chosen above
-            fit(all, labels, null, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
+            int[] every = java.util.stream.IntStream.range(0, labels.length).toArray();
+            fitOn(every, null, fit.bestEpoch(), "refit on all " + all.kept().size() + " images");
             refitted = true;
         }
+        // the exported model's cut: where the schedule stood at the chosen epoch (the same for every run above)
+        validation = all.select(holdOut[1], ttaIndex());
         if (plan.patches()) {
             mapNetwork = network;
         } else if (trainsDefectMap()) {
@@ -413,7 +446,7 @@ public final class TransferTrainer implements AutoCloseable {
      * brightness- and contrast-normalised {@link dev.vigil.trainer.data.Thumbnails} are nearly identical: the same
      * part under another light, consecutive frames) are joined.
      */
-    private int[] groups(Extracted all, long[] cutShape) {
+    private int[] groups(Extracted all) {
         if (options.groupBy() != null) {
             return Grouping.byRegex(all.kept().stream().map(i -> i.path().getFileName().toString()).toList(),
                     options.groupBy());
@@ -449,52 +482,189 @@ public final class TransferTrainer implements AutoCloseable {
     /** The epochs a run went through and the one whose weights it kept. */
     private record Fit(List<TrainingResult.EpochStats> history, int bestEpoch) {}
 
+    /** The stage (trainable blocks) {@link #all} and {@link #plan} stand at. */
+    private int stage;
+
+    private int[] allVariants() {
+        return java.util.stream.IntStream.range(0, augmentVariants().size()).toArray();
+    }
+
+    private int[] ttaIndex() {
+        return ttaVariants().stream().mapToInt(augmentVariants()::indexOf).toArray();
+    }
+
+    /**
+     * Trains a fresh network on the images {@code trainIdx} of {@link #all} (early stopping on {@code valIdx} when
+     * given, otherwise exactly {@code epochs} epochs) under the schedule of the options.
+     */
+    private Fit fitOn(int[] trainIdx, int[] valIdx, int epochs, String label) {
+        if (options.progressive()) {
+            return fitProgressive(trainIdx, valIdx, epochs, label);
+        }
+        return fit(all.select(trainIdx, allVariants()), pick(allLabels, trainIdx), valIdx == null ? null
+                : all.select(valIdx, ttaIndex()), valIdx == null ? null : pick(allLabels, valIdx), epochs, label,
+                plan.patches());
+    }
+
+    /**
+     * Progressive unfreezing: the head alone for {@code E} epochs, then one more pretrained block every {@code E}
+     * epochs up to the last stage, each earlier block at a lower rate. Each stage moves the cut one block towards
+     * the input (only what stays frozen is computed by the prefix and cached) and starts from the last stage's
+     * weights; early stopping runs over the whole schedule, and the best epoch's stage and weights are restored.
+     */
+    private Fit fitProgressive(int[] trainIdx, int[] valIdx, int epochs, String label) {
+        int every = options.finetune().progressiveEvery();
+        int[] trainLabels = pick(allLabels, trainIdx);
+        int[] valLabels = valIdx == null ? null : pick(allLabels, valIdx);
+        EpochLoop loop = new EpochLoop(classWeights(trainLabels, dataset.classes().size()));
+        try (Progress progress = new Progress(log, label, epochs)) {
+            for (int s = 0; s <= lastStage; s++) {
+                int from = s * every + 1;
+                if (from > epochs) {
+                    break;
+                }
+                int to = s == lastStage ? epochs : Math.min(epochs, (s + 1) * every);
+                TransferNetwork previous = s == 0 ? null : network;
+                moveTo(s);
+                Extracted train = all.select(trainIdx, allVariants());
+                Extracted val = valIdx == null ? null : all.select(valIdx, ttaIndex());
+                network = newNetwork(train, false);
+                if (previous == null) {
+                    calibrate(train, all.cutShape(), new Random(options.seed() + 1));
+                } else {
+                    network.adopt(previous.shift(), previous.scale(), previous.snapshot());
+                }
+                if (loop.run(train, trainLabels, val, valLabels, from, to, progress)) {
+                    break;
+                }
+            }
+        }
+        if (valIdx != null) {
+            if (loop.bestStage != stage) {
+                float[] shift = network.shift();
+                float[] scale = network.scale();
+                moveTo(loop.bestStage);
+                network = newNetwork(all.select(trainIdx, new int[] {0}), false);
+                network.adopt(shift, scale, loop.best);
+            } else {
+                network.restore(loop.best);
+            }
+        }
+        return new Fit(loop.history, loop.bestEpoch);
+    }
+
+    /** Moves the cut to progressive unfreezing's stage {@code blocks}: that stage's plan and features. */
+    private void moveTo(int blocks) {
+        if (blocks == stage && all != null) {
+            return;
+        }
+        TrainingPlan next = stagePlan(blocks);
+        List<LabelledImage> kept = all.kept();
+        all = null; // one stage's maps in memory at a time
+        plan = next;
+        stage = blocks;
+        Extracted e = FeatureStore.extract(backbone, featureSpec(), kept, augmentVariants(), cacheRoot, log,
+                "features at " + plan.cut() + " (" + blocks + " block" + (blocks == 1 ? "" : "s") + " trained)");
+        if (e.kept().size() != kept.size()) {
+            throw new VigilException("an image became unreadable while training; train again");
+        }
+        all = e;
+    }
+
+    /** A fresh network for the current plan (pretrained suffix, no head yet) reading features like {@code train}. */
+    private TransferNetwork newNetwork(Extracted train, boolean patchHead) {
+        int pooledWidth = train.features()[0][0].pooled().length;
+        GraphSurgery.Subgraph suffix = plan.hasSuffix() && !patchHead
+                ? GraphSurgery.floatSuffix(backbone.graph(), plan.cut(), plan.features())
+                : new GraphSurgery.Subgraph(List.of(), Map.of());
+        TransferNetwork net = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(),
+                plan.cut()), patchHead ? List.of() : plan.suffixTaps(), pooledWidth, plan.pool(),
+                dataset.classes().size(), options.dropout(), plan.random(), options.finetune().bnTrain(),
+                options.seed());
+        if (patchHead) {
+            net.patchHead(options.lseR());
+        }
+        return net;
+    }
+
     /**
      * Builds the network afresh (pretrained suffix, new head, standardisation from {@code train}) and trains it. With a
      * validation set: up to {@code epochs} epochs, early stopping on its loss, the best epoch's weights restored.
      * Without one: exactly {@code epochs} epochs.
      */
-    private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label) {
-        return fit(train, trainLabels, val, valLabels, epochs, label, plan.patches());
-    }
-
     private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label,
             boolean patchHead) {
-        int pooledWidth = train.features()[0][0].pooled().length;
-        GraphSurgery.Subgraph suffix = plan.hasSuffix() && !patchHead
-                ? GraphSurgery.floatSuffix(backbone.graph(), plan.cut(), plan.features())
-                : new GraphSurgery.Subgraph(List.of(), Map.of());
-        network = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(), plan.cut()),
-                patchHead ? List.of() : plan.suffixTaps(), pooledWidth, plan.pool(), dataset.classes().size(),
-                options.dropout(), plan.random(), options.seed());
-        if (patchHead) {
-            network.patchHead(options.lseR());
-        }
-        long[] cutShape = train.cutShape();
-        calibrate(train, cutShape, new Random(options.seed() + 1));
-
-        Set<String> headIds = new HashSet<>(List.of(network.headWeight().getId(), network.headBias().getId()));
-        float backboneLr = options.headLr() * options.backboneLrFactor();
-        float headLr = options.headLr();
-        int epochSamples = Math.max(train.kept().size(), MIN_EPOCH_SAMPLES);
-        Optimizer optimizer = Optimizer.adam()
-                .optLearningRateTracker((id, step) -> headIds.contains(id) || plan.random() ? headLr : backboneLr)
-                .optWeightDecays(0f).optClipGrad(5f).build();
-        List<Parameter> learnable = new ArrayList<>();
-        network.getParameters().forEach(p -> {
-            if (p.getValue().requiresGradient()) {
-                learnable.add(p.getValue());
-            }
-        });
-        float[] classWeights = classWeights(trainLabels, dataset.classes().size());
-        Random rnd = new Random(options.seed());
-        List<TrainingResult.EpochStats> history = new ArrayList<>();
-        double bestLoss = Double.POSITIVE_INFINITY;
-        int bestEpoch = 0;
-        Map<String, float[]> best = network.snapshot();
-        ParameterStore ps = new ParameterStore(manager, false);
+        network = newNetwork(train, patchHead);
+        calibrate(train, train.cutShape(), new Random(options.seed() + 1));
+        EpochLoop loop = new EpochLoop(classWeights(trainLabels, dataset.classes().size()));
         try (Progress progress = new Progress(log, label, epochs)) {
-            for (int epoch = 1; epoch <= epochs; epoch++) {
+            loop.run(train, trainLabels, val, valLabels, 1, epochs, progress);
+        }
+        if (val != null) {
+            network.restore(loop.best);
+        }
+        return new Fit(loop.history, loop.bestEpoch);
+    }
+
+    /** The learning rate of every learnable parameter of {@link #network}, by id. */
+    private Map<String, Float> learningRates() {
+        Map<String, Float> lr = new java.util.HashMap<>();
+        float headLr = options.headLr();
+        float backboneLr = headLr * options.backboneLrFactor();
+        Map<String, Integer> blocks = network.parameterBlocks(backbone.anatomy());
+        network.getParameters().forEach(pair -> {
+            Parameter p = pair.getValue();
+            Integer back = blocks.get(p.getName());
+            lr.put(p.getId(), plan.random() || back == null ? headLr
+                    : options.finetune().blockLr(backboneLr, back));
+        });
+        return lr;
+    }
+
+    /**
+     * Epochs of one run, across the stages of a progressive schedule: the shuffles, the history and early stopping
+     * (the best validation loss, its epoch, stage and weights) carry over from one stage to the next.
+     */
+    private final class EpochLoop {
+        final float[] classWeights;
+        final Random rnd = new Random(options.seed());
+        final List<TrainingResult.EpochStats> history = new ArrayList<>();
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch;
+        int bestStage;
+        Map<String, float[]> best;
+
+        EpochLoop(float[] classWeights) {
+            this.classWeights = classWeights;
+        }
+
+        /**
+         * Trains {@link #network} for epochs {@code from..to} (a fresh optimizer: the network may be new).
+         *
+         * @return whether early stopping ended the run
+         */
+        boolean run(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int from, int to,
+                Progress progress) {
+            if (best == null) {
+                best = network.snapshot();
+                bestStage = stage;
+            }
+            long[] cutShape = train.cutShape();
+            Set<String> headIds = new HashSet<>(List.of(network.headWeight().getId(), network.headBias().getId()));
+            Map<String, Float> rates = learningRates();
+            float headLr = options.headLr();
+            Optimizer optimizer = Optimizer.adam()
+                    .optLearningRateTracker((id, step) -> headIds.contains(id) ? headLr : rates.get(id))
+                    .optWeightDecays(0f).optClipGrad(5f).build();
+            int epochSamples = Math.max(train.kept().size(), MIN_EPOCH_SAMPLES);
+            List<Parameter> learnable = new ArrayList<>();
+            network.getParameters().forEach(p -> {
+                if (p.getValue().requiresGradient()) {
+                    learnable.add(p.getValue());
+                }
+            });
+            ParameterStore ps = new ParameterStore(manager, false);
+            for (int epoch = from; epoch <= to; epoch++) {
                 checkCancelled();
                 long e0 = System.nanoTime();
                 int[] order = epochOrder(trainLabels.length, epochSamples, rnd);
@@ -531,32 +701,33 @@ public final class TransferTrainer implements AutoCloseable {
                 }
                 double trainLoss = lossSum / order.length;
                 double secs = (System.nanoTime() - e0) / 1e9;
+                int blocks = plan.unfreeze();
                 if (val == null) {
-                    history.add(new TrainingResult.EpochStats(epoch, trainLoss, Double.NaN, Double.NaN, secs));
+                    history.add(new TrainingResult.EpochStats(epoch, trainLoss, Double.NaN, Double.NaN, secs,
+                            blocks));
                     bestEpoch = epoch;
+                    bestStage = stage;
                     progress.status(String.format(Locale.ROOT, "epoch %d loss %.4f", epoch, trainLoss));
                     progress.step(1);
                     continue;
                 }
                 double[] v = evaluateLoss(val, valLabels, classWeights, cutShape);
-                history.add(new TrainingResult.EpochStats(epoch, trainLoss, v[0], v[1], secs));
+                history.add(new TrainingResult.EpochStats(epoch, trainLoss, v[0], v[1], secs, blocks));
                 if (v[0] < bestLoss - 1e-6) {
                     bestLoss = v[0];
                     bestEpoch = epoch;
+                    bestStage = stage;
                     best = network.snapshot();
                 }
-                progress.status(String.format(Locale.ROOT, "epoch %d loss %.4f val_loss %.4f val_acc %.3f", epoch,
-                        trainLoss, v[0], v[1]));
+                progress.status(String.format(Locale.ROOT, "epoch %d%s loss %.4f val_loss %.4f val_acc %.3f",
+                        epoch, options.progressive() ? " (" + blocks + " blocks)" : "", trainLoss, v[0], v[1]));
                 progress.step(1);
                 if (epoch - bestEpoch >= options.patience()) {
-                    break;
+                    return true;
                 }
             }
+            return false;
         }
-        if (val != null) {
-            network.restore(best);
-        }
-        return new Fit(history, bestEpoch);
     }
 
     /** Training runs on a thread of its own in the service: interrupting it cancels at the next epoch or image. */

@@ -114,7 +114,20 @@ class BadInputTest {
         assertTrue(notANumber.line().contains("'many' is not an int"), notANumber.line());
         Run negative = train("--data", data, "--backbone", "x", "--out", "o", "--unfreeze", "-1");
         assertEquals(1, negative.code());
-        assertEquals("vigil train: --unfreeze must be 0 or more, found -1", negative.line());
+        assertEquals("vigil train: --unfreeze must be a number of blocks (0 or more) or all, found '-1'",
+                negative.line());
+        Run word = train("--data", data, "--backbone", "x", "--out", "o", "--unfreeze", "most");
+        assertEquals("vigil train: --unfreeze must be a number of blocks (0 or more) or all, found 'most'",
+                word.line());
+        Run schedule = train("--data", data, "--backbone", "x", "--out", "o", "--schedule", "progressive:0");
+        assertEquals("vigil train: --schedule must be constant or progressive[:E] with E a whole number of epochs"
+                + " of 1 or more, found 'progressive:0'", schedule.line());
+        Run bn = train("--data", data, "--backbone", "x", "--out", "o", "--bn", "fixed");
+        assertEquals("vigil train: --bn must be frozen (keep the pretrained BatchNorm statistics) or train (use and"
+                + " update batch statistics), found 'fixed'", bn.line());
+        Run decay = train("--data", data, "--backbone", "x", "--out", "o", "--lr-decay", "1.5");
+        assertEquals("vigil train: --lr-decay must be in (0, 1] (the factor per block towards the input), found 1.5",
+                decay.line());
         Run pool = train("--data", data, "--backbone", "x", "--out", "o", "--pool", "median");
         assertEquals("vigil train: --pool: unknown pooling 'median'; use avg, max, avgmax or avgstd", pool.line());
         Run init = train("--data", data, "--backbone", "x", "--out", "o", "--init", "imagenet");
@@ -123,11 +136,18 @@ class BadInputTest {
 
     @Test
     void unfreezeBeyondTheBackbone() throws Exception {
-        Run r = train("--data", datasetWith(2, 2).toString(), "--backbone", SharedAssets.squeezenet().toString(),
+        String data = datasetWith(2, 2).toString();
+        Run r = train("--data", data, "--backbone", SharedAssets.squeezenet().toString(),
                 "--out", tmp.resolve("out").toString(), "--unfreeze", "12");
         assertEquals(1, r.code());
         assertEquals("vigil train: --unfreeze 12 is out of range: this backbone has 8 blocks before its classifier,"
-                + " so --unfreeze must be between 0 and 7", r.line());
+                + " so --unfreeze must be between 0 and 7, or all", r.line());
+        Run frozenProgressive = train("--data", data, "--backbone",
+                SharedAssets.squeezenet().toString(), "--out", tmp.resolve("out2").toString(), "--schedule",
+                "progressive", "--unfreeze", "0");
+        assertEquals(1, frozenProgressive.code());
+        assertEquals("vigil train: --schedule progressive unfreezes pretrained blocks one by one: it needs --init"
+                + " pretrained and --unfreeze of 1 or more (or all, the default with it)", frozenProgressive.line());
     }
 
     @Test

@@ -117,4 +117,29 @@ public sealed interface CutMap {
             return 0;
         }
     }
+
+    /**
+     * The network input itself ({@code --unfreeze all}: the cut is the image input), decoded and preprocessed from
+     * the image file on every read instead of kept: a set of full-size inputs beyond the memory budget costs a decode
+     * per sample (milliseconds, against the whole network's forward and backward pass) instead of memory.
+     */
+    record Decoded(Path image, dev.vigil.core.image.Preprocessing preprocessing,
+            dev.vigil.core.image.Variant variant) implements CutMap {
+        @Override
+        public int length() {
+            return preprocessing.valuesPerImage();
+        }
+
+        @Override
+        public void copyTo(float[] dst, int offset) {
+            float[] x = dev.vigil.core.image.ImageIo.preprocess(dev.vigil.core.image.ImageIo.read(image),
+                    preprocessing, variant, image.toString());
+            System.arraycopy(x, 0, dst, offset, x.length);
+        }
+
+        @Override
+        public long heapBytes() {
+            return 0;
+        }
+    }
 }

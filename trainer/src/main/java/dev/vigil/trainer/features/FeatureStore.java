@@ -89,6 +89,14 @@ public final class FeatureStore {
         int cached = 0;
         int per = spec.preprocessing().valuesPerImage();
         Streaming streaming = new Streaming(cache, (long) images.size() * variants.size(), log);
+        // the image input as the cut (--unfreeze all): beyond the budget, inputs are decoded again for every batch
+        boolean streamInputs = rawInput && spec.needsCutMap()
+                && FeatureMemory.mustStream((long) images.size() * variants.size(), per, 4);
+        if (streamInputs) {
+            log.printf("features: %d inputs of %.1f MB exceed the memory budget of %d MB; decoding them from the image"
+                    + " files for every batch%n", (long) images.size() * variants.size(), per * 4 / 1e6,
+                    FeatureMemory.budgetBytes() >> 20);
+        }
         try (FeatureExtractor fx = rawInput ? null : new FeatureExtractor(backbone, spec);
                 Progress progress = new Progress(log, label, (long) images.size() * variants.size())) {
             List<float[]> pendingInputs = new ArrayList<>();
@@ -123,6 +131,12 @@ public final class FeatureStore {
                             progress.step(1);
                             continue;
                         }
+                    }
+                    if (rawInput && streamInputs) {
+                        fs[v] = new Features(new CutMap.Decoded(img.path(), spec.preprocessing(), variant),
+                                new float[0]);
+                        progress.step(1);
+                        continue;
                     }
                     float[] input = ImageIo.preprocess(bytes, spec.preprocessing(), variant, img.path().toString());
                     if (rawInput) {

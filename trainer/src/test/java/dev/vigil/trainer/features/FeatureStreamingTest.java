@@ -33,6 +33,11 @@ class FeatureStreamingTest {
     private record Run(TrainingResult result, float[][] probabilities, String log, FeatureStore.Extracted val) {}
 
     private Run train(Backbone bb, Path data, Path cache, String budgetMb) {
+        return train(bb, data, cache, budgetMb, TrainOptions.defaults().withEpochs(4).withUnfreeze(1).withFolds(0)
+                .withAugment(List.of(Variant.ORIGINAL, Variant.HFLIP)));
+    }
+
+    private Run train(Backbone bb, Path data, Path cache, String budgetMb, TrainOptions o) {
         String before = System.getProperty(FeatureMemory.PROPERTY);
         if (budgetMb == null) {
             System.clearProperty(FeatureMemory.PROPERTY);
@@ -40,8 +45,6 @@ class FeatureStreamingTest {
             System.setProperty(FeatureMemory.PROPERTY, budgetMb);
         }
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        TrainOptions o = TrainOptions.defaults().withEpochs(4).withUnfreeze(1).withFolds(0)
-                .withAugment(List.of(Variant.ORIGINAL, Variant.HFLIP));
         try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(data, 2), o, cache,
                 new PrintStream(log, true, StandardCharsets.UTF_8))) {
             TrainingResult r = t.train();
@@ -87,5 +90,28 @@ class FeatureStreamingTest {
         assertEquals(6 * 8 * 2, cachedAndStreamed.result().featuresFromCache());
         assertTrue(extractedAndStreamed.result().featuresFromCache() < 6 * 8 * 2 / 2,
                 "from cache in the first streamed run: " + extractedAndStreamed.result().featuresFromCache());
+    }
+
+    @Test
+    void fullFineTuningDecodesItsInputsAgainWhenTheyExceedTheBudget() throws Exception {
+        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
+                SharedAssets.squeezenet().toString());
+        Path data = SharedAssets.subset(SharedAssets.neu(), tmp.resolve("neu-all"), 0, 4);
+        TrainOptions all = TrainOptions.defaults().withEpochs(2).withUnfreeze(TrainOptions.UNFREEZE_ALL).withFolds(0)
+                .withRefit(false).withHead(64, List.of(0, 4), PoolMode.AVGMAX)
+                .withAugment(List.of(Variant.ORIGINAL, Variant.HFLIP));
+        Run memory = train(bb, data, tmp.resolve("cache-c"), null, all);
+        Run decoded = train(bb, data, tmp.resolve("cache-d"), "0", all);
+        assertInstanceOf(CutMap.Floats.class, memory.val().features()[0][0].cut());
+        assertInstanceOf(CutMap.Decoded.class, decoded.val().features()[0][0].cut());
+        assertTrue(decoded.log().contains("exceed the memory budget of 0 MB; decoding them from the image files"),
+                decoded.log());
+        for (int e = 0; e < memory.result().history().size(); e++) {
+            assertEquals(memory.result().history().get(e).trainLoss(), decoded.result().history().get(e).trainLoss(),
+                    1e-6, "train loss, epoch " + e);
+        }
+        for (int i = 0; i < memory.probabilities().length; i++) {
+            assertArrayEquals(memory.probabilities()[i], decoded.probabilities()[i], 1e-5f, "image " + i);
+        }
     }
 }

@@ -41,7 +41,23 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      *     the input (cell {@code (i,j)} covers input pixels {@code [j*W/w,(j+1)*W/w) x [i*H/h,(i+1)*H/h)}), in [0,1];
      *     null when the model has no map
      */
-    public record Output(String tensor, String kind, String defectMap) {}
+    public record Output(String tensor, String kind, String defectMap, Drift drift) {
+        public Output(String tensor, String kind, String defectMap) {
+            this(tensor, kind, defectMap, null);
+        }
+    }
+
+    /**
+     * The features the service's drift watch reads (docs/drift.md).
+     *
+     * @param tensor output {@code [N,D]}: each image's pooled head-input features (the image as given), standardised
+     *     by the reference's per-feature mean and standard deviation (inside the graph), so that the reference's own
+     *     frames average to zero and spread one
+     * @param reference which training images define the reference: {@code good} (the good-part class) or {@code all}
+     * @param images how many images the reference statistics come from
+     * @param adaptedFrom the package this one was adapted from by {@code vigil adapt} (null for a trained package)
+     */
+    public record Drift(String tensor, String reference, int images, String adaptedFrom) {}
 
     /**
      * @param file where the backbone file was when the package was trained (absolute; a hint: the registry keeps a

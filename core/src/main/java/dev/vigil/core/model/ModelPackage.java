@@ -96,6 +96,12 @@ public record ModelPackage(Path dir, Manifest manifest) {
     }
 
     /** The name of the defect-map output of {@code model.onnx}, or null when the model has none. */
+    /** The output of standardised features for the drift watch (docs/drift.md); null when the model has none. */
+    public String driftTensor() {
+        return manifest.output() == null || manifest.output().drift() == null ? null
+                : manifest.output().drift().tensor();
+    }
+
     public String defectMapTensor() {
         return manifest.output() == null ? null : manifest.output().defectMap();
     }
@@ -110,8 +116,13 @@ public record ModelPackage(Path dir, Manifest manifest) {
             throw new VigilException("model package " + dir + ": manifest.json names the defect map output '" + map
                     + "' but model.onnx has only " + outputNames + "; the package is damaged: train it again");
         }
+        String drift = driftTensor();
+        if (drift != null && !outputNames.contains(drift)) {
+            throw new VigilException("model package " + dir + ": manifest.json names the drift features output '"
+                    + drift + "' but model.onnx has only " + outputNames + "; the package is damaged: train it again");
+        }
         String probs = manifest.output() == null ? null : manifest.output().tensor();
-        if (map != null && (probs == null || !outputNames.contains(probs))) {
+        if ((map != null || drift != null) && (probs == null || !outputNames.contains(probs))) {
             throw new VigilException("model package " + dir + ": manifest.json names the probabilities output '"
                     + probs + "' but model.onnx has only " + outputNames + "; the package is damaged: train it again");
         }

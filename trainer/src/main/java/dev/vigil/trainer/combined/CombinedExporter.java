@@ -145,6 +145,9 @@ public final class CombinedExporter {
             map = output(anomalyGraph, ModelExporter.DEFECT_MAP);
         }
         b.output(map);
+        if (GraphMerge.outputs(sup).contains(ModelExporter.DRIFT_FEATURES)) {
+            b.output(output(sup, ModelExporter.DRIFT_FEATURES)); // the supervised graph's, unrenamed
+        }
         return GraphMerge.prune(b.build());
     }
 
@@ -174,6 +177,7 @@ public final class CombinedExporter {
         boolean passed() {
             double limit = ModelExporter.MAX_ABS_DIFF;
             return supervised.maxAbsDiff() <= limit && !(supervised.maxMapDiff() > limit)
+                    && !(supervised.maxDriftDiff() > ModelExporter.MAX_DRIFT_DIFF)
                     && anomaly.maxAbsDiff() <= limit && anomaly.maxMapDiff() <= limit && maxAbsDiff <= limit
                     && maxMapDiff <= limit;
         }
@@ -330,6 +334,7 @@ public final class CombinedExporter {
         m.put("images", v.images());
         m.put("maxAbsDiff", v.maxAbsDiff());
         m.put("maxDefectMapDiff", Double.isNaN(v.maxMapDiff()) ? null : v.maxMapDiff());
+        m.put("maxDriftFeatureDiff", Double.isNaN(v.maxDriftDiff()) ? null : v.maxDriftDiff());
         return m;
     }
 }

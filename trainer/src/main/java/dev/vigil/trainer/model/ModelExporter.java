@@ -117,6 +117,10 @@ public final class ModelExporter {
             b.nodes(PatchFeatures.nodes(layout));
             defectMap(b, cellHead(b, trainer.mapNetwork(), "vigil_map_head"), layout, tta.size());
         }
+        TransferTrainer.DriftReference drift = trainer.driftReference();
+        if (drift != null) {
+            driftFeatures(b, features, drift, tta.size());
+        }
         if (tta.size() > 1) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
         }
@@ -124,7 +128,39 @@ public final class ModelExporter {
         if (layout != null) {
             b.output(OnnxGraph.floatValueInfo(DEFECT_MAP, 0, 1, layout.gridHeight(), layout.gridWidth()));
         }
+        if (drift != null) {
+            b.output(OnnxGraph.floatValueInfo(DRIFT_FEATURES, 0, drift.mean().length));
+        }
         return b.build();
+    }
+
+    /** The output the drift watch reads: standardised pooled features of each image as given (docs/drift.md). */
+    public static final String DRIFT_FEATURES = "drift_features";
+
+    /**
+     * {@value #DRIFT_FEATURES} {@code [N,D]} = {@code (features - mean) * scale} of the drift reference, for the
+     * images as given: with test-time augmentation the features are stacked variant-major ({@code [V*N,D]}), and the
+     * first variant is the original.
+     */
+    private static void driftFeatures(GraphBuilder b, String features, TransferTrainer.DriftReference drift,
+            int variants) {
+        String rows = features;
+        int d = drift.mean().length;
+        if (variants > 1) {
+            b.initializer(OnnxTensors.longTensor("vigil_drift_unstack_shape", new long[] {3},
+                    new long[] {variants, -1, d}));
+            b.node(node("Reshape", "vigil_drift_unstack", List.of(features, "vigil_drift_unstack_shape"),
+                    List.of("vigil_drift_variants")));
+            b.initializer(OnnxTensors.longTensor("vigil_drift_original", new long[0], new long[] {0}));
+            b.node(node("Gather", "vigil_drift_take_original", List.of("vigil_drift_variants",
+                    "vigil_drift_original"), List.of("vigil_drift_rows"), intAttr("axis", 0)));
+            rows = "vigil_drift_rows";
+        }
+        b.initializer(OnnxTensors.floatTensor("vigil_drift_mean", new long[] {d}, drift.mean()));
+        b.initializer(OnnxTensors.floatTensor("vigil_drift_scale", new long[] {d}, drift.scale()));
+        b.node(node("Sub", "vigil_drift_centre", List.of(rows, "vigil_drift_mean"), List.of("vigil_drift_centred")));
+        b.node(node("Mul", "vigil_drift_standardise", List.of("vigil_drift_centred", "vigil_drift_scale"),
+                List.of(DRIFT_FEATURES)));
     }
 
     /**
@@ -364,7 +400,14 @@ public final class ModelExporter {
     }
 
     /** Result of checking the exported graph against the DJL model (probabilities and, if any, defect maps). */
-    public record Verification(int images, double maxAbsDiff, double maxMapDiff) {}
+    /**
+     * @param maxDriftDiff largest difference of the drift features (standardised, so in standard deviations); NaN
+     *     when the model has none
+     */
+    public record Verification(int images, double maxAbsDiff, double maxMapDiff, double maxDriftDiff) {}
+
+    /** Drift features are standardised: a difference in standard deviations, far below anything the watch sees. */
+    public static final double MAX_DRIFT_DIFF = 1e-3;
 
     /** Runs the graph with ONNX Runtime on held-out images and compares with the DJL model's outputs. */
     public Verification verify(OnnxGraph graph) {
@@ -379,6 +422,9 @@ public final class ModelExporter {
         float[][] djlMaps = !maps ? null : trainer.plan().patches() ? trainer.defectMaps(sub)
                 : trainer.defectMaps(trainer.referenceFeatures(val.kept().subList(0, n), trainer.patchSpec(),
                         List.of(Variant.ORIGINAL)));
+        boolean drift = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DRIFT_FEATURES));
+        float[][] djlDrift = drift ? standardised(trainer.pooledFeatures(sub), trainer.driftReference()) : null;
+        double driftMax = 0;
         float[] batch = new float[n * pre.valuesPerImage()];
         for (int i = 0; i < n; i++) {
             LabelledImage img = val.kept().get(i);
@@ -403,6 +449,14 @@ public final class ModelExporter {
                             max = Math.max(max, Math.abs(ort[i][k] - djl[from + i][k]));
                         }
                     }
+                    if (drift) {
+                        float[][] z = (float[][]) r.get(DRIFT_FEATURES).orElseThrow().getValue();
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < z[i].length; j++) {
+                                driftMax = Math.max(driftMax, Math.abs(z[i][j] - djlDrift[from + i][j]));
+                            }
+                        }
+                    }
                     if (maps) {
                         FloatBuffer fb = ((OnnxTensor) r.get(DEFECT_MAP).orElseThrow()).getFloatBuffer();
                         for (int i = 0; i < m; i++) {
@@ -416,7 +470,18 @@ public final class ModelExporter {
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot run the exported model: " + e.getMessage(), e);
         }
-        return new Verification(n, max, maps ? mapMax : Double.NaN);
+        return new Verification(n, max, maps ? mapMax : Double.NaN, drift ? driftMax : Double.NaN);
+    }
+
+    private static float[][] standardised(float[][] f, TransferTrainer.DriftReference ref) {
+        float[][] out = new float[f.length][];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = new float[f[i].length];
+            for (int j = 0; j < f[i].length; j++) {
+                out[i][j] = (f[i][j] - ref.mean()[j]) * ref.scale()[j];
+            }
+        }
+        return out;
     }
 
     private static Extracted subset(Extracted e, int n) {
@@ -432,11 +497,12 @@ public final class ModelExporter {
         PackageWriter.requireEmpty(out);
         OnnxGraph graph = graph();
         Verification v = verify(graph);
-        if (!(v.maxAbsDiff() <= MAX_ABS_DIFF) || v.maxMapDiff() > MAX_ABS_DIFF) {
+        if (!(v.maxAbsDiff() <= MAX_ABS_DIFF) || v.maxMapDiff() > MAX_ABS_DIFF
+                || v.maxDriftDiff() > MAX_DRIFT_DIFF) {
             throw new VigilException(String.format(Locale.ROOT, "the exported ONNX model disagrees with the trained"
-                    + " DJL model by %.3g (defect maps by %.3g; the limit is %.0g) on %d held-out images; nothing was"
-                    + " written. Please report this with the backbone name", v.maxAbsDiff(), v.maxMapDiff(),
-                    MAX_ABS_DIFF, v.images()));
+                    + " DJL model by %.3g (defect maps by %.3g, drift features by %.3g; the limits are %.0g and %.0g)"
+                    + " on %d held-out images; nothing was written. Please report this with the backbone name",
+                    v.maxAbsDiff(), v.maxMapDiff(), v.maxDriftDiff(), MAX_ABS_DIFF, MAX_DRIFT_DIFF, v.images()));
         }
         return PackageWriter.write(out, graph.toBytes(), report(v),
                 (modelSha, reportSha) -> manifest(modelSha, reportSha, !Double.isNaN(v.maxMapDiff())));
@@ -478,7 +544,7 @@ public final class ModelExporter {
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
                         dev.vigil.trainer.backbone.Tiling.manifest(o.geometry().tiles(), pre.width(), pre.height())),
-                new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null),
+                new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null, driftRef()),
                 new Manifest.BackboneRef(bb.name(), bb.sha256(),
                         bb.file() == null ? null : bb.file().toAbsolutePath().toString()),
                 new Manifest.Training(plan.unfreeze(), plan.cut(), taps, plan.pool().name().toLowerCase(Locale.ROOT),
@@ -489,6 +555,11 @@ public final class ModelExporter {
                         r.skippedImages(), plan.patches() ? "patch" : "pooled",
                         plan.patches() ? trainer.network().patchPoolR() : null),
                 op, metrics, modelSha, files);
+    }
+
+    private Manifest.Drift driftRef() {
+        TransferTrainer.DriftReference d = trainer.driftReference();
+        return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, d.reference(), d.images(), null);
     }
 
     /** The {@code calibration} block of report.json. */
@@ -541,6 +612,7 @@ public final class ModelExporter {
         ver.put("images", v.images());
         ver.put("maxAbsDiff", v.maxAbsDiff());
         ver.put("maxDefectMapDiff", Double.isNaN(v.maxMapDiff()) ? null : v.maxMapDiff());
+        ver.put("maxDriftFeatureDiff", Double.isNaN(v.maxDriftDiff()) ? null : v.maxDriftDiff());
         ver.put("limit", MAX_ABS_DIFF);
         rep.put("verification", ver);
         return rep;

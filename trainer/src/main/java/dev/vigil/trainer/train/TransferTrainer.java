@@ -274,6 +274,7 @@ public final class TransferTrainer implements AutoCloseable {
 
     public TrainingResult train() {
         long t0 = System.nanoTime();
+        driftReference = null;
         Engine.getEngine("PyTorch").setRandomSeed((int) options.seed());
         FeatureSpec spec = featureSpec();
         if (plan.patches()) {
@@ -939,6 +940,75 @@ public final class TransferTrainer implements AutoCloseable {
         } finally {
             network = main;
         }
+    }
+
+    /**
+     * The reference the service's drift watch compares live frames with: per-feature mean and inverse standard
+     * deviation of the pooled head-input features ({@code vigil_features}) of the training images as given (no
+     * augmentation variants) — the good parts' when there is a good-part class (a line makes mostly good parts), every
+     * image's otherwise.
+     *
+     * @param reference {@code good} or {@code all}
+     */
+    public record DriftReference(float[] mean, float[] scale, int images, String reference) {}
+
+    private DriftReference driftReference;
+
+    /** The drift reference of the trained network; null for the patch head (no pooled features) or too few images. */
+    public DriftReference driftReference() {
+        if (driftReference == null) {
+            driftReference = measureDriftReference();
+        }
+        return driftReference;
+    }
+
+    private DriftReference measureDriftReference() {
+        if (plan.patches() || all == null || result == null) {
+            return null;
+        }
+        int[] idx = java.util.stream.IntStream.range(0, allLabels.length)
+                .filter(i -> okIndex < 0 || allLabels[i] == okIndex).toArray();
+        if (idx.length < 2) {
+            return null;
+        }
+        float[][] f = pooledFeatures(all.select(idx, new int[] {0}));
+        int d = f[0].length;
+        double[] sum = new double[d];
+        double[] sumSq = new double[d];
+        for (float[] row : f) {
+            for (int j = 0; j < d; j++) {
+                sum[j] += row[j];
+                sumSq[j] += (double) row[j] * row[j];
+            }
+        }
+        float[] mean = new float[d];
+        float[] scale = new float[d];
+        for (int j = 0; j < d; j++) {
+            mean[j] = (float) (sum[j] / f.length);
+            double sd = Math.sqrt(Math.max(0, sumSq[j] / f.length - (double) mean[j] * mean[j]));
+            scale[j] = sd > 1e-6 ? (float) (1 / sd) : 1f;
+        }
+        return new DriftReference(mean, scale, f.length, okIndex < 0 ? "all" : "good");
+    }
+
+    /** The head-input features ({@code vigil_features}, before standardisation) of variant 0 of every image of set. */
+    public float[][] pooledFeatures(Extracted set) {
+        int count = set.kept().size();
+        float[][] out = new float[count][];
+        for (int start = 0; start < count; start += 64) {
+            int n = Math.min(64, count - start);
+            int[] idx = java.util.stream.IntStream.range(start, start + n).toArray();
+            try (NDManager step = manager.newSubManager()) {
+                NDList in = batch(step, set, idx, new int[n], set.cutShape());
+                NDArray f = network.features(in.get(0), in.get(1), false);
+                int d = (int) f.getShape().get(1);
+                float[] flat = f.toFloatArray();
+                for (int i = 0; i < n; i++) {
+                    out[start + i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+                }
+            }
+        }
+        return out;
     }
 
     /** The network that scores every cell (the patch head; for a pooled model, the one trained for its map). */

@@ -29,7 +29,9 @@ public record DeviceConfig(
         @Key(doc = "The HTTP server: operator page, API, health, metrics.") Web web,
         @Key(doc = "On-device retraining from the operator's labels.") Training training,
         @Key(doc = "How remote configuration changes are applied and kept.") Changes changes,
-        @Key(doc = "How the service writes its log.") Logging logging) {
+        @Key(doc = "How the service writes its log.") Logging logging,
+        @Key(doc = "Watching live frames for drift away from what the model was trained on (a changed camera, lens,"
+                + " lighting or product; docs/drift.md).") Drift drift) {
     /** The format this Vigil writes and reads natively; older files are migrated ({@link Migrations}). */
     public static final int SCHEMA_VERSION = 2;
 
@@ -47,6 +49,7 @@ public record DeviceConfig(
         training = training == null ? new Training(null, null, null, null) : training;
         changes = changes == null ? new Changes(null, null) : changes;
         logging = logging == null ? new Logging(null) : logging;
+        drift = drift == null ? new Drift(null, null, null) : drift;
         List<Camera> given = cameras == null ? List.of(new Camera("cam1", null, null, null, null, null, null))
                 : cameras;
         final CameraDefaults d = cameraDefaults;
@@ -57,7 +60,7 @@ public record DeviceConfig(
 
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
-        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The camera with this id, if configured. */
@@ -212,6 +215,27 @@ public record DeviceConfig(
 
         public ModelSettings(String packageDir, Boolean watch) {
             this(packageDir, watch, null);
+        }
+    }
+
+    public record Drift(
+            @Key(doc = "Score each camera's frames against the model's training parts (models trained with drift"
+                    + " features; older packages have none).") Boolean enabled,
+            @Key(doc = "Frames per camera in the sliding window the drift score is computed over.", min = 5,
+                    max = 10_000) Integer window,
+            @Key(doc = "A camera whose drift score reaches this raises the drift alarm (the score averages 1 on"
+                    + " frames like the training parts' and grows with the window times the squared shift of the"
+                    + " features, in standard deviations); it clears below 80% of it.", min = 0,
+                    minExclusive = true) Double threshold) {
+        /** Frames per window when none is configured. */
+        public static final int DEFAULT_WINDOW = 50;
+        /** The alarm threshold when none is configured (measured: docs/benchmarks.md, "Drift"). */
+        public static final double DEFAULT_THRESHOLD = 8.0;
+
+        public Drift {
+            enabled = enabled == null ? Boolean.TRUE : enabled;
+            window = window == null ? DEFAULT_WINDOW : window;
+            threshold = threshold == null ? DEFAULT_THRESHOLD : threshold;
         }
     }
 

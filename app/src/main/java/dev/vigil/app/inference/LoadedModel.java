@@ -58,7 +58,7 @@ public final class LoadedModel implements AutoCloseable {
             throw new VigilException("model package " + dir + ": okLabel '" + pkg.manifest().okLabel()
                     + "' is not one of its labels " + pkg.manifest().labels());
         }
-        if (pkg.defectMapTensor() != null) {
+        if (pkg.defectMapTensor() != null || pkg.driftTensor() != null) {
             // DJL does not describe an ONNX model's outputs; the file does (its weights are skipped, not loaded)
             pkg.requireOutputs(dev.vigil.core.model.OnnxOutputs.names(pkg.modelFile()));
         }
@@ -120,6 +120,11 @@ public final class LoadedModel implements AutoCloseable {
         return device;
     }
 
+    /** Whether this model gives drift features beside the probabilities. */
+    public boolean hasDriftFeatures() {
+        return pkg.driftTensor() != null;
+    }
+
     /** Whether this model gives a defect map beside the probabilities. */
     public boolean hasDefectMap() {
         return pkg.defectMapTensor() != null;
@@ -130,8 +135,9 @@ public final class LoadedModel implements AutoCloseable {
      *
      * @param probabilities class probabilities per image, in the order of {@link #labels()}
      * @param maps the defect maps of the batch; null when the model has none
+     * @param drift each image's standardised features for the drift watch; null when the model has none
      */
-    public record Inference(float[][] probabilities, DefectMap.Batch maps) {
+    public record Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
         /** Image {@code index}'s defect map for its {@code frame} (the image the input was made from); null if none. */
         public DefectMap map(int index, Preprocessing pre, org.opencv.core.Mat frame) {
             return maps == null ? null : maps.map(index, DefectMap.Geometry.of(pre, frame.cols(), frame.rows()));
@@ -155,7 +161,9 @@ public final class LoadedModel implements AutoCloseable {
             NDArray x = m.create(batch, new Shape(count, 3, p.height(), p.width()));
             NDList outputs = predictor.predict(new NDList(x));
             String mapName = pkg.defectMapTensor();
-            NDArray probs = mapName == null ? outputs.get(0) : output(outputs, pkg.manifest().output().tensor());
+            String driftName = pkg.driftTensor();
+            NDArray probs = mapName == null && driftName == null ? outputs.get(0)
+                    : output(outputs, pkg.manifest().output().tensor());
             int k = (int) probs.getShape().get(1);
             float[] flat = probs.toFloatArray();
             float[][] out = new float[count][k];
@@ -175,7 +183,19 @@ public final class LoadedModel implements AutoCloseable {
                             + " no heatmaps) until another model is loaded");
                 }
             }
-            return new Inference(out, maps);
+            float[][] drift = null;
+            if (driftName != null) {
+                NDArray z = output(outputs, driftName);
+                int d = (int) z.getShape().get(z.getShape().dimension() - 1);
+                float[] zf = z.toFloatArray();
+                if (zf.length == count * d) {
+                    drift = new float[count][];
+                    for (int i = 0; i < count; i++) {
+                        drift[i] = java.util.Arrays.copyOfRange(zf, i * d, (i + 1) * d);
+                    }
+                }
+            }
+            return new Inference(out, maps, drift);
         } catch (TranslateException e) {
             throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
         }

@@ -102,6 +102,9 @@ public final class MqttLink implements AutoCloseable {
     private final ExecutorService commands;
     private final AtomicBoolean connected = new AtomicBoolean();
     private final AtomicReference<byte[]> latestStatus = new AtomicReference<>();
+    /** The latest drift state of each camera, by topic (published again on every connection). */
+    private final java.util.Map<String, AtomicReference<byte[]>> latestDrift =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicReference<byte[]> latestModelState = new AtomicReference<>();
     private final AtomicReference<byte[]> latestConfigState = new AtomicReference<>();
     private final AtomicReference<byte[]> latestOfferState = new AtomicReference<>();
@@ -196,6 +199,20 @@ public final class MqttLink implements AutoCloseable {
     /** Publishes the status (retained, QoS 1) now if connected; the latest is published again on every connection. */
     public void publishStatus(StatusPayload status) {
         retain(topics.status(), latestStatus, Payloads.toBytes(status));
+    }
+
+    /** Publishes a camera's drift state (retained, QoS 1); the latest is published again on every connection. */
+    public void publishDriftState(DriftPayload state) {
+        String topic = topics.drift(state.camera());
+        retain(topic, latestDrift.computeIfAbsent(topic, t -> new AtomicReference<>()), Payloads.toBytes(state));
+    }
+
+    /**
+     * Queues a drift alarm (raised or cleared) for {@code <prefix>/<camera>/drift/alert}, journaled and delivered
+     * like verdict alerts.
+     */
+    public boolean publishDriftAlert(DriftPayload alert) {
+        return outbox.offer(topics.driftAlert(alert.camera()), Payloads.toBytes(alert));
     }
 
     /** Publishes the model state (retained, QoS 1); the latest is published again on every connection. */
@@ -411,6 +428,7 @@ public final class MqttLink implements AutoCloseable {
             publishRetained(topics.modelState(), latestModelState);
             publishRetained(topics.configState(), latestConfigState);
             publishRetained(topics.modelOfferState(), latestOfferState);
+            latestDrift.forEach(MqttLink.this::publishRetained);
             outbox.connectionUp();
         }
 

@@ -58,10 +58,17 @@ public record StatusPayload(String schema, String device, String time, String ve
      * @param frames frames captured since start
      * @param dropped frames skipped because inference was busy (the newest frame wins)
      * @param corrupt unreadable frames skipped
+     * @param drift the camera's drift state (as on {@code <prefix>/<camera>/drift}); null while none is watched
      */
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record CameraState(String id, String state, String reason, double fps, long frames, long dropped,
-            long corrupt) {
+            long corrupt, DriftPayload drift) {
+        public CameraState(String id, String state, String reason, double fps, long frames, long dropped,
+                long corrupt) {
+            this(id, state, reason, fps, frames, dropped, corrupt, null);
+        }
+
+
         public CameraState {
             Objects.requireNonNull(id, "camera id");
             if (!Double.isFinite(fps)) {

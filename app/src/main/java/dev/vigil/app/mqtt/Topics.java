@@ -15,6 +15,8 @@ import java.util.Optional;
  * &lt;prefix&gt;/&lt;camera&gt;/alert         AlertPayload (QoS 1, journaled)
  * &lt;prefix&gt;/&lt;camera&gt;/inspection    InspectionPayload (QoS 0, optional)
  * &lt;prefix&gt;/&lt;camera&gt;/trigger       command: inspect now
+ * &lt;prefix&gt;/&lt;camera&gt;/drift         DriftPayload (retained)
+ * &lt;prefix&gt;/&lt;camera&gt;/drift/alert   DriftPayload with its event (QoS 1, journaled)
  * &lt;prefix&gt;/model/state            ModelStatePayload (retained)
  * &lt;prefix&gt;/model/set              command: promote / rollback
  * &lt;prefix&gt;/config/set             command: new configuration
@@ -79,6 +81,16 @@ public final class Topics {
     /** {@code <prefix>/<camera>/inspection}. */
     public String inspection(String camera) {
         return prefix + "/" + level(camera) + "/inspection";
+    }
+
+    /** {@code <prefix>/<camera>/drift}: the camera's drift state, retained. */
+    public String drift(String camera) {
+        return prefix + "/" + level(camera) + "/drift";
+    }
+
+    /** {@code <prefix>/<camera>/drift/alert}: the drift alarm raised or cleared (QoS 1, journaled). */
+    public String driftAlert(String camera) {
+        return prefix + "/" + level(camera) + "/drift/alert";
     }
 
     /** {@code <prefix>/<camera>/trigger}: command, inspect now. */

@@ -58,6 +58,7 @@ public final class InspectionPipeline implements AutoCloseable {
     private final Cameras cameras;
     private final Decider decider;
     private final VerdictPublisher publisher;
+    private final dev.vigil.app.drift.DriftWatch drift;
     /** The parts a configuration change walks over, in order: each applies its own section. */
     private final List<Reconfigurable> parts;
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
@@ -91,6 +92,7 @@ public final class InspectionPipeline implements AutoCloseable {
         this.models = new ModelLifecycle(registry, () -> this.config, () -> this.mqtt, metrics,
                 m -> decider.model(m, this.config));
         this.publisher = new VerdictPublisher(() -> this.mqtt, () -> this.config);
+        this.drift = new dev.vigil.app.drift.DriftWatch(config, () -> this.mqtt, metrics);
         this.flagged = new dev.vigil.app.samples.FlaggedFrames(store, () -> this.config.storage().jpegQuality(),
                 metrics);
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
@@ -136,7 +138,7 @@ public final class InspectionPipeline implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("vigil.build.info", () -> 1)
                 .tag("version", dev.vigil.core.VigilVersion.VALUE).description("the running build").register(metrics);
         this.parts = List.of(this::restartOnly, this::reconfigureCapture, decider, this::reconfigureStorage,
-                this::reconfigureMqtt, models);
+                this::reconfigureMqtt, models, drift);
     }
 
     public void offerAnswered(dev.vigil.app.mqtt.ModelOfferPayload a) {
@@ -388,6 +390,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
                             Region.of(map));
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
+                    drift.observe(camera, m.id(), inferred.drift() == null ? null : inferred.drift()[i],
+                            f.capturedAt());
                     latencyHistogram(Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
                             .tag("camera", camera)).register(metrics)
                             .record(java.time.Duration.between(f.capturedAt(), Instant.now()));
@@ -420,6 +424,11 @@ public final class InspectionPipeline implements AutoCloseable {
 
     public ModelRegistry registry() {
         return registry;
+    }
+
+    /** The drift watch over every camera's frames. */
+    public dev.vigil.app.drift.DriftWatch drift() {
+        return drift;
     }
 
     /** Which model serves, and every way that changes. */
@@ -467,7 +476,7 @@ public final class InspectionPipeline implements AutoCloseable {
         List<StatusPayload.CameraState> cams = new ArrayList<>();
         cameras.status().forEach((id, s) -> {
             cams.add(new StatusPayload.CameraState(id, s.state().name().toLowerCase(java.util.Locale.ROOT),
-                    s.reason(), s.fps(), s.frames(), dropped.get(id).get(), s.corruptFrames()));
+                    s.reason(), s.fps(), s.frames(), dropped.get(id).get(), s.corruptFrames(), drift.state(id)));
         });
         Map<String, Long> counts = new LinkedHashMap<>();
         for (Verdict v : Verdict.values()) {

@@ -81,6 +81,6 @@ public final class TestConfig {
 
     public DeviceConfig build() {
         return new DeviceConfig(null, device, null, cameras, model, null, decision, mqtt, storage, web, training, null,
-                null);
+                null, null);
     }
 }

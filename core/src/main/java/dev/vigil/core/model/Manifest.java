@@ -51,10 +51,11 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      * The features the service's drift watch reads (docs/drift.md).
      *
      * @param tensor output {@code [N,D]}: each image's pooled head-input features (the image as given), standardised
-     *     by the reference's per-feature mean and standard deviation (inside the graph), so that the reference's own
-     *     frames average to zero and spread one
-     * @param reference which training images define the reference: {@code good} (the good-part class) or {@code all}
-     * @param images how many images the reference statistics come from
+     *     inside the graph by the per-feature mean and standard deviation of the training images of the class the
+     *     model predicts for it, so that frames like the training parts average to zero and spread one whatever the
+     *     share of defects
+     * @param reference {@code class}: the statistics are per predicted class
+     * @param images the most images behind one class's statistics
      * @param adaptedFrom the package this one was adapted from by {@code vigil adapt} (null for a trained package)
      */
     public record Drift(String tensor, String reference, int images, String adaptedFrom) {}

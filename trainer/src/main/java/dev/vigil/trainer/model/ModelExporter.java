@@ -117,19 +117,19 @@ public final class ModelExporter {
             b.nodes(PatchFeatures.nodes(layout));
             defectMap(b, cellHead(b, trainer.mapNetwork(), "vigil_map_head"), layout, tta.size());
         }
+        if (tta.size() > 1) {
+            testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
+        }
         TransferTrainer.DriftReference drift = trainer.driftReference();
         if (drift != null) {
             driftFeatures(b, features, drift, tta.size());
-        }
-        if (tta.size() > 1) {
-            testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
         }
         b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
         if (layout != null) {
             b.output(OnnxGraph.floatValueInfo(DEFECT_MAP, 0, 1, layout.gridHeight(), layout.gridWidth()));
         }
         if (drift != null) {
-            b.output(OnnxGraph.floatValueInfo(DRIFT_FEATURES, 0, drift.mean().length));
+            b.output(OnnxGraph.floatValueInfo(DRIFT_FEATURES, 0, drift.dims()));
         }
         return b.build();
     }
@@ -138,14 +138,15 @@ public final class ModelExporter {
     public static final String DRIFT_FEATURES = "drift_features";
 
     /**
-     * {@value #DRIFT_FEATURES} {@code [N,D]} = {@code (features - mean) * scale} of the drift reference, for the
-     * images as given: with test-time augmentation the features are stacked variant-major ({@code [V*N,D]}), and the
-     * first variant is the original.
+     * {@value #DRIFT_FEATURES} {@code [N,D]}: each image's pooled features (the image as given: with test-time
+     * augmentation the features are stacked variant-major, {@code [V*N,D]}, the original first), standardised by the
+     * statistics of the class the model predicts for it: {@code (features - mean[argmax]) * scale[argmax]}.
      */
     private static void driftFeatures(GraphBuilder b, String features, TransferTrainer.DriftReference drift,
             int variants) {
         String rows = features;
-        int d = drift.mean().length;
+        int d = drift.dims();
+        int k = drift.mean().length;
         if (variants > 1) {
             b.initializer(OnnxTensors.longTensor("vigil_drift_unstack_shape", new long[] {3},
                     new long[] {variants, -1, d}));
@@ -156,11 +157,29 @@ public final class ModelExporter {
                     "vigil_drift_original"), List.of("vigil_drift_rows"), intAttr("axis", 0)));
             rows = "vigil_drift_rows";
         }
-        b.initializer(OnnxTensors.floatTensor("vigil_drift_mean", new long[] {d}, drift.mean()));
-        b.initializer(OnnxTensors.floatTensor("vigil_drift_scale", new long[] {d}, drift.scale()));
-        b.node(node("Sub", "vigil_drift_centre", List.of(rows, "vigil_drift_mean"), List.of("vigil_drift_centred")));
-        b.node(node("Mul", "vigil_drift_standardise", List.of("vigil_drift_centred", "vigil_drift_scale"),
+        b.initializer(OnnxTensors.floatTensor(DRIFT_MEAN, new long[] {k, d}, flatten(drift.mean())));
+        b.initializer(OnnxTensors.floatTensor(DRIFT_SCALE, new long[] {k, d}, flatten(drift.scale())));
+        b.node(node("ArgMax", "vigil_drift_class", List.of(OUTPUT), List.of("vigil_drift_class"),
+                intAttr("axis", 1), intAttr("keepdims", 0)));
+        b.node(node("Gather", "vigil_drift_class_mean", List.of(DRIFT_MEAN, "vigil_drift_class"),
+                List.of("vigil_drift_means"), intAttr("axis", 0)));
+        b.node(node("Gather", "vigil_drift_class_scale", List.of(DRIFT_SCALE, "vigil_drift_class"),
+                List.of("vigil_drift_scales"), intAttr("axis", 0)));
+        b.node(node("Sub", "vigil_drift_centre", List.of(rows, "vigil_drift_means"), List.of("vigil_drift_centred")));
+        b.node(node("Mul", "vigil_drift_standardise", List.of("vigil_drift_centred", "vigil_drift_scales"),
                 List.of(DRIFT_FEATURES)));
+    }
+
+    /** Initializers of the drift reference: {@code [K,D]} per-class means and inverse deviations. */
+    public static final String DRIFT_MEAN = "vigil_drift_mean";
+    public static final String DRIFT_SCALE = "vigil_drift_scale";
+
+    private static float[] flatten(float[][] m) {
+        float[] out = new float[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) {
+            System.arraycopy(m[i], 0, out, i * m[i].length, m[i].length);
+        }
+        return out;
     }
 
     /**
@@ -423,7 +442,7 @@ public final class ModelExporter {
                 : trainer.defectMaps(trainer.referenceFeatures(val.kept().subList(0, n), trainer.patchSpec(),
                         List.of(Variant.ORIGINAL)));
         boolean drift = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DRIFT_FEATURES));
-        float[][] djlDrift = drift ? standardised(trainer.pooledFeatures(sub), trainer.driftReference()) : null;
+        float[][] djlDrift = drift ? standardised(trainer.pooledFeatures(sub), djl, trainer.driftReference()) : null;
         double driftMax = 0;
         float[] batch = new float[n * pre.valuesPerImage()];
         for (int i = 0; i < n; i++) {
@@ -473,12 +492,14 @@ public final class ModelExporter {
         return new Verification(n, max, maps ? mapMax : Double.NaN, drift ? driftMax : Double.NaN);
     }
 
-    private static float[][] standardised(float[][] f, TransferTrainer.DriftReference ref) {
+    /** Features standardised by the reference of each image's predicted class (what the graph computes). */
+    private static float[][] standardised(float[][] f, float[][] probs, TransferTrainer.DriftReference ref) {
         float[][] out = new float[f.length][];
         for (int i = 0; i < f.length; i++) {
+            int c = dev.vigil.trainer.eval.Metrics.argmax(probs[i]);
             out[i] = new float[f[i].length];
             for (int j = 0; j < f[i].length; j++) {
-                out[i][j] = (f[i][j] - ref.mean()[j]) * ref.scale()[j];
+                out[i][j] = (f[i][j] - ref.mean()[c][j]) * ref.scale()[c][j];
             }
         }
         return out;
@@ -559,7 +580,8 @@ public final class ModelExporter {
 
     private Manifest.Drift driftRef() {
         TransferTrainer.DriftReference d = trainer.driftReference();
-        return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, d.reference(), d.images(), null);
+        return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, "class",
+                java.util.Arrays.stream(d.images()).max().orElse(0), null);
     }
 
     /** The {@code calibration} block of report.json. */

@@ -943,18 +943,31 @@ public final class TransferTrainer implements AutoCloseable {
     }
 
     /**
-     * The reference the service's drift watch compares live frames with: per-feature mean and inverse standard
-     * deviation of the pooled head-input features ({@code vigil_features}) of the training images as given (no
-     * augmentation variants) — the good parts' when there is a good-part class (a line makes mostly good parts), every
-     * image's otherwise.
+     * The reference the service's drift watch compares live frames with: for each class, the per-feature mean and
+     * inverse standard deviation of the pooled head-input features ({@code vigil_features}) of its training images as
+     * given (no augmentation variants). A frame is standardised by the statistics of the class the model predicts for
+     * it, so the score does not move with the share of defects on the line, only with how far frames stray from
+     * their class's training images. A class with fewer than {@link #DRIFT_MIN_CLASS_IMAGES} images uses every
+     * image's statistics.
      *
-     * @param reference {@code good} or {@code all}
+     * @param mean {@code [K][D]}
+     * @param scale {@code [K][D]}: 1 / standard deviation
+     * @param images images behind each class's statistics
      */
-    public record DriftReference(float[] mean, float[] scale, int images, String reference) {}
+    public record DriftReference(float[][] mean, float[][] scale, int[] images) {
+        public int dims() {
+            return mean[0].length;
+        }
+    }
+
+    /** A class's inverse deviation of a feature is at most this many times every image's. */
+    static final float MAX_CLASS_SCALE_RATIO = 10f;
+    /** Fewer images than this give a class the statistics of every image instead of its own. */
+    static final int DRIFT_MIN_CLASS_IMAGES = 5;
 
     private DriftReference driftReference;
 
-    /** The drift reference of the trained network; null for the patch head (no pooled features) or too few images. */
+    /** The drift reference of the trained network; null for the patch head (no pooled features). */
     public DriftReference driftReference() {
         if (driftReference == null) {
             driftReference = measureDriftReference();
@@ -966,29 +979,47 @@ public final class TransferTrainer implements AutoCloseable {
         if (plan.patches() || all == null || result == null) {
             return null;
         }
-        int[] idx = java.util.stream.IntStream.range(0, allLabels.length)
-                .filter(i -> okIndex < 0 || allLabels[i] == okIndex).toArray();
-        if (idx.length < 2) {
-            return null;
+        int[] every = java.util.stream.IntStream.range(0, allLabels.length).toArray();
+        float[][] f = pooledFeatures(all.select(every, new int[] {0}));
+        int k = dataset.classes().size();
+        float[][] mean = new float[k][];
+        float[][] scale = new float[k][];
+        int[] images = new int[k];
+        float[][] pooledStats = stats(f, every);
+        for (int c = 0; c < k; c++) {
+            final int cls = c;
+            int[] idx = java.util.Arrays.stream(every).filter(i -> allLabels[i] == cls).toArray();
+            float[][] st = idx.length >= DRIFT_MIN_CLASS_IMAGES ? stats(f, idx) : pooledStats;
+            mean[c] = st[0];
+            scale[c] = st[1].clone();
+            for (int j = 0; j < scale[c].length; j++) {
+                // a feature nearly constant within a class (few images, a dead unit) must not make any noise huge
+                scale[c][j] = Math.min(scale[c][j], MAX_CLASS_SCALE_RATIO * pooledStats[1][j]);
+            }
+            images[c] = idx.length >= DRIFT_MIN_CLASS_IMAGES ? idx.length : every.length;
         }
-        float[][] f = pooledFeatures(all.select(idx, new int[] {0}));
+        return new DriftReference(mean, scale, images);
+    }
+
+    /** Per-feature mean and inverse standard deviation of rows {@code idx} of {@code f}. */
+    private static float[][] stats(float[][] f, int[] idx) {
         int d = f[0].length;
         double[] sum = new double[d];
         double[] sumSq = new double[d];
-        for (float[] row : f) {
+        for (int i : idx) {
             for (int j = 0; j < d; j++) {
-                sum[j] += row[j];
-                sumSq[j] += (double) row[j] * row[j];
+                sum[j] += f[i][j];
+                sumSq[j] += (double) f[i][j] * f[i][j];
             }
         }
         float[] mean = new float[d];
         float[] scale = new float[d];
         for (int j = 0; j < d; j++) {
-            mean[j] = (float) (sum[j] / f.length);
-            double sd = Math.sqrt(Math.max(0, sumSq[j] / f.length - (double) mean[j] * mean[j]));
+            mean[j] = (float) (sum[j] / idx.length);
+            double sd = Math.sqrt(Math.max(0, sumSq[j] / idx.length - (double) mean[j] * mean[j]));
             scale[j] = sd > 1e-6 ? (float) (1 / sd) : 1f;
         }
-        return new DriftReference(mean, scale, f.length, okIndex < 0 ? "all" : "good");
+        return new float[][] {mean, scale};
     }
 
     /** The head-input features ({@code vigil_features}, before standardisation) of variant 0 of every image of set. */

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Industrial edge inspection: train, evaluate and run defect classifiers.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ClassifyCommand.class, BackbonesCommand.class,
             dev.vigil.trainer.cli.KeygenCommand.class, dev.vigil.trainer.cli.SignCommand.class,
+            dev.vigil.trainer.cli.AdaptCommand.class,
             TransferBenchmark.class, ServeCommand.class,
             dev.vigil.app.bench.ServiceBenchmark.class, SynthCommand.class, UserCommand.class, ConfigCommand.class})
 public final class Vigil implements Runnable {

@@ -227,15 +227,10 @@ public record DeviceConfig(
                     + " frames like the training parts' and grows with the window times the squared shift of the"
                     + " features, in standard deviations); it clears below 80% of it.", min = 0,
                     minExclusive = true) Double threshold) {
-        /** Frames per window when none is configured. */
-        public static final int DEFAULT_WINDOW = 50;
-        /** The alarm threshold when none is configured (measured: docs/benchmarks.md, "Drift"). */
-        public static final double DEFAULT_THRESHOLD = 8.0;
-
         public Drift {
             enabled = enabled == null ? Boolean.TRUE : enabled;
-            window = window == null ? DEFAULT_WINDOW : window;
-            threshold = threshold == null ? DEFAULT_THRESHOLD : threshold;
+            window = window == null ? dev.vigil.core.drift.DriftWindow.DEFAULT_SIZE : window;
+            threshold = threshold == null ? dev.vigil.core.drift.DriftWindow.DEFAULT_THRESHOLD : threshold;
         }
     }
 

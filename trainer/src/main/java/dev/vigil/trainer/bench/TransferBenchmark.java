@@ -93,6 +93,21 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " rows report the mean, the standard deviation and the worst draw (default 3)")
     int draws = 3;
 
+    @Option(names = "--adapt", description = "instead of the strategy table: for each dataset, the accuracy five"
+            + " controlled shifts (brightness, gamma, blur, noise, JPEG) cost a model trained on --adapt-k images per"
+            + " class, what vigil adapt wins back (unlabelled, and with 5 labelled per class), and the drift alarm's"
+            + " share of windows on unshifted and shifted replays")
+    boolean adapt;
+
+    @Option(names = "--adapt-k", description = "labelled images per class behind the adapted model (default 50)")
+    int adaptK = 50;
+
+    @Option(names = "--drift-window", description = "frames per drift window (default: drift.window's)")
+    int driftWindow = dev.vigil.core.drift.DriftWindow.DEFAULT_SIZE;
+
+    @Option(names = "--drift-threshold", description = "drift alarm threshold (default: drift.threshold's)")
+    double driftThreshold = dev.vigil.core.drift.DriftWindow.DEFAULT_THRESHOLD;
+
     @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (default: a temp folder)")
     Path work;
 
@@ -108,6 +123,26 @@ public final class TransferBenchmark implements Callable<Integer> {
         PrintStream quiet = verbose ? System.err : new PrintStream(OutputStream.nullOutputStream());
         if (draws < 1) {
             throw new dev.vigil.core.VigilException("--draws must be at least 1, found " + draws);
+        }
+        if (adapt) {
+            AdaptBenchmark.header(driftWindow, driftThreshold);
+            AdaptBenchmark b = new AdaptBenchmark(bb, dir, quiet, driftWindow, driftThreshold);
+            TrainOptions o = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds);
+            for (int d = 0; d < draws; d++) {
+                if (neu != null) {
+                    Path test = dir.resolve("neu-test-" + d);
+                    Path train = dir.resolve("neu-train-" + adaptK + "-" + d);
+                    draw(neu, d, List.of(new Selection(test, 0, 100), new Selection(train, 100, adaptK)));
+                    b.run("NEU", adaptK, d, train, test, o.withSeed(o.seed() + d));
+                }
+                if (casting != null) {
+                    Path train = dir.resolve("casting-train-" + adaptK + "-" + d);
+                    draw(casting.resolve("train"), d, List.of(new Selection(train, 0, adaptK)));
+                    b.run("casting", adaptK, d, train, casting.resolve("test"), o.withSeed(o.seed() + d));
+                }
+            }
+            System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
+            return 0;
         }
         header();
         for (int k : neu == null ? List.<Integer>of() : neuK) {

@@ -36,8 +36,11 @@ public final class OrtClassifier implements AutoCloseable {
      */
     public record Classification(float[] probabilities, DefectMap defectMap) {}
 
-    /** A batch's results: probabilities per image, and the raw maps (null without a map). */
-    public record Outputs(float[][] probabilities, DefectMap.Batch maps) {}
+    /**
+     * A batch's results: probabilities per image, the raw maps (null without a map) and the standardised drift
+     * features (null without them).
+     */
+    public record Outputs(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {}
 
     public OrtClassifier(ModelPackage pkg) {
         this.pkg = pkg;
@@ -75,7 +78,10 @@ public final class OrtClassifier implements AutoCloseable {
         try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, 0, count * pre.valuesPerImage()),
                 shape); OrtSession.Result r = session.run(Map.of(pkg.manifest().input().tensor(), in))) {
             String mapName = pkg.defectMapTensor();
-            OnnxValue probs = mapName == null ? r.get(0) : r.get(pkg.manifest().output().tensor()).orElseThrow();
+            String driftName = pkg.driftTensor();
+            OnnxValue probs = mapName == null && driftName == null ? r.get(0)
+                    : r.get(pkg.manifest().output().tensor()).orElseThrow();
+            float[][] drift = driftName == null ? null : (float[][]) r.get(driftName).orElseThrow().getValue();
             DefectMap.Batch maps = null;
             if (mapName != null) {
                 OnnxTensor t = (OnnxTensor) r.get(mapName).orElseThrow();
@@ -85,7 +91,7 @@ public final class OrtClassifier implements AutoCloseable {
                 maps = DefectMap.Batch.of(flat, t.getInfo().getShape(), count, pkg.modelFile() + " output '" + mapName
                         + "'");
             }
-            return new Outputs((float[][]) probs.getValue(), maps);
+            return new Outputs((float[][]) probs.getValue(), maps, drift);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on " + pkg.modelFile() + ": " + e.getMessage(), e);
         }

@@ -1,0 +1,553 @@
+package dev.vigil.trainer.adapt;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.vigil.core.VigilException;
+import dev.vigil.core.drift.DriftWindow;
+import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.image.Preprocessing;
+import dev.vigil.core.image.Variant;
+import dev.vigil.core.model.Manifest;
+import dev.vigil.core.model.ModelPackage;
+import dev.vigil.trainer.data.LabelledImage;
+import dev.vigil.trainer.model.ModelExporter;
+import dev.vigil.trainer.model.OrtClassifier;
+import dev.vigil.trainer.model.PackageWriter;
+import dev.vigil.trainer.onnx.OnnxGraph;
+import dev.vigil.trainer.onnx.OnnxTensors;
+import dev.vigil.trainer.train.TransferNetwork;
+import dev.vigil.trainer.util.Progress;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * {@code vigil adapt}: a model package brought to a new condition (camera, lens, lighting, product variant) without
+ * retraining (docs/trainer.md, "Adaptation to a new condition").
+ *
+ * <ol>
+ *   <li>The package runs on unlabelled frames of the new condition; its drift output gives each frame's pooled
+ *       features (undone from their standardisation).</li>
+ *   <li>The features' per-feature mean and spread on those frames are matched to the training images' — those of the
+ *       good class ({@code reference good}: frames from a line are mostly good parts) or of all of them
+ *       ({@code reference all}: the frames have the training set's mix). The head's standardisation and the drift
+ *       reference are rewritten so that the new condition's features land where the training ones were: an affine
+ *       alignment per feature, {@code a(f) = (f - mean_new) * sd_ref / sd_new + mean_ref}, folded into the
+ *       initializers (nothing else in the graph changes).</li>
+ *   <li>Optionally, the head's linear layer is fine-tuned on a few labelled frames of the new condition (cross-entropy,
+ *       pulled towards the old weights).</li>
+ *   <li>The drift score of the frames before and after, in-sample and on the half of the frames not used for the
+ *       statistics, is reported.</li>
+ * </ol>
+ * The result is a new package (its own id; {@code output.drift.adaptedFrom} names the source): a candidate like any
+ * other, to be evaluated, shadowed and promoted.
+ */
+public final class Adaptation {
+    /**
+     * @param reference {@code good} or {@code all}
+     * @param fineTuneSteps gradient steps on the labelled frames (0 = none)
+     * @param window frames per drift window in the reported scores (the service's default)
+     */
+    public record Options(String reference, int fineTuneSteps, float fineTuneLr, float anchor, int window, long seed) {
+        public Options {
+            if (!reference.equals("good") && !reference.equals("all")) {
+                throw new VigilException("--reference must be good (frames are mostly good parts) or all (frames"
+                        + " have the training set's mix of classes), found '" + reference + "'");
+            }
+            if (fineTuneSteps < 0 || window < 2) {
+                throw new VigilException("--fine-tune-steps must be 0 or more and the drift window at least 2");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options("good", 300, 0.05f, 1e-2f, 50, 42L);
+        }
+
+        public Options withReference(String r) {
+            return new Options(r, fineTuneSteps, fineTuneLr, anchor, window, seed);
+        }
+    }
+
+    /**
+     * What adaptation did.
+     *
+     * @param driftBefore mean drift score over sliding windows of the frames, with the source package
+     * @param driftAfter the same with the adapted package (in-sample: the frames set its statistics)
+     * @param heldOutBefore the source package's score on one half of the frames
+     * @param heldOutAfter the score on that half after adapting on the other half (NaN below 20 frames)
+     * @param labelledAccuracyBefore accuracy of the source package on the labelled frames (NaN without them)
+     * @param labelledAccuracyAfter accuracy of the adapted package on them (in-sample when the head was fine-tuned)
+     */
+    public record Result(ModelPackage pkg, int frames, int labelled, double driftBefore, double driftAfter,
+            double heldOutBefore, double heldOutAfter, double labelledAccuracyBefore, double labelledAccuracyAfter) {}
+
+    /** The initializers adaptation rewrites. */
+    private record Head(float[] shift, float[] scale, float[][] driftMean, float[][] driftScale, float[] weight,
+            float[] bias, int classes) {
+        int dims() {
+            return shift.length;
+        }
+    }
+
+    /** The per-feature alignment {@code a(f) = (f - from) * ratio + to}. */
+    private record Alignment(float[] from, float[] ratio, float[] to) {}
+
+    private final ModelPackage source;
+    private final Options options;
+    private final PrintStream log;
+
+    public Adaptation(ModelPackage source, Options options, PrintStream log) {
+        if (source.driftTensor() == null) {
+            throw new VigilException("model package " + source.dir() + " has no drift features (trained by an"
+                    + " earlier Vigil, or a patch-head or good-parts-only model): adapt needs a pooled-head package;"
+                    + " retrain it with this version");
+        }
+        this.source = source;
+        this.options = options;
+        this.log = log;
+    }
+
+    /**
+     * Adapts the source package to the condition {@code frames} show and writes the result to {@code out}.
+     *
+     * @param labelled a few labelled frames of the new condition (class folders named like the model's classes);
+     *     null for none
+     */
+    public Result adapt(List<Path> frames, dev.vigil.trainer.data.ImageDataset labelled, Path out)
+            throws IOException {
+        List<LabelledImage> lab = labelled == null ? List.of() : labelled.images();
+        if (frames.size() < 2) {
+            throw new VigilException("adapt needs at least 2 unlabelled frames of the new condition, found "
+                    + frames.size() + "; 50 or more give steadier statistics");
+        }
+        if (frames.size() < 20) {
+            log.printf(Locale.ROOT, "warning: %d frames; the statistics of 50 or more are steadier%n", frames.size());
+        }
+        PackageWriter.requireEmpty(out);
+        OnnxGraph graph = OnnxGraph.load(source.modelFile());
+        Head head = head(graph);
+        Run before = run(source, frames, "features of the new frames");
+        float[][] f = unstandardise(before, head);
+
+        Alignment all = alignment(f, head, allIndices(f.length));
+        Head adapted = apply(head, all);
+        double heldOutBefore = Double.NaN;
+        double heldOutAfter = Double.NaN;
+        if (frames.size() >= 20) {
+            // honest figure: statistics from one half, the score on the other
+            int[][] halves = halves(f.length);
+            Head fromA = apply(head, alignment(f, head, halves[0]));
+            heldOutBefore = meanScore(pick(before.drift(), halves[1]));
+            heldOutAfter = meanScore(standardise(pick(f, halves[1]), fromA));
+        }
+        double driftBefore = meanScore(before.drift());
+
+        double accBefore = Double.NaN;
+        int[] y = null;
+        List<Path> labPaths = lab.stream().map(LabelledImage::path).toList();
+        if (!lab.isEmpty()) {
+            Run r = run(source, labPaths, "features of the labelled frames");
+            y = labels(labelled, head.classes());
+            accBefore = accuracy(r.probabilities(), y);
+            if (options.fineTuneSteps() > 0) {
+                adapted = fineTune(adapted, unstandardise(r, head), y);
+            }
+        }
+        byte[] model = rewrite(graph, adapted).toBytes();
+        Map<String, Object> report = report(frames.size(), lab.size(), driftBefore, heldOutBefore, heldOutAfter,
+                accBefore);
+        // the adapted package's own view of the frames, for the in-sample score after
+        ModelPackage pkg = PackageWriter.write(out, model, report, (modelSha, reportSha) -> manifest(modelSha,
+                reportSha, frames.size()));
+        Run after = run(pkg, frames, "checking the adapted package");
+        double driftAfter = meanScore(after.drift());
+        double accAfter = y == null ? Double.NaN : accuracy(run(pkg, labPaths, "labelled frames, adapted")
+                .probabilities(), y);
+        log.printf(Locale.ROOT, "adapted %s -> %s on %d frames (reference %s)%s%n", source.manifest().id(),
+                pkg.manifest().id(), frames.size(), options.reference(), lab.isEmpty() ? ""
+                        : ", head fine-tuned on " + lab.size() + " labelled frames");
+        return new Result(pkg, frames.size(), lab.size(), driftBefore, driftAfter, heldOutBefore,
+                heldOutAfter, accBefore, accAfter);
+    }
+
+    /** Probabilities and drift features of a package on image files. */
+    private record Run(float[][] probabilities, float[][] drift) {}
+
+    private Run run(ModelPackage pkg, List<Path> images, String label) {
+        Preprocessing pre = pkg.preprocessing();
+        float[][] probs = new float[images.size()][];
+        float[][] drift = new float[images.size()][];
+        int batch = 4;
+        try (OrtClassifier clf = new OrtClassifier(pkg); Progress progress = new Progress(log, label, images.size())) {
+            for (int start = 0; start < images.size(); start += batch) {
+                int n = Math.min(batch, images.size() - start);
+                float[] x = new float[n * pre.valuesPerImage()];
+                for (int i = 0; i < n; i++) {
+                    Path p = images.get(start + i);
+                    float[] v = ImageIo.preprocess(ImageIo.read(p), pre, Variant.ORIGINAL, p.toString());
+                    System.arraycopy(v, 0, x, i * pre.valuesPerImage(), v.length);
+                }
+                OrtClassifier.Outputs o = clf.runAll(x, n);
+                for (int i = 0; i < n; i++) {
+                    probs[start + i] = o.probabilities()[i];
+                    drift[start + i] = o.drift()[i];
+                }
+                progress.step(n);
+            }
+        }
+        return new Run(probs, drift);
+    }
+
+    private static Head head(OnnxGraph g) {
+        TensorProto w = required(g, TransferNetwork.HEAD_WEIGHT);
+        long[] wd = OnnxTensors.dims(w);
+        int k = (int) wd[0];
+        int d = (int) wd[1];
+        float[] dm = OnnxTensors.toFloats(required(g, ModelExporter.DRIFT_MEAN));
+        float[] ds = OnnxTensors.toFloats(required(g, ModelExporter.DRIFT_SCALE));
+        return new Head(OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_SHIFT)),
+                OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_SCALE)), rows(dm, k, d), rows(ds, k, d),
+                OnnxTensors.toFloats(w), OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_BIAS)), k);
+    }
+
+    private static TensorProto required(OnnxGraph g, String name) {
+        TensorProto t = g.initializer(name);
+        if (t == null) {
+            throw new VigilException("the model has no tensor '" + name + "': it was not exported by this Vigil's"
+                    + " trainer, so adapt cannot rewrite it; retrain it");
+        }
+        return t;
+    }
+
+    private static float[][] rows(float[] flat, int k, int d) {
+        float[][] out = new float[k][];
+        for (int i = 0; i < k; i++) {
+            out[i] = java.util.Arrays.copyOfRange(flat, i * d, (i + 1) * d);
+        }
+        return out;
+    }
+
+    /** The raw pooled features back from the drift output: {@code f = z / scale[class] + mean[class]}. */
+    private static float[][] unstandardise(Run r, Head h) {
+        float[][] f = new float[r.drift().length][];
+        for (int i = 0; i < f.length; i++) {
+            int c = argmax(r.probabilities()[i]);
+            f[i] = new float[h.dims()];
+            for (int j = 0; j < h.dims(); j++) {
+                f[i][j] = r.drift()[i][j] / h.driftScale()[c][j] + h.driftMean()[c][j];
+            }
+        }
+        return f;
+    }
+
+    /** The alignment that takes the frames {@code idx}'s feature statistics to the reference's. */
+    private Alignment alignment(float[][] f, Head h, int[] idx) {
+        int d = h.dims();
+        float[] mean = new float[d];
+        float[] sd = new float[d];
+        for (int j = 0; j < d; j++) {
+            double s = 0;
+            double s2 = 0;
+            for (int i : idx) {
+                s += f[i][j];
+                s2 += (double) f[i][j] * f[i][j];
+            }
+            mean[j] = (float) (s / idx.length);
+            sd[j] = (float) Math.sqrt(Math.max(0, s2 / idx.length - (double) mean[j] * mean[j]));
+        }
+        float[] refMean = new float[d];
+        float[] ratio = new float[d];
+        int ok = source.okIndex();
+        boolean good = options.reference().equals("good") && ok >= 0 && ok < h.classes();
+        for (int j = 0; j < d; j++) {
+            float refScale = good ? h.driftScale()[ok][j] : h.scale()[j];
+            refMean[j] = good ? h.driftMean()[ok][j] : h.shift()[j];
+            float refSd = 1f / refScale;
+            // a feature (nearly) constant on the new frames keeps its spread: nothing to learn about it
+            ratio[j] = sd[j] > 1e-6f ? refSd / sd[j] : 1f;
+        }
+        return new Alignment(mean, ratio, refMean);
+    }
+
+    /**
+     * Folds the alignment into every standardisation that reads the features: {@code (a(f) - m) * s} equals
+     * {@code (f - m') * s'} with {@code m' = from + (m - to) / ratio} and {@code s' = s * ratio}.
+     */
+    private static Head apply(Head h, Alignment a) {
+        int d = h.dims();
+        float[] shift = new float[d];
+        float[] scale = new float[d];
+        float[][] dm = new float[h.classes()][d];
+        float[][] ds = new float[h.classes()][d];
+        for (int j = 0; j < d; j++) {
+            shift[j] = a.from()[j] + (h.shift()[j] - a.to()[j]) / a.ratio()[j];
+            scale[j] = h.scale()[j] * a.ratio()[j];
+            for (int c = 0; c < h.classes(); c++) {
+                dm[c][j] = a.from()[j] + (h.driftMean()[c][j] - a.to()[j]) / a.ratio()[j];
+                ds[c][j] = h.driftScale()[c][j] * a.ratio()[j];
+            }
+        }
+        return new Head(shift, scale, dm, ds, h.weight(), h.bias(), h.classes());
+    }
+
+    /** What the adapted graph computes for raw features: head probabilities. */
+    private static float[][] headProbabilities(Head h, float[][] f) {
+        float[][] out = new float[f.length][];
+        int d = h.dims();
+        for (int i = 0; i < f.length; i++) {
+            double[] logits = new double[h.classes()];
+            for (int c = 0; c < h.classes(); c++) {
+                double s = h.bias()[c];
+                for (int j = 0; j < d; j++) {
+                    s += h.weight()[c * d + j] * (f[i][j] - h.shift()[j]) * h.scale()[j];
+                }
+                logits[c] = s;
+            }
+            out[i] = softmax(logits);
+        }
+        return out;
+    }
+
+    /** Drift features as the adapted graph computes them (the predicted class from the head). */
+    private static float[][] standardise(float[][] f, Head h) {
+        float[][] probs = headProbabilities(h, f);
+        float[][] z = new float[f.length][h.dims()];
+        for (int i = 0; i < f.length; i++) {
+            int c = argmax(probs[i]);
+            for (int j = 0; j < h.dims(); j++) {
+                z[i][j] = (f[i][j] - h.driftMean()[c][j]) * h.driftScale()[c][j];
+            }
+        }
+        return z;
+    }
+
+    /**
+     * Fine-tunes the head's linear layer on labelled frames: class-weighted cross-entropy plus
+     * {@code anchor * |W - W0|^2}, full-batch gradient descent with momentum.
+     */
+    private Head fineTune(Head h, float[][] f, int[] y) {
+        int d = h.dims();
+        int k = h.classes();
+        int n = f.length;
+        float[][] x = new float[n][d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                x[i][j] = (f[i][j] - h.shift()[j]) * h.scale()[j];
+            }
+        }
+        int[] count = new int[k];
+        for (int v : y) {
+            count[v]++;
+        }
+        double[] cw = new double[k];
+        for (int c = 0; c < k; c++) {
+            cw[c] = count[c] == 0 ? 0 : n / (double) (k * count[c]);
+        }
+        float[] w0 = h.weight();
+        float[] w = w0.clone();
+        float[] b = h.bias().clone();
+        float[] vw = new float[w.length];
+        float[] vb = new float[k];
+        float lr = options.fineTuneLr();
+        for (int step = 0; step < options.fineTuneSteps(); step++) {
+            float[] gw = new float[w.length];
+            float[] gb = new float[k];
+            double weight = 0;
+            for (int i = 0; i < n; i++) {
+                double[] logits = new double[k];
+                for (int c = 0; c < k; c++) {
+                    double s = b[c];
+                    for (int j = 0; j < d; j++) {
+                        s += w[c * d + j] * x[i][j];
+                    }
+                    logits[c] = s;
+                }
+                float[] p = softmax(logits);
+                double wi = cw[y[i]];
+                weight += wi;
+                for (int c = 0; c < k; c++) {
+                    float g = (float) (wi * (p[c] - (c == y[i] ? 1 : 0)));
+                    gb[c] += g;
+                    for (int j = 0; j < d; j++) {
+                        gw[c * d + j] += g * x[i][j];
+                    }
+                }
+            }
+            for (int c = 0; c < k; c++) {
+                vb[c] = 0.9f * vb[c] + (float) (gb[c] / weight);
+                b[c] -= lr * vb[c];
+            }
+            for (int q = 0; q < w.length; q++) {
+                float g = (float) (gw[q] / weight) + 2 * options.anchor() * (w[q] - w0[q]);
+                vw[q] = 0.9f * vw[q] + g;
+                w[q] -= lr * vw[q];
+            }
+        }
+        return new Head(h.shift(), h.scale(), h.driftMean(), h.driftScale(), w, b, k);
+    }
+
+    private int[] labels(dev.vigil.trainer.data.ImageDataset labelled, int classes) {
+        List<String> names = source.manifest().labels();
+        List<LabelledImage> images = labelled.images();
+        int[] y = new int[images.size()];
+        for (int i = 0; i < y.length; i++) {
+            String cls = labelled.classes().get(images.get(i).label());
+            int c = names.indexOf(cls);
+            if (c < 0 || c >= classes) {
+                throw new VigilException("--labelled: class folder '" + cls + "' (" + images.get(i).path()
+                        + ") is not one of the model's classes " + names.subList(0, classes) + "; name the folders"
+                        + " after them");
+            }
+            y[i] = c;
+        }
+        return y;
+    }
+
+    private OnnxGraph rewrite(OnnxGraph g, Head h) {
+        Map<String, TensorProto> replace = new LinkedHashMap<>();
+        int d = h.dims();
+        replace.put(TransferNetwork.HEAD_SHIFT, OnnxTensors.floatTensor(TransferNetwork.HEAD_SHIFT,
+                OnnxTensors.dims(g.initializer(TransferNetwork.HEAD_SHIFT)), h.shift()));
+        replace.put(TransferNetwork.HEAD_SCALE, OnnxTensors.floatTensor(TransferNetwork.HEAD_SCALE,
+                OnnxTensors.dims(g.initializer(TransferNetwork.HEAD_SCALE)), h.scale()));
+        replace.put(ModelExporter.DRIFT_MEAN, OnnxTensors.floatTensor(ModelExporter.DRIFT_MEAN,
+                new long[] {h.classes(), d}, flatten(h.driftMean())));
+        replace.put(ModelExporter.DRIFT_SCALE, OnnxTensors.floatTensor(ModelExporter.DRIFT_SCALE,
+                new long[] {h.classes(), d}, flatten(h.driftScale())));
+        replace.put(TransferNetwork.HEAD_WEIGHT, OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT,
+                new long[] {h.classes(), d}, h.weight()));
+        replace.put(TransferNetwork.HEAD_BIAS, OnnxTensors.floatTensor(TransferNetwork.HEAD_BIAS,
+                new long[] {h.classes()}, h.bias()));
+        GraphProto.Builder gb = g.graph().toBuilder().clearInitializer();
+        for (TensorProto t : g.graph().getInitializerList()) {
+            gb.addInitializer(replace.getOrDefault(t.getName(), t));
+        }
+        ModelProto m = g.model().toBuilder().setGraph(gb).build();
+        return new OnnxGraph(m);
+    }
+
+    private Manifest manifest(String modelSha, String reportSha, int frames) {
+        Manifest s = source.manifest();
+        Instant now = Instant.now();
+        Manifest.Drift d = s.output().drift();
+        Manifest.Output output = new Manifest.Output(s.output().tensor(), s.output().kind(), s.output().defectMap(),
+                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id()));
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(ModelPackage.MODEL, modelSha);
+        files.put(ModelPackage.REPORT, reportSha);
+        return new Manifest(s.schemaVersion(), PackageWriter.id(now, modelSha), now.toString(), s.labels(),
+                s.okLabel(), s.input(), output, s.backbone(), s.training(), s.operatingPoint(), s.metrics(),
+                modelSha, files);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> report(int frames, int labelled, double driftBefore, double heldOutBefore,
+            double heldOutAfter, double accBefore) throws IOException {
+        Map<String, Object> rep = ModelPackage.json().readValue(
+                source.dir().resolve(ModelPackage.REPORT).toFile(), LinkedHashMap.class);
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("from", source.manifest().id());
+        a.put("frames", frames);
+        a.put("reference", options.reference());
+        a.put("labelledFrames", labelled);
+        a.put("driftWindow", options.window());
+        a.put("driftBefore", nullIfNaN(driftBefore));
+        a.put("heldOutDriftBefore", nullIfNaN(heldOutBefore));
+        a.put("heldOutDriftAfter", nullIfNaN(heldOutAfter));
+        a.put("labelledAccuracyBefore", nullIfNaN(accBefore));
+        a.put("note", "the operating point and validation figures are the source package's, measured before the"
+                + " change of condition; evaluate the adapted package on labelled frames of the new condition");
+        rep.put("adaptation", a);
+        return rep;
+    }
+
+    private static Object nullIfNaN(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
+    /** Mean score of sliding windows of {@code window} frames over {@code z} (one window when there are fewer). */
+    private double meanScore(float[][] z) {
+        int w = Math.min(options.window(), z.length);
+        DriftWindow win = new DriftWindow(w, z[0].length);
+        double sum = 0;
+        int n = 0;
+        for (float[] row : z) {
+            double s = win.add(row);
+            if (!Double.isNaN(s)) {
+                sum += s;
+                n++;
+            }
+        }
+        return sum / n;
+    }
+
+    private int[][] halves(int n) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            order.add(i);
+        }
+        java.util.Collections.shuffle(order, new Random(options.seed()));
+        int[] a = order.subList(0, n / 2).stream().mapToInt(Integer::intValue).sorted().toArray();
+        int[] b = order.subList(n / 2, n).stream().mapToInt(Integer::intValue).sorted().toArray();
+        return new int[][] {a, b};
+    }
+
+    private static int[] allIndices(int n) {
+        return java.util.stream.IntStream.range(0, n).toArray();
+    }
+
+    private static float[][] pick(float[][] a, int[] idx) {
+        float[][] out = new float[idx.length][];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = a[idx[i]];
+        }
+        return out;
+    }
+
+    private static float[] flatten(float[][] m) {
+        float[] out = new float[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) {
+            System.arraycopy(m[i], 0, out, i * m[i].length, m[i].length);
+        }
+        return out;
+    }
+
+    static int argmax(float[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static float[] softmax(double[] logits) {
+        double max = java.util.Arrays.stream(logits).max().orElse(0);
+        double sum = 0;
+        float[] p = new float[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            sum += Math.exp(logits[i] - max);
+        }
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = (float) (Math.exp(logits[i] - max) / sum);
+        }
+        return p;
+    }
+
+    private static double accuracy(float[][] probs, int[] y) {
+        int ok = 0;
+        for (int i = 0; i < y.length; i++) {
+            ok += argmax(probs[i]) == y[i] ? 1 : 0;
+        }
+        return ok / (double) y.length;
+    }
+}

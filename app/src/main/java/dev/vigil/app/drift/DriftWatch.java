@@ -56,11 +56,12 @@ public final class DriftWatch implements Reconfigurable {
 
     /**
      * One frame of {@code camera} as model {@code modelId}'s standardised features ({@code z}; null when the model
-     * gives none: nothing is watched).
+     * gives none: nothing is watched); {@code reference} is the model's drift block (it normalises the score).
      */
-    public void observe(String camera, String modelId, float[] z, Instant at) {
+    public void observe(String camera, String modelId, dev.vigil.core.model.Manifest.Drift reference, float[] z,
+            Instant at) {
         DeviceConfig.Drift s = settings;
-        if (z == null || !s.enabled()) {
+        if (z == null || reference == null || !s.enabled()) {
             return;
         }
         CameraWindow w = cameras.get(camera);
@@ -75,7 +76,7 @@ public final class DriftWatch implements Reconfigurable {
                 publishAlert(camera, w, s, at, "cleared");
             }
         }
-        double score = w.window.add(z);
+        double score = reference.normalise(w.window.add(z), s.window());
         w.frames = w.window.frames();
         w.score = score;
         if (Double.isNaN(score)) {

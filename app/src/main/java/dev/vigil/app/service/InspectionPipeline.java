@@ -390,8 +390,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
                             Region.of(map));
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
-                    drift.observe(camera, m.id(), inferred.drift() == null ? null : inferred.drift()[i],
-                            f.capturedAt());
+                    drift.observe(camera, m.id(), m.modelPackage().manifest().output().drift(),
+                            inferred.drift() == null ? null : inferred.drift()[i], f.capturedAt());
                     latencyHistogram(Timer.builder("vigil.frame.latency").description("capture to verdict, per frame")
                             .tag("camera", camera)).register(metrics)
                             .record(java.time.Duration.between(f.capturedAt(), Instant.now()));

@@ -57,8 +57,16 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      * @param reference {@code class}: the statistics are per predicted class
      * @param images the most images behind one class's statistics
      * @param adaptedFrom the package this one was adapted from by {@code vigil adapt} (null for a trained package)
+     * @param excess how much the raw score of frames from parts the reference never saw exceeds 1 per frame of
+     *     window (cross-fitted at training); the score reported is {@code raw / (1 + window * excess)}
      */
-    public record Drift(String tensor, String reference, int images, String adaptedFrom) {}
+    public record Drift(String tensor, String reference, int images, String adaptedFrom, Double excess) {
+        /** The score of a window of {@code window} frames whose raw score is {@code raw}: about 1 on frames like the
+         * training parts'. */
+        public double normalise(double raw, int window) {
+            return raw / (1 + window * (excess == null ? 0 : excess));
+        }
+    }
 
     /**
      * @param file where the backbone file was when the package was trained (absolute; a hint: the registry keeps a

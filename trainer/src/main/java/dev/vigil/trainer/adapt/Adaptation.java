@@ -100,6 +100,11 @@ public final class Adaptation {
     /** The per-feature alignment {@code a(f) = (f - from) * ratio + to}. */
     private record Alignment(float[] from, float[] ratio, float[] to) {}
 
+    /**
+     * The most a feature's spread is rescaled by: a feature a change of condition all but switched off (dark regions
+     * after a gamma curve) must not have its remaining noise blown up into the head.
+     */
+    static final float MAX_RATIO = 10f;
     private final ModelPackage source;
     private final Options options;
     private final PrintStream log;
@@ -272,7 +277,7 @@ public final class Adaptation {
             refMean[j] = good ? h.driftMean()[ok][j] : h.shift()[j];
             float refSd = 1f / refScale;
             // a feature (nearly) constant on the new frames keeps its spread: nothing to learn about it
-            ratio[j] = sd[j] > 1e-6f ? refSd / sd[j] : 1f;
+            ratio[j] = sd[j] > 1e-6f ? Math.max(1 / MAX_RATIO, Math.min(MAX_RATIO, refSd / sd[j])) : 1f;
         }
         return new Alignment(mean, ratio, refMean);
     }
@@ -439,7 +444,7 @@ public final class Adaptation {
         Instant now = Instant.now();
         Manifest.Drift d = s.output().drift();
         Manifest.Output output = new Manifest.Output(s.output().tensor(), s.output().kind(), s.output().defectMap(),
-                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id()));
+                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id(), d.excess()));
         Map<String, String> files = new LinkedHashMap<>();
         files.put(ModelPackage.MODEL, modelSha);
         files.put(ModelPackage.REPORT, reportSha);
@@ -473,7 +478,10 @@ public final class Adaptation {
         return Double.isNaN(v) ? null : v;
     }
 
-    /** Mean score of sliding windows of {@code window} frames over {@code z} (one window when there are fewer). */
+    /**
+     * Mean score of sliding windows of {@code window} frames over {@code z} (one window when there are fewer),
+     * normalised as the service reports it.
+     */
     private double meanScore(float[][] z) {
         int w = Math.min(options.window(), z.length);
         DriftWindow win = new DriftWindow(w, z[0].length);
@@ -486,7 +494,7 @@ public final class Adaptation {
                 n++;
             }
         }
-        return sum / n;
+        return source.manifest().output().drift().normalise(sum / n, w);
     }
 
     private int[][] halves(int n) {

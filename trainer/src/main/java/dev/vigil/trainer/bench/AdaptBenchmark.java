@@ -116,7 +116,7 @@ final class AdaptBenchmark {
     private Measured measure(ModelPackage pkg, List<String> classes, List<LabelledImage> images) {
         Preprocessing pre = pkg.preprocessing();
         List<String> labels = pkg.manifest().labels();
-        DriftWindow w = new DriftWindow(window, 1);
+        var drift = pkg.manifest().output().drift();
         int correct = 0;
         int windows = 0;
         int alarms = 0;
@@ -141,7 +141,7 @@ final class AdaptBenchmark {
                     if (win == null) {
                         win = new DriftWindow(window, o.drift()[i].length);
                     }
-                    double s = win.add(o.drift()[i]);
+                    double s = drift.normalise(win.add(o.drift()[i]), window);
                     if (!Double.isNaN(s)) {
                         windows++;
                         alarms += s >= threshold ? 1 : 0;

@@ -581,7 +581,7 @@ public final class ModelExporter {
     private Manifest.Drift driftRef() {
         TransferTrainer.DriftReference d = trainer.driftReference();
         return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, "class",
-                java.util.Arrays.stream(d.images()).max().orElse(0), null);
+                java.util.Arrays.stream(d.images()).max().orElse(0), null, d.excess());
     }
 
     /** The {@code calibration} block of report.json. */

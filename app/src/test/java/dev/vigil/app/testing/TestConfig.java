@@ -16,6 +16,7 @@ public final class TestConfig {
     private DeviceConfig.Storage storage;
     private DeviceConfig.Web web;
     private DeviceConfig.Training training;
+    private DeviceConfig.Drift drift;
 
     private TestConfig(DeviceConfig.Device device) {
         this.device = device;
@@ -79,8 +80,13 @@ public final class TestConfig {
         return this;
     }
 
+    public TestConfig drift(DeviceConfig.Drift drift) {
+        this.drift = drift;
+        return this;
+    }
+
     public DeviceConfig build() {
         return new DeviceConfig(null, device, null, cameras, model, null, decision, mqtt, storage, web, training, null,
-                null, null);
+                null, drift);
     }
 }

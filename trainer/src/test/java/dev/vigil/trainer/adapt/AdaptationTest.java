@@ -1,0 +1,109 @@
+package dev.vigil.trainer.adapt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vigil.core.VigilException;
+import dev.vigil.core.image.Variant;
+import dev.vigil.core.model.ModelPackage;
+import dev.vigil.trainer.SharedAssets;
+import dev.vigil.trainer.backbone.Backbone;
+import dev.vigil.trainer.backbone.BackboneResolver;
+import dev.vigil.trainer.bench.Shift;
+import dev.vigil.trainer.data.ImageDataset;
+import dev.vigil.trainer.data.LabelledImage;
+import dev.vigil.trainer.features.PoolMode;
+import dev.vigil.trainer.model.ModelExporter;
+import dev.vigil.trainer.train.TrainOptions;
+import dev.vigil.trainer.train.TransferTrainer;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code vigil adapt} on real casting images made darker (brightness × 0.6): the drift score of frames the
+ * statistics were not taken from comes down, the adapted package carries its source, and the labelled frames'
+ * accuracy does not fall.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AdaptationTest {
+    private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+
+    @TempDir
+    static Path tmp;
+
+    private ModelPackage pkg;
+    private Path darkTrain;
+
+    @BeforeAll
+    void trainOnCastingAndDarkenIt() throws Exception {
+        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(
+                SharedAssets.squeezenet().toString());
+        Path train = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("train"), 0, 20);
+        TrainOptions o = TrainOptions.defaults().withUnfreeze(0).withEpochs(15).withFolds(0)
+                .withAugment(List.of(Variant.ORIGINAL)).withTta(false).withHead(0, List.of(0, 4), PoolMode.AVGMAX);
+        try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(train, 2), o, tmp.resolve("cache"),
+                QUIET)) {
+            t.train();
+            pkg = new ModelExporter(t).write(tmp.resolve("pkg"));
+        }
+        darkTrain = tmp.resolve("dark-train");
+        Shift.DARKER.applyTree(SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("more"), 20,
+                20), darkTrain);
+    }
+
+    @Test
+    void adaptingToDarkerFramesBringsTheirDriftScoreDown() throws Exception {
+        List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
+        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+                .adapt(frames, null, tmp.resolve("adapted"));
+        assertEquals(40, r.frames());
+        assertTrue(r.heldOutBefore() > 2 * r.heldOutAfter(), "drift on frames not used for the statistics: "
+                + r.heldOutBefore() + " -> " + r.heldOutAfter());
+        assertTrue(r.driftAfter() < r.driftBefore(), r.driftBefore() + " -> " + r.driftAfter());
+        assertEquals(pkg.manifest().id(), r.pkg().manifest().output().drift().adaptedFrom());
+        assertNotEquals(pkg.manifest().id(), r.pkg().manifest().id());
+        String report = Files.readString(r.pkg().dir().resolve(ModelPackage.REPORT));
+        assertEquals(40, ModelPackage.json().readTree(report).at("/adaptation/frames").asInt());
+    }
+
+    @Test
+    void aFewLabelledFramesFineTuneTheHead() throws Exception {
+        ImageDataset dark = ImageDataset.scan(darkTrain, 1);
+        Path few = tmp.resolve("few");
+        int[] taken = new int[dark.classes().size()];
+        for (LabelledImage img : dark.images()) {
+            if (taken[img.label()]++ < 5) {
+                Path d = Files.createDirectories(few.resolve(dark.classes().get(img.label())));
+                Files.createSymbolicLink(d.resolve(img.path().getFileName()), img.path());
+            }
+        }
+        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+                .adapt(dark.images().stream().map(LabelledImage::path).toList(), ImageDataset.scan(few, 1),
+                        tmp.resolve("tuned"));
+        assertEquals(10, r.labelled());
+        assertTrue(r.labelledAccuracyAfter() >= r.labelledAccuracyBefore(), r.labelledAccuracyBefore() + " -> "
+                + r.labelledAccuracyAfter());
+    }
+
+    @Test
+    void labelledFoldersMustBeTheModelsClasses() throws Exception {
+        Path wrong = Files.createDirectories(tmp.resolve("wrong/scratched"));
+        Files.createSymbolicLink(wrong.resolve("a.png"), Files.list(darkTrain.resolve("ok")).findFirst()
+                .orElseThrow());
+        List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
+        VigilException e = assertThrows(VigilException.class, () -> new Adaptation(pkg,
+                Adaptation.Options.defaults(), QUIET).adapt(frames, ImageDataset.scan(tmp.resolve("wrong"), 1),
+                        tmp.resolve("never")));
+        assertTrue(e.getMessage().startsWith("--labelled: class folder 'scratched'"), e.getMessage());
+        assertTrue(Files.notExists(tmp.resolve("never")), "nothing written");
+    }
+}

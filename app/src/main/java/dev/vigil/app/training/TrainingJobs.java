@@ -129,7 +129,8 @@ public final class TrainingJobs implements AutoCloseable {
             return;
         }
         try (var s = Files.list(root)) {
-            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("job-")).toList()) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("job-")
+                    || p.getFileName().toString().startsWith("adapt-")).toList()) {
                 LOG.log(System.Logger.Level.WARNING, "training: removing {0}, left by a run that was interrupted"
                         + " (the registry is unchanged by it)", p);
                 Folders.deleteTree(p);
@@ -222,34 +223,7 @@ public final class TrainingJobs implements AutoCloseable {
             update(id, State.RUNNING, "training in a process of its own (" + threads + " thread" + (threads == 1 ? ""
                     : "s") + ", at most " + t.maxMemoryMb() + " MiB) on " + counts, null, null, null);
             child.run(threads, line -> progress(id, line));
-            try (PrintStream log = new PrintStream(new LineSink(line -> update(id, State.RUNNING, line, null, null,
-                    null)), true, StandardCharsets.UTF_8)) {
-                ModelPackage pkg = ModelPackage.open(dir.resolve("model"));
-                // signed with the device's own key: it enters a registry that requires signatures like any package
-                dev.vigil.core.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
-                ModelRegistry.Entry e = registry.add(pkg.dir(), "training " + id + " by " + jobs.get(id).requestedBy());
-                update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null,
-                        null);
-                Comparison c = compare(pkg, dir.resolve("evaluation"), log, config.training().autoPromote());
-                compared(id, c);
-                registry.attach(e.id(), "evaluation", c);
-                if (c.activeId() != null) {
-                    shadowRun(id, e.id(), config.training().shadowFrames());
-                }
-                if (c.promoted() && candidates != null) {
-                    update(id, State.RUNNING, "promoting " + e.id(), null, null, null);
-                    String reason = candidates.promote(e.id());
-                    if (reason != null) {
-                        c = new Comparison(c.evaluationImages(), c.candidateAccuracy(), c.candidateDefectRecall(),
-                                c.activeId(), c.activeAccuracy(), c.activeDefectRecall(), false,
-                                "promotion failed: " + reason);
-                        compared(id, c);
-                        registry.attach(e.id(), "evaluation", c);
-                    }
-                }
-                update(id, State.DONE, c.decision(), e.id(), null, null);
-                LOG.log(System.Logger.Level.INFO, "training {0}: candidate {1}: {2}", id, e.id(), c.decision());
-            }
+            takeCandidate(id, dir, config, "training " + id + " by " + jobs.get(id).requestedBy());
         } catch (RuntimeException | IOException | InterruptedException e) {
             boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
                     || String.valueOf(e.getMessage()).contains("cancelled");
@@ -261,6 +235,121 @@ public final class TrainingJobs implements AutoCloseable {
                 Folders.deleteTree(dir); // the package is in the registry now; the links and scratch files are not needed
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "training: cannot remove " + dir + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The package a child process wrote to {@code dir/model} becomes a candidate: signed with the device's key, into
+     * the registry, compared with the active model on the evaluation set, shadowed on live frames, and promoted only
+     * when the gate allows.
+     */
+    private void takeCandidate(String id, Path dir, DeviceConfig config, String origin)
+            throws IOException, InterruptedException {
+        try (PrintStream log = new PrintStream(new LineSink(line -> update(id, State.RUNNING, line, null, null,
+                null)), true, StandardCharsets.UTF_8)) {
+            ModelPackage pkg = ModelPackage.open(dir.resolve("model"));
+            // signed with the device's own key: it enters a registry that requires signatures like any package
+            dev.vigil.core.model.PackageSignature.sign(pkg.dir(), registry.deviceKeyFile());
+            ModelRegistry.Entry e = registry.add(pkg.dir(), origin);
+            update(id, State.RUNNING, "candidate " + e.id() + " is in the registry; comparing", e.id(), null, null);
+            Comparison c = compare(pkg, dir.resolve("evaluation"), log, config.training().autoPromote());
+            compared(id, c);
+            registry.attach(e.id(), "evaluation", c);
+            if (c.activeId() != null) {
+                shadowRun(id, e.id(), config.training().shadowFrames());
+            }
+            if (c.promoted() && candidates != null) {
+                update(id, State.RUNNING, "promoting " + e.id(), null, null, null);
+                String reason = candidates.promote(e.id());
+                if (reason != null) {
+                    c = new Comparison(c.evaluationImages(), c.candidateAccuracy(), c.candidateDefectRecall(),
+                            c.activeId(), c.activeAccuracy(), c.activeDefectRecall(), false,
+                            "promotion failed: " + reason);
+                    compared(id, c);
+                    registry.attach(e.id(), "evaluation", c);
+                }
+            }
+            update(id, State.DONE, c.decision(), e.id(), null, null);
+            LOG.log(System.Logger.Level.INFO, "{0}: candidate {1}: {2}", id, e.id(), c.decision());
+        }
+    }
+
+    /** Saves the next frames of a camera into a folder (the service's inspection loop does it). */
+    @FunctionalInterface
+    public interface FrameCollector {
+        /**
+         * Writes the next {@code frames} frames {@code camera} captures into {@code dir} as images, waiting at most
+         * {@code timeout}; returns how many were saved.
+         */
+        int collect(String camera, int frames, Path dir, Duration timeout) throws InterruptedException, IOException;
+    }
+
+    /** How long an adaptation waits for its camera's frames. */
+    static final Duration COLLECT_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * Queues an adaptation of the active model to what {@code camera} sees now: its next {@code frames} frames are
+     * collected, {@code vigil adapt} runs on them in a process of its own (reference: good parts, as a line makes),
+     * and the result is a candidate like a training run's (evaluation, shadow, gated promotion). Returns the job id.
+     */
+    public synchronized String startAdapt(String requestedBy, String camera, int frames, FrameCollector collector) {
+        if (registry.pointer().active() == null) {
+            throw new dev.vigil.core.VigilException("no active model to adapt: train or install one first");
+        }
+        if (frames < 10 || frames > 5000) {
+            throw new dev.vigil.core.VigilException("frames must be between 10 and 5000 (50 or more give steadier"
+                    + " statistics), found " + frames);
+        }
+        String id = String.format("adapt-%d-%d", System.currentTimeMillis(), counter.incrementAndGet());
+        jobs.put(id, new Job(id, requestedBy, Instant.now(), State.QUEUED, null, null, null, null, Map.of(), null,
+                null));
+        running.put(id, executor.submit(() -> adapt(id, camera, frames, collector)));
+        return id;
+    }
+
+    private void adapt(String id, String camera, int frames, FrameCollector collector) {
+        DeviceConfig config = settings.get();
+        Path dir = root.resolve(id);
+        try {
+            String active = registry.pointer().active();
+            if (active == null) {
+                throw new dev.vigil.core.VigilException("no active model to adapt any more");
+            }
+            update(id, State.RUNNING, "collecting " + frames + " frames of camera " + camera, null, null, null);
+            int got = collector.collect(camera, frames, dir.resolve("frames"), COLLECT_TIMEOUT);
+            if (got < 10) {
+                throw new dev.vigil.core.VigilException("camera " + camera + " gave " + got + " frames in "
+                        + COLLECT_TIMEOUT.toMinutes() + " minutes; adapting needs at least 10 (is it up, or"
+                        + " triggered and not being triggered?)");
+            }
+            try {
+                // only its evaluation share is wanted: the gate compares candidate and active model on it
+                dataset(dir.resolve("data"), config.training().evaluationShare());
+            } catch (dev.vigil.core.VigilException fewLabels) {
+                LOG.log(System.Logger.Level.INFO, "adaptation {0}: {1}", id, fewLabels.getMessage());
+            }
+            Folders.deleteTree(dir.resolve("data"));
+            DeviceConfig.Training t = config.training();
+            List<String> args = List.of("--model", registry.packageDir(active).toString(), "--data",
+                    dir.resolve("frames").toString(), "--out", dir.resolve("model").toString(), "--reference", "good");
+            int threads = t.threadsOrDefault();
+            update(id, State.RUNNING, "adapting " + active + " to " + got + " frames of camera " + camera, null,
+                    null, Map.of("frames", got));
+            TrainingProcess.of("adapt", args, threads, t.maxMemoryMb()).run(threads, line -> progress(id, line));
+            takeCandidate(id, dir, config, "adaptation " + id + " of " + active + " to camera " + camera + " by "
+                    + jobs.get(id).requestedBy());
+        } catch (RuntimeException | IOException | InterruptedException e) {
+            boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
+                    || String.valueOf(e.getMessage()).contains("cancelled");
+            update(id, cancelled ? State.CANCELLED : State.FAILED, null, null, e.getMessage(), null);
+            LOG.log(System.Logger.Level.WARNING, "adaptation {0} {1}: {2}", id, cancelled ? "cancelled" : "failed",
+                    e.getMessage());
+        } finally {
+            try {
+                Folders.deleteTree(dir);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "adaptation: cannot remove " + dir + ": " + e.getMessage());
             }
         }
     }

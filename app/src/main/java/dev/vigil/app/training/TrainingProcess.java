@@ -46,11 +46,25 @@ public final class TrainingProcess {
      * @param arguments the {@code vigil train} arguments ({@code --progress json} is added)
      */
     public TrainingProcess(List<String> arguments, int threads, int maxMemoryMb) {
-        this(arguments, threads, maxMemoryMb, TrainingCgroup.system());
+        this("train", arguments, threads, maxMemoryMb, TrainingCgroup.system());
+    }
+
+    /**
+     * A child running another of the trainer's commands ({@code adapt}) under the same bounds.
+     *
+     * @param command {@code train} or {@code adapt}
+     */
+    public static TrainingProcess of(String command, List<String> arguments, int threads, int maxMemoryMb) {
+        return new TrainingProcess(command, arguments, threads, maxMemoryMb, TrainingCgroup.system());
+    }
+
+    TrainingProcess(List<String> arguments, int threads, int maxMemoryMb, java.util.Optional<TrainingCgroup> cgroup) {
+        this("train", arguments, threads, maxMemoryMb, cgroup);
     }
 
     /** @param cgroup where the child is held to {@code maxMemoryMb} by the kernel too, where there is one */
-    TrainingProcess(List<String> arguments, int threads, int maxMemoryMb, java.util.Optional<TrainingCgroup> cgroup) {
+    private TrainingProcess(String subcommand, List<String> arguments, int threads, int maxMemoryMb,
+            java.util.Optional<TrainingCgroup> cgroup) {
         this.maxMemoryMb = maxMemoryMb;
         this.cgroup = cgroup;
         List<String> c = new ArrayList<>();
@@ -70,7 +84,7 @@ public final class TrainingProcess {
         c.add("-cp");
         c.add(System.getProperty("java.class.path"));
         c.add("dev.vigil.app.Vigil");
-        c.add("train");
+        c.add(subcommand);
         c.addAll(arguments);
         c.add("--progress");
         c.add("json");

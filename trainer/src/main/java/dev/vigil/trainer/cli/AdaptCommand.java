@@ -39,11 +39,26 @@ public final class AdaptCommand implements Callable<Integer> {
             + " good parts, as on a line; default) or all (the training set's mix of classes)")
     String reference = Adaptation.Options.defaults().reference();
 
+    @Option(names = "--progress", paramLabel = "text|json", description = "progress as text for a person (default)"
+            + " or as one JSON object a line for a program (the service reads it)")
+    String progress = "text";
+
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
+        if (!progress.equals("text") && !progress.equals("json")) {
+            throw new VigilException("--progress must be text or json, found '" + progress + "'");
+        }
+        dev.vigil.trainer.util.Progress.jsonLines(progress.equals("json"));
+        if (progress.equals("json")) {
+            // run for a service: a run must not outlive the service that started it
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+                System.err.println("vigil adapt: the process that started this run is gone; stopping");
+                Runtime.getRuntime().halt(143);
+            }));
+        }
         ModelPackage pkg = ModelPackage.open(model);
         List<Path> frames = images(data);
         ImageDataset lab = labelled == null ? null : ImageDataset.scan(labelled, 1);

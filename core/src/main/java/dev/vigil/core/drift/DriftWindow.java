@@ -15,7 +15,7 @@ public final class DriftWindow {
     /** Frames per window when none is configured ({@code drift.window}). */
     public static final int DEFAULT_SIZE = 50;
     /** The alarm threshold when none is configured ({@code drift.threshold}; measured: docs/benchmarks.md, "Drift"). */
-    public static final double DEFAULT_THRESHOLD = 8.0;
+    public static final double DEFAULT_THRESHOLD = 2.5;
     private final int size;
     private final int dims;
     private final float[][] ring;

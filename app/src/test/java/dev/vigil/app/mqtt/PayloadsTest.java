@@ -42,9 +42,26 @@ class PayloadsTest {
         verdicts.put("defect", 80L);
         verdicts.put("uncertain", 20L);
         return StatusPayload.of("line1", T, "0.1.0", "inspect", "m-20260301-1", List.of(
-                new StatusPayload.CameraState("cam1", "up", null, 5.0, 1200, 3, 0),
+                new StatusPayload.CameraState("cam1", "up", null, 5.0, 1200, 3, 0, drift(null)),
                 new StatusPayload.CameraState("cam2", "down", "camera cam2: /dev/video1 not found; plug it in", 0.0,
                         0, 0, 0)), verdicts, 2, 0, 3600);
+    }
+
+    static DriftPayload drift(String event) {
+        return DriftPayload.of("cam1", "m-20260301-1", T, 50, 50, 3.2, 2.5, true, T.minusSeconds(60), event);
+    }
+
+    @Test
+    void driftMatchesGolden() throws IOException {
+        golden("drift", drift(null), DriftPayload.class);
+        golden("drift-alert", drift("raised"), DriftPayload.class);
+    }
+
+    @Test
+    void aStatusFromBeforeDriftReadsWithoutIt() throws IOException {
+        StatusPayload old = Payloads.parse(read("status-before-drift"), StatusPayload.class);
+        assertEquals(null, old.cameras().get(0).drift());
+        assertEquals(status().cameras().get(1), old.cameras().get(1));
     }
 
     static ModelStatePayload modelState() {

@@ -113,7 +113,10 @@ public final class BackboneResolver {
     private Backbone load(Path file, BackboneSpec spec) {
         OnnxGraph graph = OnnxGraph.load(file).toFloat32();
         GraphAnatomy anatomy = GraphAnalysis.analyse(graph);
-        if (!anatomy.blocks().equals(spec.blocks())) {
+        if (spec.blocks().isEmpty()) {
+            log.accept("backbone " + spec.name() + ": graph analysis found " + anatomy.blocks().size() + " blocks"
+                    + " (the last, " + anatomy.features() + ", is the feature map the ImageNet classifier reads)");
+        } else if (!anatomy.blocks().equals(spec.blocks())) {
             log.accept("warning: graph analysis of " + spec.name() + " found blocks " + anatomy.blocks()
                     + " where the catalog lists " + spec.blocks() + "; using the catalog's");
             anatomy = new GraphAnatomy(anatomy.input(), anatomy.output(), anatomy.cutPoints(), spec.blocks(),

@@ -11,9 +11,10 @@ public final class BackbonesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         for (BackboneSpec b : BackboneCatalog.all()) {
-            System.out.printf("%-20s %s%n  file %s, %d bytes, sha256 %s%n  url %s%n  input %s%n  blocks %d (cut"
-                    + " points %s)%n", b.name(), b.description(), b.fileName(), b.sizeBytes(), b.sha256(), b.url(),
-                    b.preprocessing(), b.blocks().size(), b.blocks());
+            System.out.printf("%-20s %s%n  file %s, %d bytes, sha256 %s%n  url %s%n  input %s%n  blocks %s%n",
+                    b.name(), b.description(), b.fileName(), b.sizeBytes(), b.sha256(), b.url(), b.preprocessing(),
+                    b.blocks().isEmpty() ? "found by graph analysis when the file is first loaded"
+                            : b.blocks().size() + " (cut points " + b.blocks() + ")");
         }
         return 0;
     }

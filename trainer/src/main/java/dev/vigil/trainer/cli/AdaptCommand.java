@@ -48,17 +48,7 @@ public final class AdaptCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!progress.equals("text") && !progress.equals("json")) {
-            throw new VigilException("--progress must be text or json, found '" + progress + "'");
-        }
-        dev.vigil.trainer.util.Progress.jsonLines(progress.equals("json"));
-        if (progress.equals("json")) {
-            // run for a service: a run must not outlive the service that started it
-            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
-                System.err.println("vigil adapt: the process that started this run is gone; stopping");
-                Runtime.getRuntime().halt(143);
-            }));
-        }
+        dev.vigil.trainer.util.Progress.mode(progress, "adapt");
         ModelPackage pkg = ModelPackage.open(model);
         List<Path> frames = images(data);
         ImageDataset lab = labelled == null ? null : ImageDataset.scan(labelled, 1);

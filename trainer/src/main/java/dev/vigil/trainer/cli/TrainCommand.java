@@ -207,17 +207,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream err = System.err;
-        if (!progress.equals("text") && !progress.equals("json")) {
-            throw new dev.vigil.core.VigilException("--progress must be text or json, found '" + progress + "'");
-        }
-        dev.vigil.trainer.util.Progress.jsonLines(progress.equals("json"));
-        if (progress.equals("json")) {
-            // run for a service: a run must not outlive the service that started it (killed, power-cut, restarted)
-            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
-                System.err.println("vigil train: the process that started this run is gone; stopping");
-                Runtime.getRuntime().halt(143);
-            }));
-        }
+        dev.vigil.trainer.util.Progress.mode(progress, "train");
         if (!init.equals("pretrained") && !init.equals("random")) {
             throw new dev.vigil.core.VigilException("--init must be pretrained or random, found '" + init + "'");
         }

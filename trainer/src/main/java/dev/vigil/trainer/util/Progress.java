@@ -15,6 +15,23 @@ public final class Progress implements AutoCloseable {
      */
     private static volatile boolean json;
 
+    /**
+     * Applies {@code --progress text|json} for {@code command}: JSON lines for a service that runs the command as a
+     * child process, which must then not outlive that service (killed, power cut, restarted).
+     */
+    public static void mode(String progress, String command) {
+        if (!progress.equals("text") && !progress.equals("json")) {
+            throw new dev.vigil.core.VigilException("--progress must be text or json, found '" + progress + "'");
+        }
+        jsonLines(progress.equals("json"));
+        if (progress.equals("json")) {
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+                System.err.println("vigil " + command + ": the process that started this run is gone; stopping");
+                Runtime.getRuntime().halt(143);
+            }));
+        }
+    }
+
     public static void jsonLines(boolean on) {
         json = on;
     }

@@ -424,9 +424,9 @@ public final class Adaptation {
         replace.put(TransferNetwork.HEAD_SCALE, OnnxTensors.floatTensor(TransferNetwork.HEAD_SCALE,
                 OnnxTensors.dims(g.initializer(TransferNetwork.HEAD_SCALE)), h.scale()));
         replace.put(ModelExporter.DRIFT_MEAN, OnnxTensors.floatTensor(ModelExporter.DRIFT_MEAN,
-                new long[] {h.classes(), d}, flatten(h.driftMean())));
+                new long[] {h.classes(), d}, OnnxTensors.flatten(h.driftMean())));
         replace.put(ModelExporter.DRIFT_SCALE, OnnxTensors.floatTensor(ModelExporter.DRIFT_SCALE,
-                new long[] {h.classes(), d}, flatten(h.driftScale())));
+                new long[] {h.classes(), d}, OnnxTensors.flatten(h.driftScale())));
         replace.put(TransferNetwork.HEAD_WEIGHT, OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT,
                 new long[] {h.classes(), d}, h.weight()));
         replace.put(TransferNetwork.HEAD_BIAS, OnnxTensors.floatTensor(TransferNetwork.HEAD_BIAS,
@@ -516,14 +516,6 @@ public final class Adaptation {
         float[][] out = new float[idx.length][];
         for (int i = 0; i < idx.length; i++) {
             out[i] = a[idx[i]];
-        }
-        return out;
-    }
-
-    private static float[] flatten(float[][] m) {
-        float[] out = new float[m.length * m[0].length];
-        for (int i = 0; i < m.length; i++) {
-            System.arraycopy(m[i], 0, out, i * m[i].length, m[i].length);
         }
         return out;
     }

@@ -157,8 +157,8 @@ public final class ModelExporter {
                     "vigil_drift_original"), List.of("vigil_drift_rows"), intAttr("axis", 0)));
             rows = "vigil_drift_rows";
         }
-        b.initializer(OnnxTensors.floatTensor(DRIFT_MEAN, new long[] {k, d}, flatten(drift.mean())));
-        b.initializer(OnnxTensors.floatTensor(DRIFT_SCALE, new long[] {k, d}, flatten(drift.scale())));
+        b.initializer(OnnxTensors.floatTensor(DRIFT_MEAN, new long[] {k, d}, OnnxTensors.flatten(drift.mean())));
+        b.initializer(OnnxTensors.floatTensor(DRIFT_SCALE, new long[] {k, d}, OnnxTensors.flatten(drift.scale())));
         b.node(node("ArgMax", "vigil_drift_class", List.of(OUTPUT), List.of("vigil_drift_class"),
                 intAttr("axis", 1), intAttr("keepdims", 0)));
         b.node(node("Gather", "vigil_drift_class_mean", List.of(DRIFT_MEAN, "vigil_drift_class"),
@@ -173,14 +173,6 @@ public final class ModelExporter {
     /** Initializers of the drift reference: {@code [K,D]} per-class means and inverse deviations. */
     public static final String DRIFT_MEAN = "vigil_drift_mean";
     public static final String DRIFT_SCALE = "vigil_drift_scale";
-
-    private static float[] flatten(float[][] m) {
-        float[] out = new float[m.length * m[0].length];
-        for (int i = 0; i < m.length; i++) {
-            System.arraycopy(m[i], 0, out, i * m[i].length, m[i].length);
-        }
-        return out;
-    }
 
     /**
      * Appends the map head (a 1x1 convolution over the {@link PatchFeatures}, its standardisation folded into the

@@ -106,6 +106,15 @@ public final class OnnxTensors {
     }
 
     /** A float32 tensor with raw little-endian data. */
+    /** A matrix's rows one after the other (row-major), as a tensor's values. */
+    public static float[] flatten(float[][] m) {
+        float[] out = new float[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) {
+            System.arraycopy(m[i], 0, out, i * m[i].length, m[i].length);
+        }
+        return out;
+    }
+
     public static TensorProto floatTensor(String name, long[] dims, float[] values) {
         ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.asFloatBuffer().put(values);

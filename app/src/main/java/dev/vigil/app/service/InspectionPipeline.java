@@ -60,6 +60,7 @@ public final class InspectionPipeline implements AutoCloseable {
     private final Decider decider;
     private final VerdictPublisher publisher;
     private final dev.vigil.app.drift.DriftWatch drift;
+    private final dev.vigil.app.capture.FrameTaps taps;
     /** The parts a configuration change walks over, in order: each applies its own section. */
     private final List<Reconfigurable> parts;
     private final Map<String, AtomicReference<Pending>> slots = new ConcurrentHashMap<>();
@@ -94,6 +95,7 @@ public final class InspectionPipeline implements AutoCloseable {
                 m -> decider.model(m, this.config));
         this.publisher = new VerdictPublisher(() -> this.mqtt, () -> this.config);
         this.drift = new dev.vigil.app.drift.DriftWatch(config, () -> this.mqtt, metrics);
+        this.taps = new dev.vigil.app.capture.FrameTaps(() -> this.config.storage().jpegQuality());
         this.flagged = new dev.vigil.app.samples.FlaggedFrames(store, () -> this.config.storage().jpegQuality(),
                 metrics);
         this.flags = new FlagPolicy(config.storage().auditShare(), config.storage().flagsPerHour(),
@@ -330,25 +332,9 @@ public final class InspectionPipeline implements AutoCloseable {
         }
     }
 
-    /** Cameras whose next frames are being saved (an adaptation collecting them). */
-    private final Map<String, FrameTap> taps = new ConcurrentHashMap<>();
-
-    /** Saves the next frames of one camera into a folder. */
-    private static final class FrameTap {
-        final Path dir;
-        final int wanted;
-        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        int saved;
-
-        FrameTap(Path dir, int wanted) {
-            this.dir = dir;
-            this.wanted = wanted;
-        }
-    }
-
     /**
-     * Saves the next {@code frames} frames {@code camera} captures into {@code dir} (JPEG at
-     * {@code storage.jpegQuality}), waiting at most {@code timeout}; returns how many were saved.
+     * Saves the next {@code frames} frames {@code camera} captures into {@code dir}, waiting at most {@code timeout};
+     * returns how many were saved (an adaptation collects its frames so).
      */
     public int collectFrames(String camera, int frames, Path dir, java.time.Duration timeout)
             throws InterruptedException, java.io.IOException {
@@ -356,56 +342,13 @@ public final class InspectionPipeline implements AutoCloseable {
             throw new dev.vigil.core.VigilException("no camera '" + camera + "'; cameras: "
                     + config.cameras().stream().map(DeviceConfig.Camera::id).toList());
         }
-        Files.createDirectories(dir);
-        FrameTap tap = new FrameTap(dir, frames);
-        if (taps.putIfAbsent(camera, tap) != null) {
-            throw new dev.vigil.core.VigilException("camera " + camera + "'s frames are already being collected;"
-                    + " wait for that to end");
-        }
-        try {
-            tap.done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            synchronized (tap) {
-                return tap.saved;
-            }
-        } finally {
-            taps.remove(camera, tap);
-        }
-    }
-
-    private void tap(CapturedFrame f) {
-        FrameTap tap = taps.get(f.cameraId());
-        if (tap == null) {
-            return;
-        }
-        synchronized (tap) {
-            if (tap.saved >= tap.wanted) {
-                return;
-            }
-            org.opencv.core.MatOfByte buf = new org.opencv.core.MatOfByte();
-            try {
-                org.opencv.imgcodecs.Imgcodecs.imencode(".jpg", f.image(), buf, new org.opencv.core.MatOfInt(
-                        org.opencv.imgcodecs.Imgcodecs.IMWRITE_JPEG_QUALITY, config.storage().jpegQuality()));
-                Files.write(tap.dir.resolve(String.format("frame-%05d.jpg", tap.saved)), buf.toArray());
-                tap.saved++;
-            } catch (java.io.IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "camera {0}: cannot save a frame for adaptation: {1}",
-                        f.cameraId(), e.getMessage());
-                tap.done.countDown();
-            } finally {
-                buf.release();
-            }
-            if (tap.saved >= tap.wanted) {
-                tap.done.countDown();
-            }
-        }
+        return taps.collect(camera, frames, dir, timeout);
     }
 
     private void process(List<Pending> pending) {
         List<CapturedFrame> batch = pending.stream().map(Pending::frame).toList();
         try {
-            if (!taps.isEmpty()) {
-                batch.forEach(this::tap);
-            }
+            batch.forEach(taps::offer);
             synchronized (models.lock()) {
                 LoadedModel m = models.model();
                 if (m == null) {

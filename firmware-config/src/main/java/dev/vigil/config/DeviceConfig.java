@@ -391,7 +391,12 @@ public record DeviceConfig(
                     + " inspection keeps a core.", min = 1, max = 256) Integer threads,
             @Key(doc = "Most memory the training process may take, MiB (heap, direct buffers and native arenas"
                     + " together; it stops with a clear error rather than grow past it).", min = 512, max = 262_144)
-            Integer maxMemoryMb) {
+            Integer maxMemoryMb,
+            @Key(doc = "constant: the unfrozen blocks train from the start; progressive[:E]: the head first, then one"
+                    + " more block every E epochs (default 3) up to training.unfreeze (0 = every block), early"
+                    + " stopping over the whole schedule (docs/trainer.md, fine-tuning strategies).",
+                    pattern = "constant|progressive(:[1-9][0-9]{0,2})?",
+                    patternDoc = "constant, progressive or progressive:E with E from 1 to 999") String schedule) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
@@ -401,6 +406,7 @@ public record DeviceConfig(
             shadowFrames = shadowFrames == null ? 200 : shadowFrames;
             autoPromote = autoPromote == null ? Boolean.TRUE : autoPromote;
             maxMemoryMb = maxMemoryMb == null ? 2048 : maxMemoryMb;
+            schedule = schedule == null ? "constant" : schedule;
         }
 
         /** {@link #threads}, or the cores less one (at least 1) when it is left out. */
@@ -411,7 +417,7 @@ public record DeviceConfig(
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache, Integer autoAfterLabels,
                 Double evaluationShare, Integer shadowFrames, Boolean autoPromote) {
             this(backbone, unfreeze, epochs, modelCache, autoAfterLabels, evaluationShare, shadowFrames, autoPromote,
-                    null, null);
+                    null, null, null);
         }
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {

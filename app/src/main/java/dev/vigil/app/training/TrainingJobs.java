@@ -214,10 +214,15 @@ public final class TrainingJobs implements AutoCloseable {
                     null)), id);
             // the training itself runs in a child process: a crash or an out-of-memory there cannot take
             // inspection down, and its CPU and memory are bounded (TrainingProcess)
-            List<String> args = List.of("--data", dir.resolve("data").toString(), "--backbone", bb.file().toString(),
-                    "--out", dir.resolve("model").toString(), "--unfreeze", Integer.toString(t.unfreeze()),
-                    "--epochs", Integer.toString(t.epochs()), "--cache",
-                    Path.of(config.storage().dir()).resolve("features").toString(), "--model-cache", cache.toString());
+            List<String> args = new java.util.ArrayList<>(List.of("--data", dir.resolve("data").toString(),
+                    "--backbone", bb.file().toString(), "--out", dir.resolve("model").toString(), "--epochs",
+                    Integer.toString(t.epochs()), "--cache", Path.of(config.storage().dir()).resolve("features")
+                            .toString(), "--model-cache", cache.toString(), "--schedule", t.schedule()));
+            boolean progressive = !t.schedule().equals("constant");
+            if (!progressive || t.unfreeze() > 0) {
+                // progressive: training.unfreeze caps the blocks it adds; 0 leaves it to go through every block
+                args.addAll(List.of("--unfreeze", Integer.toString(t.unfreeze())));
+            }
             int threads = t.threadsOrDefault();
             TrainingProcess child = new TrainingProcess(args, threads, t.maxMemoryMb());
             update(id, State.RUNNING, "training in a process of its own (" + threads + " thread" + (threads == 1 ? ""

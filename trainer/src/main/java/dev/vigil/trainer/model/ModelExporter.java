@@ -120,7 +120,7 @@ public final class ModelExporter {
         if (tta.size() > 1) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
         }
-        TransferTrainer.DriftReference drift = trainer.driftReference();
+        dev.vigil.trainer.train.DriftReference drift = trainer.driftReference();
         if (drift != null) {
             driftFeatures(b, features, drift, tta.size());
         }
@@ -142,7 +142,7 @@ public final class ModelExporter {
      * augmentation the features are stacked variant-major, {@code [V*N,D]}, the original first), standardised by the
      * statistics of the class the model predicts for it: {@code (features - mean[argmax]) * scale[argmax]}.
      */
-    private static void driftFeatures(GraphBuilder b, String features, TransferTrainer.DriftReference drift,
+    private static void driftFeatures(GraphBuilder b, String features, dev.vigil.trainer.train.DriftReference drift,
             int variants) {
         String rows = features;
         int d = drift.dims();
@@ -485,7 +485,7 @@ public final class ModelExporter {
     }
 
     /** Features standardised by the reference of each image's predicted class (what the graph computes). */
-    private static float[][] standardised(float[][] f, float[][] probs, TransferTrainer.DriftReference ref) {
+    private static float[][] standardised(float[][] f, float[][] probs, dev.vigil.trainer.train.DriftReference ref) {
         float[][] out = new float[f.length][];
         for (int i = 0; i < f.length; i++) {
             int c = dev.vigil.trainer.eval.Metrics.argmax(probs[i]);
@@ -571,7 +571,7 @@ public final class ModelExporter {
     }
 
     private Manifest.Drift driftRef() {
-        TransferTrainer.DriftReference d = trainer.driftReference();
+        dev.vigil.trainer.train.DriftReference d = trainer.driftReference();
         return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, "class",
                 java.util.Arrays.stream(d.images()).max().orElse(0), null, d.excess());
     }

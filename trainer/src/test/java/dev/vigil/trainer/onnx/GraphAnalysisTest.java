@@ -49,9 +49,10 @@ class GraphAnalysisTest {
     @Test
     void unfreezeBeyondTheAvailableBlocksIsAClearError() {
         GraphAnatomy a = GraphAnalysis.analyse(OnnxGraph.load(SharedAssets.squeezenet()).toFloat32());
-        VigilException e = assertThrows(VigilException.class, () -> a.cutFor(8));
-        assertEquals("--unfreeze 8 is out of range: this backbone has 8 blocks before its classifier, so --unfreeze"
-                + " must be between 0 and 7", e.getMessage());
+        assertEquals(a.input(), a.cutFor(8), "as many blocks as there are is every layer: the cut is the input");
+        VigilException e = assertThrows(VigilException.class, () -> a.cutFor(9));
+        assertEquals("--unfreeze 9 is out of range: this backbone has 8 blocks before its classifier, so --unfreeze"
+                + " must be between 0 and 7, or all", e.getMessage());
     }
 
     @Test

@@ -41,10 +41,10 @@ public record GraphAnatomy(String input, String output, List<String> cutPoints, 
         if (unfreeze == allBlocks()) {
             return input;
         }
-        if (unfreeze < 0 || unfreeze > maxUnfreeze()) {
+        if (unfreeze < 0 || unfreeze > allBlocks()) {
             throw new VigilException("--unfreeze " + unfreeze + " is out of range: this backbone has " + blocks.size()
-                    + " blocks before its classifier, so --unfreeze must be between 0 and " + maxUnfreeze()
-                    + ", or all");
+                    + " blocks before its classifier, so --unfreeze must be between 0 and " + allBlocks() + " ("
+                    + allBlocks() + " = all: every layer)");
         }
         return blocks.get(blocks.size() - 1 - unfreeze);
     }

@@ -141,7 +141,7 @@ class BadInputTest {
                 "--out", tmp.resolve("out").toString(), "--unfreeze", "12");
         assertEquals(1, r.code());
         assertEquals("vigil train: --unfreeze 12 is out of range: this backbone has 8 blocks before its classifier,"
-                + " so --unfreeze must be between 0 and 7, or all", r.line());
+                + " so --unfreeze must be between 0 and 8 (8 = all: every layer)", r.line());
         Run frozenProgressive = train("--data", data, "--backbone",
                 SharedAssets.squeezenet().toString(), "--out", tmp.resolve("out2").toString(), "--schedule",
                 "progressive", "--unfreeze", "0");

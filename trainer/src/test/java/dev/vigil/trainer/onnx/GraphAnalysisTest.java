@@ -52,7 +52,7 @@ class GraphAnalysisTest {
         assertEquals(a.input(), a.cutFor(8), "as many blocks as there are is every layer: the cut is the input");
         VigilException e = assertThrows(VigilException.class, () -> a.cutFor(9));
         assertEquals("--unfreeze 9 is out of range: this backbone has 8 blocks before its classifier, so --unfreeze"
-                + " must be between 0 and 7, or all", e.getMessage());
+                + " must be between 0 and 8 (8 = all: every layer)", e.getMessage());
     }
 
     @Test

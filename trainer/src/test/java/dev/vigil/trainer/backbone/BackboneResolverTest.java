@@ -66,8 +66,8 @@ class BackboneResolverTest {
     void anUnknownNameListsTheCatalog() {
         VigilException e = assertThrows(VigilException.class,
                 () -> new BackboneResolver(tmp, log::add).resolve("resnet-9000"));
-        assertEquals("unknown backbone 'resnet-9000': use one of squeezenet1.1-fp16, mobilenetv2-int8, or the path"
-                + " of an ONNX file", e.getMessage());
+        assertEquals("unknown backbone 'resnet-9000': use one of squeezenet1.1-fp16, mobilenetv2-int8, resnet18-v2,"
+                + " resnet50-v1-int8, shufflenet-v2, densenet-121, or the path of an ONNX file", e.getMessage());
     }
 
     @Test

@@ -241,10 +241,10 @@ public final class Adaptation {
     }
 
     /** The raw pooled features back from the drift output: {@code f = z / scale[class] + mean[class]}. */
-    private static float[][] unstandardise(Run r, Head h) {
+    private float[][] unstandardise(Run r, Head h) {
         float[][] f = new float[r.drift().length][];
         for (int i = 0; i < f.length; i++) {
-            int c = argmax(r.probabilities()[i]);
+            int c = headClass(r.probabilities()[i], h.classes(), source.okIndex());
             f[i] = new float[h.dims()];
             for (int j = 0; j < h.dims(); j++) {
                 f[i][j] = r.drift()[i][j] / h.driftScale()[c][j] + h.driftMean()[c][j];
@@ -518,6 +518,21 @@ public final class Adaptation {
             out[i] = a[idx[i]];
         }
         return out;
+    }
+
+    /**
+     * The class the supervised head predicts (the one the graph standardised the drift features by) from a package's
+     * output probabilities. A combined package adds an {@code anomaly} class after the head's {@code K}: there
+     * {@code ok = 1 - D}, defect class {@code k} = {@code D P_k} and {@code anomaly = D P_ok}, so the head's own
+     * ranking is that of the defect classes' columns with the anomaly column in the ok class's place.
+     */
+    static int headClass(float[] probabilities, int classes, int ok) {
+        if (probabilities.length == classes || ok < 0 || ok >= classes) {
+            return argmax(java.util.Arrays.copyOf(probabilities, classes));
+        }
+        float[] head = java.util.Arrays.copyOf(probabilities, classes);
+        head[ok] = probabilities[classes];
+        return argmax(head);
     }
 
     static int argmax(float[] p) {

@@ -106,4 +106,16 @@ class AdaptationTest {
         assertTrue(e.getMessage().startsWith("--labelled: class folder 'scratched'"), e.getMessage());
         assertTrue(Files.notExists(tmp.resolve("never")), "nothing written");
     }
+
+    @Test
+    void theHeadsClassIsRecoveredFromACombinedPackagesProbabilities() {
+        // head classes [defect, ok], the combined package adds anomaly: ok = 1 - D, defect = D P_defect, anomaly = D P_ok
+        double d = 0.6;
+        double pOk = 0.7; // the head says ok, the guard raised D
+        float[] combined = {(float) (d * (1 - pOk)), (float) (1 - d), (float) (d * pOk)};
+        assertEquals(1, Adaptation.headClass(combined, 2, 1), "the head's ok, not the combined verdict");
+        float[] defect = {(float) (0.9 * 0.8), 0.1f, (float) (0.9 * 0.2)};
+        assertEquals(0, Adaptation.headClass(defect, 2, 1));
+        assertEquals(0, Adaptation.headClass(new float[] {0.8f, 0.2f}, 2, 1), "a supervised package as it is");
+    }
 }

@@ -61,8 +61,14 @@ class TrainingCgroupTest {
         TrainingCgroup cg = TrainingCgroup.probe(root, "0::/system.slice/vigil.service\n").orElseThrow();
         Files.writeString(cg.dir().resolve("memory.swap.max"), "max\n");
         Files.writeString(cg.dir().resolve("memory.events"), "low 0\nhigh 0\nmax 3\noom 0\noom_kill 0\n");
-        TrainingProcess child = new TrainingProcess(List.of("--data", root.toString(), "--backbone", "x",
-                "--out", root.resolve("out").toString()), 1, 777, Optional.of(cg));
+        // a real (small) training, so the child is still working when the fake OOM killer strikes: a child given bad
+        // input could exit on its own first, and the test would race
+        Path data = dev.vigil.trainer.SharedAssets.subset(dev.vigil.trainer.SharedAssets.casting().resolve("train"),
+                root.resolve("data"), 0, 4);
+        TrainingProcess child = new TrainingProcess(List.of("--data", data.toString(), "--backbone",
+                dev.vigil.trainer.SharedAssets.squeezenet().toString(), "--out", root.resolve("out").toString(),
+                "--cache", root.resolve("cache").toString(), "--model-cache", root.resolve("models").toString()), 1,
+                777, Optional.of(cg));
         Thread oomKiller = new Thread(() -> {
             try {
                 Path procs = cg.dir().resolve("cgroup.procs");

@@ -230,11 +230,7 @@ public final class TrainingJobs implements AutoCloseable {
             child.run(threads, line -> progress(id, line));
             takeCandidate(id, dir, config, "training " + id + " by " + jobs.get(id).requestedBy());
         } catch (RuntimeException | IOException | InterruptedException e) {
-            boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
-                    || String.valueOf(e.getMessage()).contains("cancelled");
-            update(id, cancelled ? State.CANCELLED : State.FAILED, null, null, e.getMessage(), null);
-            LOG.log(System.Logger.Level.WARNING, "training {0} {1}: {2}", id, cancelled ? "cancelled" : "failed",
-                    e.getMessage());
+            ended(id, "training", e);
         } finally {
             try {
                 Folders.deleteTree(dir); // the package is in the registry now; the links and scratch files are not needed
@@ -278,6 +274,15 @@ public final class TrainingJobs implements AutoCloseable {
             update(id, State.DONE, c.decision(), e.id(), null, null);
             LOG.log(System.Logger.Level.INFO, "{0}: candidate {1}: {2}", id, e.id(), c.decision());
         }
+    }
+
+    /** A job that threw: cancelled (interrupted, or the child said so) or failed, with the reason. */
+    private void ended(String id, String what, Exception e) {
+        boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
+                || String.valueOf(e.getMessage()).contains("cancelled");
+        update(id, cancelled ? State.CANCELLED : State.FAILED, null, null, e.getMessage(), null);
+        LOG.log(System.Logger.Level.WARNING, "{0} {1} {2}: {3}", what, id, cancelled ? "cancelled" : "failed",
+                e.getMessage());
     }
 
     /** Saves the next frames of a camera into a folder (the service's inspection loop does it). */
@@ -345,11 +350,7 @@ public final class TrainingJobs implements AutoCloseable {
             takeCandidate(id, dir, config, "adaptation " + id + " of " + active + " to camera " + camera + " by "
                     + jobs.get(id).requestedBy());
         } catch (RuntimeException | IOException | InterruptedException e) {
-            boolean cancelled = e instanceof InterruptedException || Thread.currentThread().isInterrupted()
-                    || String.valueOf(e.getMessage()).contains("cancelled");
-            update(id, cancelled ? State.CANCELLED : State.FAILED, null, null, e.getMessage(), null);
-            LOG.log(System.Logger.Level.WARNING, "adaptation {0} {1}: {2}", id, cancelled ? "cancelled" : "failed",
-                    e.getMessage());
+            ended(id, "adaptation", e);
         } finally {
             try {
                 Folders.deleteTree(dir);

@@ -326,7 +326,7 @@ public final class Adaptation {
         float[][] probs = headProbabilities(h, f);
         float[][] z = new float[f.length][h.dims()];
         for (int i = 0; i < f.length; i++) {
-            int c = argmax(probs[i]);
+            int c = dev.vigil.trainer.eval.Metrics.argmax(probs[i]);
             for (int j = 0; j < h.dims(); j++) {
                 z[i][j] = (f[i][j] - h.driftMean()[c][j]) * h.driftScale()[c][j];
             }
@@ -528,21 +528,11 @@ public final class Adaptation {
      */
     static int headClass(float[] probabilities, int classes, int ok) {
         if (probabilities.length == classes || ok < 0 || ok >= classes) {
-            return argmax(java.util.Arrays.copyOf(probabilities, classes));
+            return dev.vigil.trainer.eval.Metrics.argmax(java.util.Arrays.copyOf(probabilities, classes));
         }
         float[] head = java.util.Arrays.copyOf(probabilities, classes);
         head[ok] = probabilities[classes];
-        return argmax(head);
-    }
-
-    static int argmax(float[] p) {
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-            if (p[i] > p[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return dev.vigil.trainer.eval.Metrics.argmax(head);
     }
 
     private static float[] softmax(double[] logits) {
@@ -561,7 +551,7 @@ public final class Adaptation {
     private static double accuracy(float[][] probs, int[] y) {
         int ok = 0;
         for (int i = 0; i < y.length; i++) {
-            ok += argmax(probs[i]) == y[i] ? 1 : 0;
+            ok += dev.vigil.trainer.eval.Metrics.argmax(probs[i]) == y[i] ? 1 : 0;
         }
         return ok / (double) y.length;
     }

@@ -43,16 +43,18 @@ public final class DriftWindow {
         if (z.length != dims) {
             throw new IllegalArgumentException("drift features of " + z.length + " values in a window of " + dims);
         }
-        float[] out = ring[next];
-        if (out != null) {
+        float[] slot = ring[next];
+        if (slot == null) {
+            slot = ring[next] = new float[dims];
+        } else {
             for (int j = 0; j < dims; j++) {
-                sum[j] -= out[j];
+                sum[j] -= slot[j];
             }
         }
-        float[] copy = z.clone();
-        ring[next] = copy;
+        // the slot is reused: a frame allocates nothing once the window is full
+        System.arraycopy(z, 0, slot, 0, dims);
         for (int j = 0; j < dims; j++) {
-            sum[j] += copy[j];
+            sum[j] += slot[j];
         }
         next = (next + 1) % size;
         count = Math.min(count + 1, size);

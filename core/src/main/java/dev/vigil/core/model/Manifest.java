@@ -41,9 +41,38 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      *     the input (cell {@code (i,j)} covers input pixels {@code [j*W/w,(j+1)*W/w) x [i*H/h,(i+1)*H/h)}), in [0,1];
      *     null when the model has no map
      */
-    public record Output(String tensor, String kind, String defectMap, Drift drift) {
+    public record Output(String tensor, String kind, String defectMap, Drift drift, String verdictHead,
+            List<Head> heads) {
+        public Output {
+            heads = heads == null ? null : List.copyOf(heads);
+        }
+
         public Output(String tensor, String kind, String defectMap) {
             this(tensor, kind, defectMap, null);
+        }
+
+        public Output(String tensor, String kind, String defectMap, Drift drift) {
+            this(tensor, kind, defectMap, drift, null, null);
+        }
+
+        /** The heads other than the verdict head (empty for a single classifier). */
+        public List<Head> otherHeads() {
+            return heads == null ? List.of() : heads.stream().filter(h -> !h.name().equals(verdictHead)).toList();
+        }
+    }
+
+    /**
+     * One head of a multi-task model (docs/multitask.md): several classifiers on one backbone, each with its own
+     * probabilities output. The verdict head's output is {@link Output#tensor()} and its labels are the manifest's
+     * {@code labels}; the others are carried beside the verdict as attributes.
+     *
+     * @param name the head's name (a column of the training CSV)
+     * @param tensor its probabilities output {@code [N,K]}
+     * @param labels its classes, in output order
+     */
+    public record Head(String name, String tensor, List<String> labels) {
+        public Head {
+            labels = List.copyOf(labels);
         }
     }
 

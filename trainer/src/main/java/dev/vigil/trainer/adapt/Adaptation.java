@@ -129,6 +129,11 @@ public final class Adaptation {
     public Result adapt(List<Path> frames, dev.vigil.trainer.data.ImageDataset labelled, Path out)
             throws IOException {
         List<LabelledImage> lab = labelled == null ? List.of() : labelled.images();
+        if (labelled != null && source.manifest().output().heads() != null) {
+            throw new VigilException("--labelled fine-tunes a single head, but " + source.dir() + " is a multi-task"
+                    + " model (heads " + source.manifest().output().heads().stream().map(Manifest.Head::name).toList()
+                    + "); adapt it without --labelled (its standardisation is shared by every head)");
+        }
         if (frames.size() < 2) {
             throw new VigilException("adapt needs at least 2 unlabelled frames of the new condition, found "
                     + frames.size() + "; 50 or more give steadier statistics");
@@ -444,7 +449,8 @@ public final class Adaptation {
         Instant now = Instant.now();
         Manifest.Drift d = s.output().drift();
         Manifest.Output output = new Manifest.Output(s.output().tensor(), s.output().kind(), s.output().defectMap(),
-                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id(), d.excess()));
+                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id(), d.excess()),
+                s.output().verdictHead(), s.output().heads());
         Map<String, String> files = new LinkedHashMap<>();
         files.put(ModelPackage.MODEL, modelSha);
         files.put(ModelPackage.REPORT, reportSha);

@@ -35,8 +35,18 @@ import picocli.CommandLine.Option;
 public final class TrainCommand implements Callable<Integer> {
     private static final TrainOptions D = TrainOptions.defaults();
 
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "dataset: one sub-folder per class")
+    @Option(names = "--data", paramLabel = "DIR", description = "dataset: one sub-folder per class (or --labels)")
     Path data;
+
+    @Option(names = "--labels", paramLabel = "FILE.csv", description = "multi-task: one head per column of a CSV"
+            + " with the header file,<head>,<head>... (file absolute or relative to the CSV's folder; an empty cell"
+            + " = unknown for that head, left out of its loss); every head trains on one shared suffix and the"
+            + " model has one probabilities output per head (instead of --data)")
+    Path labels;
+
+    @Option(names = "--verdict-head", paramLabel = "NAME", description = "with --labels: the head the service"
+            + " decides on (default: the head named verdict, or the only one); --ok-label names its good class")
+    String verdictHead;
 
     @Option(names = "--backbone", required = true, paramLabel = "NAME|FILE",
             description = "catalog name (see 'vigil backbones') or path of an ONNX file")
@@ -214,6 +224,17 @@ public final class TrainCommand implements Callable<Integer> {
         int unfreezeBlocks = parseUnfreeze(unfreeze);
         dev.vigil.trainer.train.Finetune finetune = new dev.vigil.trainer.train.Finetune(lrDecay,
                 dev.vigil.trainer.train.Finetune.parseBn(bn), dev.vigil.trainer.train.Finetune.parseSchedule(schedule));
+        if ((data == null) == (labels == null)) {
+            throw new dev.vigil.core.VigilException("give either --data DIR (one sub-folder per class) or --labels"
+                    + " FILE.csv (one column per head), not " + (data == null ? "neither" : "both"));
+        }
+        if (labels != null) {
+            return trainMultiTask(unfreezeBlocks, finetune);
+        }
+        if (verdictHead != null) {
+            throw new dev.vigil.core.VigilException("--verdict-head names a column of --labels; without --labels"
+                    + " there is one head");
+        }
         ImageDataset ds = ImageDataset.scan(data, 2);
         boolean onlyGood = ds.classes().size() == 1 && ds.okIndex(okLabel) == 0;
         PackageTraining.Kind kind = PackageTraining.kind(ds, okLabel, anomaly, PackageTraining.Combine.parse(combine),
@@ -221,11 +242,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (kind == PackageTraining.Kind.ANOMALY) {
             return trainAnomaly(ds, onlyGood && !anomaly);
         }
-        TrainOptions o = new TrainOptions(unfreezeBlocks, epochs, D.patience(), batchSize, lr,
-                backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
-                geometry(), taps != null ? taps : D.taps(), PoolMode.parse(pool),
-                Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
-                groupBy, finetune);
+        TrainOptions o = options(unfreezeBlocks, finetune);
         AnomalyOptions memory = anomalyOptions(AnomalyOptions.DEFAULT_TAPS, Math.max(2, folds));
         PackageWriter.requireEmpty(out);
         Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
@@ -239,6 +256,47 @@ public final class TrainCommand implements Callable<Integer> {
         summary(System.out, built.supervised(), built.pkg());
         if (built.combined() != null) {
             combinedSummary(System.out, built.combined());
+        }
+        return 0;
+    }
+
+    private TrainOptions options(int unfreezeBlocks, dev.vigil.trainer.train.Finetune finetune) {
+        return new TrainOptions(unfreezeBlocks, epochs, D.patience(), batchSize, lr,
+                backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
+                geometry(), taps != null ? taps : D.taps(), PoolMode.parse(pool),
+                Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
+                groupBy, finetune);
+    }
+
+    /** {@code --labels}: one shared suffix, one head per column; the package decides on the verdict head. */
+    private int trainMultiTask(int unfreezeBlocks, dev.vigil.trainer.train.Finetune finetune) throws Exception {
+        PrintStream err = System.err;
+        if (anomaly) {
+            throw new dev.vigil.core.VigilException("--anomaly learns from good parts alone; it does not take --labels");
+        }
+        if (!combine.equals("auto") && !combine.equals("off")) {
+            throw new dev.vigil.core.VigilException("--combine on does not go with --labels: a multi-task model has"
+                    + " no memory of good parts (leave --combine out)");
+        }
+        dev.vigil.trainer.data.LabelTable table = dev.vigil.trainer.data.LabelTable.read(labels);
+        dev.vigil.trainer.train.Heads heads = dev.vigil.trainer.train.Heads.of(table, verdictHead);
+        ImageDataset ds = heads.dataset(table);
+        TrainOptions o = options(unfreezeBlocks, finetune);
+        PackageWriter.requireEmpty(out);
+        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
+                err::println).resolve(backbone);
+        err.printf(Locale.ROOT, "labels %s: %d images, %d heads:%n", labels, table.rows().size(), heads.count());
+        for (int h = 0; h < heads.count(); h++) {
+            err.printf(Locale.ROOT, "  %s%s: %d labelled, classes %s%n", heads.names().get(h),
+                    h == heads.verdict() ? " (verdict)" : "", table.labelled(h), heads.classes().get(h));
+        }
+        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
+                "features");
+        PackageTraining.Built built = PackageTraining.trainMultiTask(bb, ds, heads, o, cacheDir, out, err);
+        summary(System.out, built.supervised(), built.pkg());
+        var perHead = built.pkg().manifest().metrics().get("heads");
+        if (perHead instanceof java.util.Map<?, ?> m) {
+            m.forEach((name, v) -> System.out.printf(Locale.ROOT, "  head %s: %s%n", name, v));
         }
         return 0;
     }

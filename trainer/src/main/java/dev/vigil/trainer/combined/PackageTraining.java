@@ -11,6 +11,7 @@ import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.data.ImageDataset;
 import dev.vigil.trainer.model.ModelExporter;
 import dev.vigil.core.model.ModelPackage;
+import dev.vigil.trainer.train.Heads;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingResult;
 import dev.vigil.trainer.train.TransferTrainer;
@@ -112,6 +113,18 @@ public final class PackageTraining {
             throw new VigilException("--combine on: " + why);
         }
         return why == null ? Kind.COMBINED : Kind.SUPERVISED;
+    }
+
+    /**
+     * A multi-task package: every head of {@code heads} on one shared suffix, {@code data} being the verdict head's
+     * view of the images ({@link Heads#dataset}). No memory of good parts joins it.
+     */
+    public static Built trainMultiTask(Backbone backbone, ImageDataset data, Heads heads, TrainOptions options,
+            Path cache, Path out, PrintStream log) throws IOException {
+        try (TransferTrainer t = new TransferTrainer(backbone, data, options, cache, log, heads)) {
+            TrainingResult r = t.train();
+            return new Built(Kind.SUPERVISED, new ModelExporter(t).write(out), r, null, null);
+        }
     }
 
     /**

@@ -25,6 +25,7 @@ import dev.vigil.trainer.onnx.GraphBuilder;
 import dev.vigil.trainer.onnx.GraphSurgery;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.trainer.onnx.OnnxTensors;
+import dev.vigil.trainer.train.Heads;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.trainer.train.TrainingPlan;
 import dev.vigil.trainer.train.TrainingResult;
@@ -109,22 +110,48 @@ public final class ModelExporter {
         b.node(node("Gemm", "vigil_head", List.of("vigil_scaled", TransferNetwork.HEAD_WEIGHT,
                 TransferNetwork.HEAD_BIAS), List.of("vigil_logits"), intAttr("transB", 1)));
         List<Variant> tta = trainer.ttaVariants();
+        Heads heads = trainer.heads();
         String probs = tta.size() > 1 ? "vigil_variant_probabilities" : OUTPUT;
-        b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
+        if (heads == null) {
+            b.node(node("Softmax", "vigil_softmax", List.of("vigil_logits"), List.of(probs), intAttr("axis", 1)));
+        } else {
+            // one softmax per head over its slice of the logits; the verdict head's output keeps the usual name
+            for (int h = 0; h < heads.count(); h++) {
+                String slice = "vigil_logits_" + h;
+                slice(b, "vigil_logits", slice, heads.offset(h), heads.offset(h) + heads.size(h));
+                String out = tta.size() > 1 ? "vigil_variant_probabilities_" + h : headOutput(heads, h);
+                b.node(node("Softmax", "vigil_softmax_" + h, List.of(slice), List.of(out), intAttr("axis", 1)));
+            }
+        }
         PatchFeatures.Layout layout = null;
         if (trainer.mapNetwork() != null) {
             layout = PatchFeatures.layout(g, pre, plan.prefixTaps());
             b.nodes(PatchFeatures.nodes(layout));
             defectMap(b, cellHead(b, trainer.mapNetwork(), "vigil_map_head"), layout, tta.size());
         }
-        if (tta.size() > 1) {
+        if (tta.size() > 1 && heads == null) {
             testTimeAugmentation(b, g.inputName(), tta, pre, probs, net.classes());
+        } else if (tta.size() > 1) {
+            stackVariants(b, g.inputName(), tta, pre);
+            for (int h = 0; h < heads.count(); h++) {
+                meanOverVariants(b, "vigil_variant_probabilities_" + h, headOutput(heads, h), heads.size(h),
+                        tta.size(), "_" + h);
+            }
         }
         dev.vigil.trainer.train.DriftReference drift = trainer.driftReference();
         if (drift != null) {
             driftFeatures(b, features, drift, tta.size());
         }
-        b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
+        if (heads == null) {
+            b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, net.classes()));
+        } else {
+            b.output(OnnxGraph.floatValueInfo(OUTPUT, 0, heads.size(heads.verdict())));
+            for (int h = 0; h < heads.count(); h++) {
+                if (h != heads.verdict()) {
+                    b.output(OnnxGraph.floatValueInfo(headOutput(heads, h), 0, heads.size(h)));
+                }
+            }
+        }
         if (layout != null) {
             b.output(OnnxGraph.floatValueInfo(DEFECT_MAP, 0, 1, layout.gridHeight(), layout.gridWidth()));
         }
@@ -315,6 +342,12 @@ public final class ModelExporter {
      */
     private static void testTimeAugmentation(GraphBuilder b, String input, List<Variant> variants, Preprocessing pre,
             String variantProbs, int classes) {
+        stackVariants(b, input, variants, pre);
+        meanOverVariants(b, variantProbs, OUTPUT, classes, variants.size(), "");
+    }
+
+    /** The input batch stacked with its flipped and turned copies, variant by variant, in the network's place. */
+    private static void stackVariants(GraphBuilder b, String input, List<Variant> variants, Preprocessing pre) {
         String stacked = "vigil_tta_batch";
         b.rewireInput(input, stacked);
         // only the initializers a node reads: ONNX Runtime refuses unused ones in IR-version-3 graphs
@@ -355,17 +388,44 @@ public final class ModelExporter {
             copies.add(x);
         }
         b.node(node("Concat", "vigil_tta_stack", copies, List.of(stacked), intAttr("axis", 0)));
-        b.initializer(OnnxTensors.longTensor("vigil_tta_shape", new long[] {3}, new long[] {variants.size(), -1,
-                classes}));
-        b.node(node("Reshape", "vigil_tta_unstack", List.of(variantProbs, "vigil_tta_shape"),
-                List.of("vigil_tta_probabilities")));
+    }
+
+    /**
+     * {@code out}: each image's mean over its variants of {@code variantProbs} ({@code [variants*N, classes]}, variant
+     * by variant as {@link #stackVariants} stacked them); {@code tag} keeps node names apart.
+     */
+    private static void meanOverVariants(GraphBuilder b, String variantProbs, String out, int classes, int variants,
+            String tag) {
+        String shape = "vigil_tta_shape" + tag;
+        String unstacked = "vigil_tta_probabilities" + tag;
+        b.initializer(OnnxTensors.longTensor(shape, new long[] {3}, new long[] {variants, -1, classes}));
+        b.node(node("Reshape", "vigil_tta_unstack" + tag, List.of(variantProbs, shape), List.of(unstacked)));
         if (b.opset() >= 18) {
-            b.initializer(OnnxTensors.longTensor("vigil_tta_axes", new long[] {1}, new long[] {0}));
-            b.node(node("ReduceMean", "vigil_tta_mean", List.of("vigil_tta_probabilities", "vigil_tta_axes"),
-                    List.of(OUTPUT), intAttr("keepdims", 0)));
+            String axes = "vigil_tta_axes" + tag;
+            b.initializer(OnnxTensors.longTensor(axes, new long[] {1}, new long[] {0}));
+            b.node(node("ReduceMean", "vigil_tta_mean" + tag, List.of(unstacked, axes), List.of(out),
+                    intAttr("keepdims", 0)));
         } else {
-            b.node(node("ReduceMean", "vigil_tta_mean", List.of("vigil_tta_probabilities"), List.of(OUTPUT),
-                    intsAttr("axes", 0), intAttr("keepdims", 0)));
+            b.node(node("ReduceMean", "vigil_tta_mean" + tag, List.of(unstacked), List.of(out), intsAttr("axes", 0),
+                    intAttr("keepdims", 0)));
+        }
+    }
+
+    /** The output of head {@code h}: {@value #OUTPUT} for the verdict head, {@code probabilities_<name>} else. */
+    public static String headOutput(Heads heads, int h) {
+        return h == heads.verdict() ? OUTPUT : OUTPUT + "_" + heads.names().get(h);
+    }
+
+    /** Columns {@code [from, to)} of the 2-D tensor {@code in}. */
+    private static void slice(GraphBuilder b, String in, String out, int from, int to) {
+        if (b.opset() >= 10) {
+            b.initializer(OnnxTensors.longTensor(out + "_starts", new long[] {1}, new long[] {from}));
+            b.initializer(OnnxTensors.longTensor(out + "_ends", new long[] {1}, new long[] {to}));
+            b.initializer(OnnxTensors.longTensor(out + "_axes", new long[] {1}, new long[] {1}));
+            b.node(node("Slice", out, List.of(in, out + "_starts", out + "_ends", out + "_axes"), List.of(out)));
+        } else {
+            b.node(node("Slice", out, List.of(in), List.of(out), intsAttr("starts", from), intsAttr("ends", to),
+                    intsAttr("axes", 1)));
         }
     }
 
@@ -428,7 +488,9 @@ public final class ModelExporter {
         // the reference is recomputed at full precision (the cache keeps patch maps in half precision); from
         // scratch, the "features" are the preprocessed images themselves
         Extracted sub = trainer.plan().random() ? subset(val, n) : trainer.referenceFeatures(val.kept().subList(0, n));
-        float[][] djl = trainer.probabilities(sub, trainer.cutShape());
+        float[][][] djlHeads = trainer.headProbabilities(sub, trainer.cutShape());
+        Heads heads = trainer.heads();
+        float[][] djl = djlHeads[heads == null ? 0 : heads.verdict()];
         boolean maps = graph.graph().getOutputList().stream().anyMatch(o -> o.getName().equals(DEFECT_MAP));
         float[][] djlMaps = !maps ? null : trainer.plan().patches() ? trainer.defectMaps(sub)
                 : trainer.defectMaps(trainer.referenceFeatures(val.kept().subList(0, n), trainer.patchSpec(),
@@ -454,10 +516,13 @@ public final class ModelExporter {
                 try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, from * per, m * per),
                         new long[] {m, 3, pre.height(), pre.width()});
                         OrtSession.Result r = s.run(Map.of(graph.inputName(), in))) {
-                    float[][] ort = (float[][]) r.get(OUTPUT).orElseThrow().getValue();
-                    for (int i = 0; i < m; i++) {
-                        for (int k = 0; k < ort[i].length; k++) {
-                            max = Math.max(max, Math.abs(ort[i][k] - djl[from + i][k]));
+                    for (int h = 0; h < djlHeads.length; h++) {
+                        String name = heads == null ? OUTPUT : headOutput(heads, h);
+                        float[][] ort = (float[][]) r.get(name).orElseThrow().getValue();
+                        for (int i = 0; i < m; i++) {
+                            for (int k = 0; k < ort[i].length; k++) {
+                                max = Math.max(max, Math.abs(ort[i][k] - djlHeads[h][from + i][k]));
+                            }
                         }
                     }
                     if (drift) {
@@ -549,6 +614,12 @@ public final class ModelExporter {
         metrics.put("validationAccuracy", r.validation().accuracy());
         metrics.put("validationBalancedAccuracy", r.validation().balancedAccuracy());
         metrics.put("validationImages", r.validation().count());
+        if (trainer.headMetrics() != null) {
+            Map<String, Object> perHead = new LinkedHashMap<>();
+            trainer.headMetrics().forEach((name, hm) -> perHead.put(name, Map.of("accuracy", hm.accuracy(),
+                    "balancedAccuracy", hm.balancedAccuracy(), "images", hm.count())));
+            metrics.put("heads", perHead);
+        }
         Map<String, String> files = new LinkedHashMap<>();
         files.put(ModelPackage.MODEL, modelSha);
         files.put(ModelPackage.REPORT, reportSha);
@@ -557,7 +628,8 @@ public final class ModelExporter {
                 new Manifest.Input(bb.graph().inputName(), pre.width(), pre.height(), pre.colorOrder().name(),
                         pre.scale(), pre.mean(), pre.std(), "NCHW", pre.fit().name().toLowerCase(Locale.ROOT),
                         dev.vigil.trainer.backbone.Tiling.manifest(o.geometry().tiles(), pre.width(), pre.height())),
-                new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null, driftRef()),
+                new Manifest.Output(OUTPUT, "probabilities", hasMap ? DEFECT_MAP : null, driftRef(),
+                        trainer.heads() == null ? null : trainer.heads().verdictName(), headsRef()),
                 new Manifest.BackboneRef(bb.name(), bb.sha256(),
                         bb.file() == null ? null : bb.file().toAbsolutePath().toString()),
                 new Manifest.Training(plan.unfreeze(), plan.cut(), taps, plan.pool().name().toLowerCase(Locale.ROOT),
@@ -568,6 +640,19 @@ public final class ModelExporter {
                         r.skippedImages(), plan.patches() ? "patch" : "pooled",
                         plan.patches() ? trainer.network().patchPoolR() : null),
                 op, metrics, modelSha, files);
+    }
+
+    /** The manifest's list of heads (multi-task; null for a single classifier). */
+    private List<Manifest.Head> headsRef() {
+        Heads heads = trainer.heads();
+        if (heads == null) {
+            return null;
+        }
+        List<Manifest.Head> out = new ArrayList<>();
+        for (int h = 0; h < heads.count(); h++) {
+            out.add(new Manifest.Head(heads.names().get(h), headOutput(heads, h), heads.classes().get(h)));
+        }
+        return out;
     }
 
     private Manifest.Drift driftRef() {
@@ -612,6 +697,9 @@ public final class ModelExporter {
         finetune.put("batchNorm", f.bnTrain() ? "train" : "frozen");
         rep.put("finetune", finetune);
         rep.put("validation", r.validation());
+        if (trainer.headMetrics() != null) {
+            rep.put("heads", trainer.headMetrics());
+        }
         rep.put("operatingPoint", r.operatingPoint());
         rep.put("calibration", calibrationJson(r.calibration()));
         rep.put("thresholdCurve", r.thresholdCurve());

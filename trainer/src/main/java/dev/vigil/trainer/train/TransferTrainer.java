@@ -90,6 +90,12 @@ public final class TransferTrainer implements AutoCloseable {
     private int[][] holdOutSplit;
     private TransferNetwork mapNetwork;
     private List<LabelledImage> labelledImages;
+    /** The heads of a multi-task model; null for the single classifier. */
+    private final Heads heads;
+    /** Per readable image, its class per head (-1 = unknown); multi-task only. */
+    private int[][] allHeads;
+    /** Per head, out-of-fold (or held-out) figures over the images labelled for it; multi-task only. */
+    private Map<String, Metrics> headMetrics;
     /**
      * Most bytes the patch-feature maps of all images and variants may take in memory (half precision): beyond it,
      * augmentation variants are left out, the last first (the target device has 8 GB for everything).
@@ -98,6 +104,16 @@ public final class TransferTrainer implements AutoCloseable {
 
     public TransferTrainer(Backbone backbone, ImageDataset dataset, TrainOptions options, Path cacheRoot,
             PrintStream log) {
+        this(backbone, dataset, options, cacheRoot, log, null);
+    }
+
+    /**
+     * A multi-task trainer when {@code heads} is given: {@code dataset} is then the verdict head's view of the images
+     * ({@link Heads#dataset}), and every head trains on the one shared suffix.
+     */
+    public TransferTrainer(Backbone backbone, ImageDataset dataset, TrainOptions options, Path cacheRoot,
+            PrintStream log, Heads heads) {
+        this.heads = heads;
         this.dataset = dataset;
         this.options = options;
         this.cacheRoot = cacheRoot;
@@ -107,6 +123,9 @@ public final class TransferTrainer implements AutoCloseable {
                     + "); a classifier needs at least two class folders");
         }
         this.okIndex = dataset.okIndex(options.okLabel());
+        if (heads != null && options.head() == HeadKind.PATCH) {
+            throw new VigilException("--labels trains pooled heads only; drop --head patch");
+        }
         Preprocessing pre = inputFor(backbone, options, dataset);
         this.input = pre;
         TrainingPlan target = plan(backbone, options, pre);
@@ -314,7 +333,12 @@ public final class TransferTrainer implements AutoCloseable {
         long tTrain = System.nanoTime();
         int[] labels = all.kept().stream().mapToInt(LabelledImage::label).toArray();
         allLabels = labels;
+        allHeads = heads == null ? null : all.kept().stream().map(i -> heads.labelsOf(i.path()))
+                .toArray(int[][]::new);
         checkClassSizes(labels);
+        // the splits are stratified by the verdict; images without one form a stratum of their own
+        int[] strata = strata(labels);
+        List<String> strataNames = strataNames(labels);
 
         // parts: no part on both sides of any split
         int[] groups = groups(all);
@@ -328,7 +352,7 @@ public final class TransferTrainer implements AutoCloseable {
         }
 
         // held-out split: chooses the number of epochs (early stopping)
-        int[][] holdOut = GroupKFold.holdOut(labels, dataset.classes(), groups, options.validationFraction(),
+        int[][] holdOut = GroupKFold.holdOut(strata, strataNames, groups, options.validationFraction(),
                 options.seed());
         this.holdOutSplit = holdOut;
         int[] trainLabels = pick(labels, holdOut[0]);
@@ -340,21 +364,27 @@ public final class TransferTrainer implements AutoCloseable {
         // out-of-fold scores over every labelled image: the operating point and the figures the package promises
         // without a good-part class there is no operating point to calibrate: the held-out figures suffice
         int folds = options.folds() == 0 || okIndex < 0 ? 0
-                : GroupKFold.feasibleFolds(labels, groups, options.folds());
+                : GroupKFold.feasibleFolds(strata, groups, options.folds());
         float[][] scoredProbs;
+        float[][][] scoredHeads;
+        int[] scoredIdx;
         int[] scoredLabels;
         List<LabelledImage> scoredImages;
         if (folds >= 2) {
-            int[] foldOf = GroupKFold.assign(labels, groups, folds, options.seed());
-            scoredProbs = new float[labels.length][];
+            int[] foldOf = GroupKFold.assign(strata, groups, folds, options.seed());
+            scoredHeads = new float[headCount()][labels.length][];
             for (int f = 0; f < folds; f++) {
                 List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
                 fitOn(tv.get(0), null, fit.bestEpoch(), "fold " + (f + 1) + "/" + folds);
-                float[][] p = probabilities(all.select(tv.get(1), ttaIndex()), all.cutShape());
-                for (int i = 0; i < p.length; i++) {
-                    scoredProbs[tv.get(1)[i]] = p[i];
+                float[][][] p = headProbabilities(all.select(tv.get(1), ttaIndex()), all.cutShape());
+                for (int h = 0; h < p.length; h++) {
+                    for (int i = 0; i < p[h].length; i++) {
+                        scoredHeads[h][tv.get(1)[i]] = p[h][i];
+                    }
                 }
             }
+            scoredIdx = java.util.stream.IntStream.range(0, labels.length).toArray();
+            scoredProbs = scoredHeads[verdictHead()];
             scoredLabels = labels;
             scoredImages = all.kept();
         } else {
@@ -362,9 +392,22 @@ public final class TransferTrainer implements AutoCloseable {
                 log.printf(Locale.ROOT, "warning: a class has fewer than 2 parts, so no cross-validation: the operating"
                         + " point comes from the held-out split alone%n");
             }
-            scoredProbs = probabilities(validation, validation.cutShape());
+            scoredHeads = headProbabilities(validation, validation.cutShape());
+            scoredIdx = holdOut[1];
+            scoredProbs = scoredHeads[verdictHead()];
             scoredLabels = valLabels;
             scoredImages = validation.kept();
+        }
+        headMetrics = heads == null ? null : headMetrics(scoredHeads, scoredIdx);
+        if (heads != null) {
+            // the verdict's figures and operating point: over the images whose verdict is known
+            int[] verdicts = scoredLabels;
+            int[] known = java.util.stream.IntStream.range(0, verdicts.length).filter(i -> verdicts[i] >= 0)
+                    .toArray();
+            List<LabelledImage> images = scoredImages;
+            scoredImages = java.util.Arrays.stream(known).mapToObj(images::get).toList();
+            scoredProbs = pickRows(scoredProbs, known);
+            scoredLabels = pick(scoredLabels, known);
         }
         outOfFold = new OutOfFold(scoredImages, scoredLabels, scoredProbs, folds >= 2);
         network = heldOut;
@@ -420,8 +463,9 @@ public final class TransferTrainer implements AutoCloseable {
         if (patches.kept().size() != images.size()) {
             throw new VigilException("an image became unreadable while training; train again");
         }
-        fit(patches.select(holdOut[0], new int[] {0}), pick(labels, holdOut[0]), patches.select(holdOut[1],
-                new int[] {0}), pick(labels, holdOut[1]), options.epochs(), "defect map", true);
+        fit(patches.select(holdOut[0], new int[] {0}), new Targets(pick(labels, holdOut[0]), null),
+                patches.select(holdOut[1], new int[] {0}), new Targets(pick(labels, holdOut[1]), null),
+                options.epochs(), "defect map", true);
         TransferNetwork map = network;
         network = main;
         return map;
@@ -431,7 +475,9 @@ public final class TransferTrainer implements AutoCloseable {
     private void checkClassSizes(int[] labels) {
         int[] n = new int[dataset.classes().size()];
         for (int l : labels) {
-            n[l]++;
+            if (l >= 0) {
+                n[l]++;
+            }
         }
         for (int c = 0; c < n.length; c++) {
             if (n[c] < 2) {
@@ -502,8 +548,8 @@ public final class TransferTrainer implements AutoCloseable {
         if (options.progressive()) {
             return fitProgressive(trainIdx, valIdx, epochs, label);
         }
-        return fit(all.select(trainIdx, allVariants()), pick(allLabels, trainIdx), valIdx == null ? null
-                : all.select(valIdx, ttaIndex()), valIdx == null ? null : pick(allLabels, valIdx), epochs, label,
+        return fit(all.select(trainIdx, allVariants()), targets(trainIdx), valIdx == null ? null
+                : all.select(valIdx, ttaIndex()), valIdx == null ? null : targets(valIdx), epochs, label,
                 plan.patches());
     }
 
@@ -515,9 +561,9 @@ public final class TransferTrainer implements AutoCloseable {
      */
     private Fit fitProgressive(int[] trainIdx, int[] valIdx, int epochs, String label) {
         int every = options.finetune().progressiveEvery();
-        int[] trainLabels = pick(allLabels, trainIdx);
-        int[] valLabels = valIdx == null ? null : pick(allLabels, valIdx);
-        EpochLoop loop = new EpochLoop(classWeights(trainLabels, dataset.classes().size()));
+        Targets trainLabels = targets(trainIdx);
+        Targets valLabels = valIdx == null ? null : targets(valIdx);
+        EpochLoop loop = new EpochLoop(trainLabels);
         try (Progress progress = new Progress(log, label, epochs)) {
             for (int s = 0; s <= lastStage; s++) {
                 int from = s * every + 1;
@@ -580,8 +626,8 @@ public final class TransferTrainer implements AutoCloseable {
                 : new GraphSurgery.Subgraph(List.of(), Map.of());
         TransferNetwork net = new TransferNetwork(manager, suffix, GraphSurgery.floatName(backbone.graph(),
                 plan.cut()), patchHead ? List.of() : plan.suffixTaps(), pooledWidth, plan.pool(),
-                dataset.classes().size(), options.dropout(), plan.random(), options.finetune().bnTrain(),
-                options.seed());
+                heads == null || patchHead ? dataset.classes().size() : heads.width(), options.dropout(),
+                plan.random(), options.finetune().bnTrain(), options.seed());
         if (patchHead) {
             net.patchHead(options.lseR());
         }
@@ -593,11 +639,11 @@ public final class TransferTrainer implements AutoCloseable {
      * validation set: up to {@code epochs} epochs, early stopping on its loss, the best epoch's weights restored.
      * Without one: exactly {@code epochs} epochs.
      */
-    private Fit fit(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int epochs, String label,
+    private Fit fit(Extracted train, Targets trainLabels, Extracted val, Targets valLabels, int epochs, String label,
             boolean patchHead) {
         network = newNetwork(train, patchHead);
         calibrate(train, train.cutShape(), new Random(options.seed() + 1));
-        EpochLoop loop = new EpochLoop(classWeights(trainLabels, dataset.classes().size()));
+        EpochLoop loop = new EpochLoop(trainLabels);
         try (Progress progress = new Progress(log, label, epochs)) {
             loop.run(train, trainLabels, val, valLabels, 1, epochs, progress);
         }
@@ -628,6 +674,8 @@ public final class TransferTrainer implements AutoCloseable {
      */
     private final class EpochLoop {
         final float[] classWeights;
+        /** Per head class weights (multi-task; null for one head). */
+        final float[][] headWeights;
         final Random rnd = new Random(options.seed());
         final List<TrainingResult.EpochStats> history = new ArrayList<>();
         double bestLoss = Double.POSITIVE_INFINITY;
@@ -635,8 +683,9 @@ public final class TransferTrainer implements AutoCloseable {
         int bestStage;
         Map<String, float[]> best;
 
-        EpochLoop(float[] classWeights) {
-            this.classWeights = classWeights;
+        EpochLoop(Targets train) {
+            this.classWeights = train.heads() != null ? null : classWeights(train.labels(), dataset.classes().size());
+            this.headWeights = train.heads() == null ? null : heads.classWeights(train.heads());
         }
 
         /**
@@ -644,8 +693,9 @@ public final class TransferTrainer implements AutoCloseable {
          *
          * @return whether early stopping ended the run
          */
-        boolean run(Extracted train, int[] trainLabels, Extracted val, int[] valLabels, int from, int to,
+        boolean run(Extracted train, Targets trainTargets, Extracted val, Targets valTargets, int from, int to,
                 Progress progress) {
+            int[] trainLabels = trainTargets.labels();
             if (best == null) {
                 best = network.snapshot();
                 bestStage = stage;
@@ -680,10 +730,12 @@ public final class TransferTrainer implements AutoCloseable {
                     }
                     try (NDManager step = manager.newSubManager()) {
                         NDList in = batch(step, train, idx, variant, cutShape);
-                        NDArray labels = step.create(pick(trainLabels, idx));
                         try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                             NDArray logits = network.forward(ps, in, true).singletonOrThrow();
-                            NDArray loss = weightedCrossEntropy(logits, labels, classWeights);
+                            NDArray loss = headWeights != null
+                                    ? multiTaskLoss(logits, pickRows(trainTargets.heads(), idx), headWeights)
+                                    : weightedCrossEntropy(logits, step.create(pick(trainLabels, idx)),
+                                            classWeights);
                             lossSum += loss.getFloat() * n;
                             if (options.weightDecay() > 0) {
                                 loss = loss.add(network.headWeight().getArray().square().sum()
@@ -712,7 +764,8 @@ public final class TransferTrainer implements AutoCloseable {
                     progress.step(1);
                     continue;
                 }
-                double[] v = evaluateLoss(val, valLabels, classWeights, cutShape);
+                double[] v = headWeights != null ? evaluateMultiTaskLoss(val, valTargets.heads(), headWeights,
+                        cutShape) : evaluateLoss(val, valTargets.labels(), classWeights, cutShape);
                 history.add(new TrainingResult.EpochStats(epoch, trainLoss, v[0], v[1], secs, blocks));
                 if (v[0] < bestLoss - 1e-6) {
                     bestLoss = v[0];
@@ -876,10 +929,23 @@ public final class TransferTrainer implements AutoCloseable {
         return probabilities(set, cutShape, set.kept().isEmpty() ? 1 : set.features()[0].length);
     }
 
-    /** Mean class probabilities over the first {@code variants} variants of each image. */
+    /** Mean class probabilities (of the verdict head) over the first {@code variants} variants of each image. */
     private float[][] probabilities(Extracted set, long[] cutShape, int variants) {
+        return headProbabilities(set, cutShape, variants)[verdictHead()];
+    }
+
+    /**
+     * Every head's class probabilities for every image of {@code set} (the mean over the set's variants, as
+     * {@link #probabilities(Extracted, long[])}): {@code [head][image][class]}; one head for a single classifier.
+     */
+    public float[][][] headProbabilities(Extracted set, long[] cutShape) {
+        return headProbabilities(set, cutShape, set.kept().isEmpty() ? 1 : set.features()[0].length);
+    }
+
+    private float[][][] headProbabilities(Extracted set, long[] cutShape, int variants) {
         int count = set.kept().size();
-        float[][] out = new float[count][];
+        int headCount = headCount();
+        float[][][] out = new float[headCount][count][];
         ParameterStore ps = new ParameterStore(manager, false);
         for (int start = 0; start < count; start += 64) {
             int n = Math.min(64, count - start);
@@ -892,17 +958,168 @@ public final class TransferTrainer implements AutoCloseable {
                 java.util.Arrays.fill(variant, v);
                 try (NDManager step = manager.newSubManager()) {
                     NDList in = batch(step, set, idx, variant, cutShape);
-                    NDArray p = network.forward(ps, in, false).singletonOrThrow().softmax(1);
-                    float[] flat = p.toFloatArray();
-                    int k = (int) p.getShape().get(1);
-                    for (int i = 0; i < n; i++) {
-                        float[] acc = out[start + i] == null ? (out[start + i] = new float[k]) : out[start + i];
-                        for (int j = 0; j < k; j++) {
-                            acc[j] += flat[i * k + j] / variants;
+                    NDArray logits = network.forward(ps, in, false).singletonOrThrow();
+                    for (int h = 0; h < headCount; h++) {
+                        NDArray p = headLogits(logits, h).softmax(1);
+                        float[] flat = p.toFloatArray();
+                        int k = (int) p.getShape().get(1);
+                        for (int i = 0; i < n; i++) {
+                            float[] acc = out[h][start + i] == null ? (out[h][start + i] = new float[k])
+                                    : out[h][start + i];
+                            for (int j = 0; j < k; j++) {
+                                acc[j] += flat[i * k + j] / variants;
+                            }
                         }
                     }
                 }
             }
+        }
+        return out;
+    }
+
+    /** Head {@code h}'s slice of the network's logits (all of them for a single classifier). */
+    private NDArray headLogits(NDArray logits, int h) {
+        if (heads == null) {
+            return logits;
+        }
+        return logits.get(new ai.djl.ndarray.index.NDIndex(":, {}:{}", heads.offset(h), heads.offset(h) + heads.size(h)));
+    }
+
+    /** The heads of this multi-task run; null for a single classifier. */
+    public Heads heads() {
+        return heads;
+    }
+
+    /** Heads the network has (1 for a single classifier). */
+    private int headCount() {
+        return heads == null ? 1 : heads.count();
+    }
+
+    /** The index of the verdict head among {@link #headCount()}. */
+    private int verdictHead() {
+        return heads == null ? 0 : heads.verdict();
+    }
+
+    /**
+     * Per head (multi-task), its figures over the scored images labelled for it: out of fold where cross-validated,
+     * else the held-out split; null for a single classifier.
+     */
+    public Map<String, Metrics> headMetrics() {
+        return headMetrics;
+    }
+
+    private Map<String, Metrics> headMetrics(float[][][] scored, int[] scoredIdx) {
+        Map<String, Metrics> m = new LinkedHashMap<>();
+        for (int h = 0; h < heads.count(); h++) {
+            List<Integer> known = new ArrayList<>();
+            for (int i = 0; i < scoredIdx.length; i++) {
+                if (allHeads[scoredIdx[i]][h] >= 0) {
+                    known.add(i);
+                }
+            }
+            int[] truth = new int[known.size()];
+            float[][] probs = new float[known.size()][];
+            for (int j = 0; j < truth.length; j++) {
+                truth[j] = allHeads[scoredIdx[known.get(j)]][h];
+                probs[j] = scored[h][known.get(j)];
+            }
+            m.put(heads.names().get(h), Metrics.of(heads.classes().get(h), truth, probs, -1, 0.5));
+        }
+        return m;
+    }
+
+    /** The class labels (verdict, and per head when multi-task) of the images {@code idx} of {@link #all}. */
+    private Targets targets(int[] idx) {
+        return new Targets(pick(allLabels, idx), allHeads == null ? null : pickRows(allHeads, idx));
+    }
+
+    /**
+     * What a run learns from: each image's class (the verdict head's, -1 where unknown) and, for a multi-task run,
+     * its class per head.
+     */
+    private record Targets(int[] labels, int[][] heads) {}
+
+    /** Stratum per image for the splits: its verdict class, or one past the last class when it has none. */
+    private int[] strata(int[] labels) {
+        int k = dataset.classes().size();
+        return java.util.Arrays.stream(labels).map(l -> l < 0 ? k : l).toArray();
+    }
+
+    private List<String> strataNames(int[] labels) {
+        List<String> names = new ArrayList<>(dataset.classes());
+        if (java.util.Arrays.stream(labels).anyMatch(l -> l < 0)) {
+            names.add("(no " + (heads == null ? "class" : heads.verdictName()) + ")");
+        }
+        return names;
+    }
+
+    /**
+     * The loss of a multi-task batch: per head, the class-weighted cross-entropy of its softmax over the images whose
+     * class is known for it (the others are masked out), summed over the heads.
+     */
+    private NDArray multiTaskLoss(NDArray logits, int[][] y, float[][] weights) {
+        NDManager m = logits.getManager();
+        int n = y.length;
+        NDArray total = null;
+        for (int h = 0; h < heads.count(); h++) {
+            int k = heads.size(h);
+            float[] target = new float[n * k];
+            double weight = 0;
+            for (int i = 0; i < n; i++) {
+                int c = y[i][h];
+                if (c >= 0) {
+                    target[i * k + c] = weights[h][c];
+                    weight += weights[h][c];
+                }
+            }
+            if (weight == 0) {
+                continue;
+            }
+            NDArray term = headLogits(logits, h).logSoftmax(1).mul(m.create(target, new Shape(n, k))).sum().neg()
+                    .div((float) weight);
+            total = total == null ? term : total.add(term);
+        }
+        return total != null ? total : logits.sum().mul(0f);
+    }
+
+    /** Validation loss (summed over the heads) and the verdict head's accuracy, over the known labels. */
+    private double[] evaluateMultiTaskLoss(Extracted set, int[][] y, float[][] weights, long[] cutShape) {
+        float[][][] probs = headProbabilities(set, cutShape, 1);
+        double loss = 0;
+        int correct = 0;
+        int verdicts = 0;
+        for (int h = 0; h < heads.count(); h++) {
+            double sum = 0;
+            double weight = 0;
+            for (int i = 0; i < y.length; i++) {
+                int c = y[i][h];
+                if (c < 0) {
+                    continue;
+                }
+                sum -= weights[h][c] * Math.log(Math.max(probs[h][i][c], 1e-12));
+                weight += weights[h][c];
+                if (h == heads.verdict()) {
+                    verdicts++;
+                    correct += Metrics.argmax(probs[h][i]) == c ? 1 : 0;
+                }
+            }
+            loss += weight == 0 ? 0 : sum / weight;
+        }
+        return new double[] {loss, verdicts == 0 ? Double.NaN : correct / (double) verdicts};
+    }
+
+    private static float[][] pickRows(float[][] a, int[] idx) {
+        float[][] out = new float[idx.length][];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = a[idx[i]];
+        }
+        return out;
+    }
+
+    private static int[][] pickRows(int[][] a, int[] idx) {
+        int[][] out = new int[idx.length][];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = a[idx[i]];
         }
         return out;
     }
@@ -947,9 +1164,11 @@ public final class TransferTrainer implements AutoCloseable {
     /** The drift reference of the trained network ({@link DriftReference}); null for the patch head. */
     public DriftReference driftReference() {
         if (driftReference == null && !plan.patches() && all != null && result != null) {
-            int[] every = java.util.stream.IntStream.range(0, allLabels.length).toArray();
-            driftReference = DriftReference.measure(pooledFeatures(all.select(every, new int[] {0})), allLabels,
-                    dataset.classes().size(), groups, options.seed());
+            // over the images whose verdict is known (a multi-task image may have none)
+            int[] known = java.util.stream.IntStream.range(0, allLabels.length).filter(i -> allLabels[i] >= 0)
+                    .toArray();
+            driftReference = DriftReference.measure(pooledFeatures(all.select(known, new int[] {0})),
+                    pick(allLabels, known), dataset.classes().size(), pick(groups, known), options.seed());
         }
         return driftReference;
     }
@@ -981,7 +1200,7 @@ public final class TransferTrainer implements AutoCloseable {
 
     /** Whether this run trains a defect map: a good-part class and every tap in the frozen prefix. */
     public boolean trainsDefectMap() {
-        return okIndex >= 0 && !plan.random() && (plan.patches() || (!plan.hasSuffix()
+        return okIndex >= 0 && heads == null && !plan.random() && (plan.patches() || (!plan.hasSuffix()
                 && plan.suffixTaps().isEmpty() && !plan.prefixTaps().isEmpty()));
     }
 
@@ -1124,7 +1343,10 @@ public final class TransferTrainer implements AutoCloseable {
         TreeSet<String> entries = new TreeSet<>();
         for (Extracted e : List.of(all)) {
             for (int i = 0; i < e.kept().size(); i++) {
-                entries.add(dataset.classes().get(e.kept().get(i).label()) + "/" + e.sha().get(i));
+                LabelledImage img = e.kept().get(i);
+                String cls = heads != null ? java.util.Arrays.toString(heads.labelsOf(img.path()))
+                        : dataset.classes().get(img.label());
+                entries.add(cls + "/" + e.sha().get(i));
             }
         }
         return Hashing.sha256(String.join("\n", entries).getBytes(StandardCharsets.UTF_8));

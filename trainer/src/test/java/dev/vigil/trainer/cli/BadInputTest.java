@@ -107,6 +107,30 @@ class BadInputTest {
     }
 
     @Test
+    void labelsAndDataAreEitherOrAndTheVerdictHeadMustExist() throws Exception {
+        String data = datasetWith(2, 2).toString();
+        Path img = Files.list(Path.of(data, "class0")).findFirst().orElseThrow();
+        Path csv = tmp.resolve("labels.csv");
+        Files.writeString(csv, "file,product,quality\n" + img.toRealPath() + ",a,x\n"
+                + Files.list(Path.of(data, "class1")).findFirst().orElseThrow().toRealPath() + ",b,y\n");
+        Run both = train("--data", data, "--labels", csv.toString(), "--backbone", "x", "--out", "o");
+        assertEquals(1, both.code());
+        assertEquals("vigil train: give either --data DIR (one sub-folder per class) or --labels FILE.csv (one"
+                + " column per head), not both", both.line());
+        Run neither = train("--backbone", "x", "--out", "o");
+        assertTrue(neither.line().endsWith("not neither"), neither.line());
+        Run noVerdict = train("--labels", csv.toString(), "--backbone", "x", "--out", "o");
+        assertEquals("vigil train: labels.csv has heads [product, quality] and none is named 'verdict'; say which"
+                + " one the service decides on with --verdict-head NAME", noVerdict.line());
+        Run unknown = train("--labels", csv.toString(), "--verdict-head", "colour", "--backbone", "x", "--out", "o");
+        assertEquals("vigil train: --verdict-head 'colour' is not a head of labels.csv; its heads are [product,"
+                + " quality]", unknown.line());
+        Run stray = train("--data", data, "--verdict-head", "quality", "--backbone", "x", "--out", "o");
+        assertTrue(stray.line().contains("--verdict-head names a column of --labels"), stray.line());
+        assertFalse(Files.exists(tmp.resolve("o")));
+    }
+
+    @Test
     void badFlagValues() throws Exception {
         String data = datasetWith(2, 2).toString();
         Run notANumber = train("--data", data, "--backbone", "x", "--out", "o", "--epochs", "many");

@@ -125,6 +125,11 @@ public final class LoadedModel implements AutoCloseable {
         return pkg.driftTensor() != null;
     }
 
+    /** The heads of a multi-task model other than the verdict head (empty for a single classifier). */
+    public List<dev.vigil.core.model.Manifest.Head> otherHeads() {
+        return pkg.manifest().output() == null ? List.of() : pkg.manifest().output().otherHeads();
+    }
+
     /** Whether this model gives a defect map beside the probabilities. */
     public boolean hasDefectMap() {
         return pkg.defectMapTensor() != null;
@@ -136,8 +141,20 @@ public final class LoadedModel implements AutoCloseable {
      * @param probabilities class probabilities per image, in the order of {@link #labels()}
      * @param maps the defect maps of the batch; null when the model has none
      * @param drift each image's standardised features for the drift watch; null when the model has none
+     * @param attributes each image's other heads of a multi-task model ({@link dev.vigil.app.mqtt.Attribute}); null
+     *     for a single classifier
      */
-    public record Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
+    public record Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift,
+            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes) {
+        public Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
+            this(probabilities, maps, drift, null);
+        }
+
+        /** Image {@code index}'s other heads; null for a single classifier. */
+        public java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes(int index) {
+            return attributes == null ? null : attributes.get(index);
+        }
+
         /** Image {@code index}'s defect map for its {@code frame} (the image the input was made from); null if none. */
         public DefectMap map(int index, Preprocessing pre, org.opencv.core.Mat frame) {
             return maps == null ? null : maps.map(index, DefectMap.Geometry.of(pre, frame.cols(), frame.rows()));
@@ -162,7 +179,8 @@ public final class LoadedModel implements AutoCloseable {
             NDList outputs = predictor.predict(new NDList(x));
             String mapName = pkg.defectMapTensor();
             String driftName = pkg.driftTensor();
-            NDArray probs = mapName == null && driftName == null ? outputs.get(0)
+            List<dev.vigil.core.model.Manifest.Head> heads = otherHeads();
+            NDArray probs = mapName == null && driftName == null && heads.isEmpty() ? outputs.get(0)
                     : output(outputs, pkg.manifest().output().tensor());
             int k = (int) probs.getShape().get(1);
             float[] flat = probs.toFloatArray();
@@ -195,7 +213,23 @@ public final class LoadedModel implements AutoCloseable {
                     }
                 }
             }
-            return new Inference(out, maps, drift);
+            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes = null;
+            if (!heads.isEmpty()) {
+                List<float[]> flats = new java.util.ArrayList<>();
+                for (var h : heads) {
+                    flats.add(output(outputs, h.tensor()).toFloatArray());
+                }
+                attributes = new java.util.ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    List<float[]> row = new java.util.ArrayList<>();
+                    for (int h = 0; h < heads.size(); h++) {
+                        int kh = flats.get(h).length / count;
+                        row.add(java.util.Arrays.copyOfRange(flats.get(h), i * kh, (i + 1) * kh));
+                    }
+                    attributes.add(dev.vigil.app.mqtt.Attribute.of(heads, row));
+                }
+            }
+            return new Inference(out, maps, drift, attributes);
         } catch (TranslateException e) {
             throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
         }

@@ -22,10 +22,13 @@ import java.util.Objects;
  * @param region where the defect is, in pixels of the inspected image (the peak cell of the model's defect map);
  *     null when the model has no defect map. Added after {@code vigil.alert/1} was first published: older readers
  *     ignore it, older alerts (journaled before an upgrade) read back with null.
+ * @param attributes what a multi-task model's other heads said about the part, by head name ({@link Attribute});
+ *     null for a single classifier. Added later, as {@code region} was
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record AlertPayload(String schema, String id, String time, String device, String camera, String label,
-        double confidence, String verdict, String modelId, String sampleId, Region region) {
+        double confidence, String verdict, String modelId, String sampleId, Region region,
+        java.util.Map<String, Attribute> attributes) {
     public static final String SCHEMA = "vigil.alert/1";
 
     public AlertPayload {
@@ -47,7 +50,14 @@ public record AlertPayload(String schema, String id, String time, String device,
     /** The same with where the defect is ({@link Region#of}; null when the model has no defect map). */
     public static AlertPayload of(String id, Instant time, String device, String camera, String label,
             double confidence, String verdict, String modelId, String sampleId, Region region) {
+        return of(id, time, device, camera, label, confidence, verdict, modelId, sampleId, region, null);
+    }
+
+    /** The same with a multi-task model's other heads ({@link Attribute}; null for a single classifier). */
+    public static AlertPayload of(String id, Instant time, String device, String camera, String label,
+            double confidence, String verdict, String modelId, String sampleId, Region region,
+            java.util.Map<String, Attribute> attributes) {
         return new AlertPayload(SCHEMA, id, Payloads.time(time), device, camera, label, confidence, verdict, modelId,
-                sampleId, region);
+                sampleId, region, attributes);
     }
 }

@@ -22,10 +22,13 @@ import java.util.Objects;
  * @param region the peak cell of the model's defect map in pixels of the inspected image (whatever the verdict: an ok
  *     part's peak is where it looks least good); null when the model has no defect map. Added to
  *     {@code vigil.inspection/1} later; readers ignore keys they do not know
+ * @param attributes what a multi-task model's other heads said about the part, by head name ({@link Attribute});
+ *     null for a single classifier. Added later, as {@code region} was
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record InspectionPayload(String schema, String id, String time, String device, String camera, String label,
-        double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region) {
+        double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region,
+        java.util.Map<String, Attribute> attributes) {
     public static final String SCHEMA = "vigil.inspection/1";
 
     public InspectionPayload {
@@ -46,7 +49,14 @@ public record InspectionPayload(String schema, String id, String time, String de
     /** The same with the peak region of the model's defect map ({@link Region#of}; null without one). */
     public static InspectionPayload of(String id, Instant time, String device, String camera, String label,
             double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region) {
+        return of(id, time, device, camera, label, confidence, defectScore, verdict, modelId, latencyMs, region, null);
+    }
+
+    /** The same with a multi-task model's other heads ({@link Attribute}; null for a single classifier). */
+    public static InspectionPayload of(String id, Instant time, String device, String camera, String label,
+            double confidence, double defectScore, String verdict, String modelId, double latencyMs, Region region,
+            java.util.Map<String, Attribute> attributes) {
         return new InspectionPayload(SCHEMA, id, Payloads.time(time), device, camera, label, confidence, defectScore,
-                verdict, modelId, latencyMs, region);
+                verdict, modelId, latencyMs, region, attributes);
     }
 }

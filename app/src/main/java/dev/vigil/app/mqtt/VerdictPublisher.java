@@ -24,20 +24,21 @@ public final class VerdictPublisher {
 
     /**
      * Publishes what {@code camera}'s frame captured at {@code capturedAt} was judged: {@code sampleId} names its
-     * stored sample (null when not flagged), {@code where} the defect's region (null without a map).
+     * stored sample (null when not flagged), {@code where} the defect's region (null without a map),
+     * {@code attributes} a multi-task model's other heads (null for a single classifier).
      */
     public void publish(String camera, Instant capturedAt, String modelId, Decision d, String sampleId,
-            Region where) {
+            Region where, java.util.Map<String, Attribute> attributes) {
         DeviceConfig c = config.get();
         MqttLink link = mqtt.get();
         if (d.verdict() == Verdict.DEFECT) {
             link.publishAlert(AlertPayload.of(UUID.randomUUID().toString(), capturedAt, c.device().id(), camera,
-                    d.label(), d.confidence(), d.verdict().id(), modelId, sampleId, where));
+                    d.label(), d.confidence(), d.verdict().id(), modelId, sampleId, where, attributes));
         }
         if (c.mqtt().inspections()) {
             link.publishInspection(InspectionPayload.of(UUID.randomUUID().toString(), capturedAt, c.device().id(),
                     camera, d.label(), d.confidence(), d.defectScore(), d.verdict().id(), modelId,
-                    Duration.between(capturedAt, Instant.now()).toNanos() / 1e6, where));
+                    Duration.between(capturedAt, Instant.now()).toNanos() / 1e6, where, attributes));
         }
     }
 }

@@ -37,6 +37,12 @@ public final class FlaggedFrames {
      * or null when it could not be stored.
      */
     public Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map) {
+        return flag(f, reason, m, d, map, null);
+    }
+
+    /** The same with what a multi-task model's other heads said ({@code attributes}; null for one head). */
+    public Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map,
+            java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes) {
         MatOfByte jpeg = new MatOfByte();
         try {
             Imgcodecs.imencode(".jpg", f.image(), jpeg, new MatOfInt(Imgcodecs.IMWRITE_JPEG_QUALITY,
@@ -49,7 +55,8 @@ public final class FlaggedFrames {
             }
             return store.add(f.cameraId(), f.capturedAt(), jpeg.toArray(), reason, m == null ? null : m.id(),
                     d == null ? Verdict.UNCLASSIFIED.id() : d.verdict().id(), d == null ? null : d.label(),
-                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName(), map);
+                    d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName(), map,
+                    attributes);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "could not store a flagged frame of " + f.cameraId() + ": "
                     + e.getMessage());

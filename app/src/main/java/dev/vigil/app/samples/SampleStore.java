@@ -66,6 +66,9 @@ public final class SampleStore implements AutoCloseable {
                         + " probabilities VARCHAR(8192), assigned_label VARCHAR(128), source VARCHAR(256))");
                 // added with defect maps: the stored heatmap (JSON of SampleHeatmap), null for samples without one
                 s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS heatmap VARCHAR(4096)");
+                // added with multi-task models: the other heads' predictions and the operator's class per head (JSON)
+                s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS attributes VARCHAR(8192)");
+                s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS assigned_attributes VARCHAR(4096)");
                 s.execute("CREATE INDEX IF NOT EXISTS samples_time ON samples(time)");
                 s.execute("CREATE TABLE IF NOT EXISTS label_history (sample_id VARCHAR(32) NOT NULL,"
                         + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
@@ -97,6 +100,15 @@ public final class SampleStore implements AutoCloseable {
     public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
             String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
             String source, DefectMap map) throws IOException {
+        return add(camera, time, jpeg, reason, modelId, verdict, label, confidence, labels, probabilities, source, map,
+                null);
+    }
+
+    /** The same with a multi-task model's other heads ({@code attributes}; null for a single classifier). */
+    public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
+            String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
+            String source, DefectMap map, java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes)
+            throws IOException {
         String id = newId(time);
         String rel = "samples/" + DAY.format(time) + "/" + id + ".jpg";
         byte[] png = map == null ? null : map.toPng();
@@ -106,15 +118,15 @@ public final class SampleStore implements AutoCloseable {
             heatmap = new SampleHeatmap(heatmapPath(rel), peak.score(), peak.region(), map.geometry());
         }
         Sample s = new Sample(id, camera, time, rel, jpeg.length + (png == null ? 0 : png.length), reason, modelId,
-                verdict, label, confidence, labels, probabilities, null, source, heatmap);
+                verdict, label, confidence, labels, probabilities, null, source, heatmap, attributes, null);
         AtomicFiles.write(dir.resolve(rel), jpeg);
         if (png != null) {
             AtomicFiles.write(dir.resolve(heatmap.file()), png);
         }
         AtomicFiles.write(dir.resolve(rel.replace(".jpg", ".json")), JSON.writeValueAsBytes(s));
         try (PreparedStatement p = db.prepareStatement("INSERT INTO samples (id, camera, time, file, bytes, reason,"
-                + " model_id, verdict, label, confidence, labels, probabilities, assigned_label, source, heatmap)"
-                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                + " model_id, verdict, label, confidence, labels, probabilities, assigned_label, source, heatmap,"
+                + " attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             p.setString(1, id);
             p.setString(2, camera);
             p.setTimestamp(3, Timestamp.from(time));
@@ -130,6 +142,7 @@ public final class SampleStore implements AutoCloseable {
             p.setString(13, null);
             p.setString(14, source);
             p.setString(15, heatmap == null ? null : JSON.writeValueAsString(heatmap));
+            p.setString(16, attributes == null ? null : JSON.writeValueAsString(attributes));
             p.executeUpdate();
         } catch (SQLException e) {
             Files.deleteIfExists(dir.resolve(rel));
@@ -195,6 +208,33 @@ public final class SampleStore implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot label sample " + id + " in " + dir + ": " + e.getMessage(), e);
+        }
+        return get(id);
+    }
+
+    /**
+     * Sets (or with {@code value} null, clears) the operator's class of a multi-task model's other head {@code head}
+     * on a sample. Returns the updated sample, empty when there is no such sample. The caller checks that the head
+     * and class exist ({@link Sample#headClasses}).
+     */
+    public synchronized Optional<Sample> labelAttribute(String id, String head, String value) {
+        Optional<Sample> s = get(id);
+        if (s.isEmpty()) {
+            return s;
+        }
+        java.util.Map<String, String> assigned = new java.util.TreeMap<>(s.get().assignedAttributes());
+        if (value == null) {
+            assigned.remove(head);
+        } else {
+            assigned.put(head, value);
+        }
+        try (PreparedStatement u = db.prepareStatement("UPDATE samples SET assigned_attributes = ? WHERE id = ?")) {
+            u.setString(1, assigned.isEmpty() ? null : JSON.writeValueAsString(assigned));
+            u.setString(2, id);
+            u.executeUpdate();
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("cannot set head '" + head + "' of sample " + id + " in " + dir + ": "
+                    + e.getMessage(), e);
         }
         return get(id);
     }
@@ -339,7 +379,12 @@ public final class SampleStore implements AutoCloseable {
                             JSON.readValue(r.getString("probabilities"), new TypeReference<List<Double>>() {}),
                             r.getString("assigned_label"), r.getString("source"),
                             r.getString("heatmap") == null ? null
-                                    : JSON.readValue(r.getString("heatmap"), SampleHeatmap.class)));
+                                    : JSON.readValue(r.getString("heatmap"), SampleHeatmap.class),
+                            r.getString("attributes") == null ? null : JSON.readValue(r.getString("attributes"),
+                                    new TypeReference<java.util.Map<String, dev.vigil.app.mqtt.Attribute>>() {}),
+                            r.getString("assigned_attributes") == null ? null
+                                    : JSON.readValue(r.getString("assigned_attributes"),
+                                            new TypeReference<java.util.Map<String, String>>() {})));
                 }
             }
             return out;

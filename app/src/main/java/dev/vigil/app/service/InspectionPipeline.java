@@ -402,9 +402,10 @@ public final class InspectionPipeline implements AutoCloseable {
                     }
                     DefectMap map = inferred.map(i, pre, f.image()); // null when the model has none
                     String reason = flags.reason(camera, v, f.capturedAt());
-                    Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map);
+                    var attributes = inferred.attributes(i); // null unless a multi-task model
+                    Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map, attributes);
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
-                            Region.of(map));
+                            Region.of(map), attributes);
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
                     drift.observe(camera, m.id(), m.modelPackage().manifest().output().drift(),
                             inferred.drift() == null ? null : inferred.drift()[i], f.capturedAt());

@@ -214,8 +214,12 @@ public final class TrainingJobs implements AutoCloseable {
                     null)), id);
             // the training itself runs in a child process: a crash or an out-of-memory there cannot take
             // inspection down, and its CPU and memory are bounded (TrainingProcess)
-            List<String> args = new java.util.ArrayList<>(List.of("--data", dir.resolve("data").toString(),
-                    "--backbone", bb.file().toString(), "--out", dir.resolve("model").toString(), "--epochs",
+            // samples labelled per head (a multi-task model judged them): one head per column, the verdict first
+            Path table = labelTable(dir, config.training().evaluationShare());
+            List<String> input = table == null ? List.of("--data", dir.resolve("data").toString())
+                    : List.of("--labels", table.toString(), "--verdict-head", VERDICT_HEAD);
+            List<String> args = new java.util.ArrayList<>(input);
+            args.addAll(List.of("--backbone", bb.file().toString(), "--out", dir.resolve("model").toString(), "--epochs",
                     Integer.toString(t.epochs()), "--cache", Path.of(config.storage().dir()).resolve("features")
                             .toString(), "--model-cache", cache.toString(), "--schedule", t.schedule()));
             boolean progressive = !t.schedule().equals("constant");
@@ -465,6 +469,44 @@ public final class TrainingJobs implements AutoCloseable {
 
     private static Double nan(double v) {
         return Double.isNaN(v) ? null : v;
+    }
+
+    /** The verdict's column in the label table the service writes for a multi-task model. */
+    static final String VERDICT_HEAD = "verdict";
+
+    /**
+     * When any training sample has a class set for one of a multi-task model's other heads: {@code dir/labels.csv}
+     * (docs/multitask.md) with the images {@link #dataset} linked, the verdict (the sample's label) and one column per
+     * other head (empty where the operator did not set it); null otherwise (a single classifier from the folders).
+     */
+    private Path labelTable(Path dir, double share) throws IOException {
+        List<Sample> training = samples.list(Boolean.TRUE, 100_000).stream().filter(s -> !heldOut(s.id(), share))
+                .toList();
+        java.util.TreeSet<String> heads = new java.util.TreeSet<>();
+        training.forEach(s -> heads.addAll(s.assignedAttributes().keySet()));
+        heads.remove(VERDICT_HEAD);
+        if (heads.isEmpty()) {
+            return null;
+        }
+        StringBuilder csv = new StringBuilder("file," + VERDICT_HEAD);
+        heads.forEach(h -> csv.append(',').append(h));
+        csv.append('\n');
+        for (Sample s : training) {
+            csv.append("data/").append(s.assignedLabel()).append('/').append(s.id()).append(".jpg,")
+                    .append(csvCell(s.assignedLabel()));
+            for (String h : heads) {
+                String v = s.assignedAttributes().get(h);
+                csv.append(',').append(v == null ? "" : csvCell(v));
+            }
+            csv.append('\n');
+        }
+        Path file = dir.resolve("labels.csv");
+        dev.vigil.core.AtomicFiles.write(file, csv.toString().getBytes(StandardCharsets.UTF_8));
+        return file;
+    }
+
+    private static String csvCell(String v) {
+        return v.contains(",") || v.contains("\"") ? "\"" + v.replace("\"", "\"\"") + "\"" : v;
     }
 
     /**

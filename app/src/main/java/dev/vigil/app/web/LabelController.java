@@ -41,6 +41,9 @@ public class LabelController {
     /** A label request; {@code label} null removes the label (undo). */
     public record LabelRequest(String label) {}
 
+    /** The operator's class for one of a multi-task model's other heads; {@code label} null clears it. */
+    public record AttributeRequest(String head, String label) {}
+
     /** A new class. */
     public record NewClass(String name) {}
 
@@ -82,6 +85,34 @@ public class LabelController {
             autoTrain.labelled();
         }
         return HttpResponse.ok(labelled);
+    }
+
+    /**
+     * Sets the class of one of a multi-task model's other heads on a sample (docs/multitask.md): the head must be one
+     * the model that judged the sample has, the class one of that head's.
+     */
+    @Post("/samples/{id}/attributes")
+    public HttpResponse<?> attribute(@PathVariable String id, @Body AttributeRequest body) {
+        var sample = samples.get(id);
+        if (sample.isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"));
+        }
+        if (body == null || body.head() == null || body.head().isBlank()) {
+            return HttpResponse.badRequest(Map.of("error", "give the head to set, e.g. {\"head\": \"product\","
+                    + " \"label\": \"casting\"} (label null clears it)"));
+        }
+        var attrs = sample.get().attributes();
+        if (attrs == null || !attrs.containsKey(body.head())) {
+            return HttpResponse.badRequest(Map.of("error", "sample " + id + " has no head '" + body.head() + "'; "
+                    + (attrs == null || attrs.isEmpty() ? "the model that judged it has one head (label it with"
+                            + " POST /api/samples/" + id + "/label)" : "its heads are " + attrs.keySet())));
+        }
+        List<String> allowed = sample.get().headClasses(body.head());
+        if (body.label() != null && !allowed.contains(body.label())) {
+            return HttpResponse.badRequest(Map.of("error", "unknown class '" + body.label() + "' for head '"
+                    + body.head() + "'; its classes are " + allowed));
+        }
+        return HttpResponse.ok(samples.labelAttribute(id, body.head(), body.label()).orElseThrow());
     }
 
     @Get("/samples/{id}/history")

@@ -78,6 +78,25 @@ class PayloadsTest {
         golden("inspection", inspection(), InspectionPayload.class);
     }
 
+    /** A multi-task model's other heads, as alerts and inspections carry them (a single classifier's have none). */
+    static Map<String, Attribute> attributes() {
+        return Attribute.of(List.of(new dev.vigil.core.model.Manifest.Head("product", "probabilities_product",
+                List.of("casting", "kolektor"))), List.of(new float[] {0.0312f, 0.9688f}));
+    }
+
+    @Test
+    void alertsAndInspectionsOfAMultiTaskModelCarryTheOtherHeadsAsAttributes() throws IOException {
+        AlertPayload a = AlertPayload.of("7f0c1a52-3c1e-4d6b-9b7a-2f4e8d1c0a11", T, "line1", "cam1", "defective",
+                0.91, "defect", "m-20260301-2", "s-000043", null, attributes());
+        golden("alert-multitask", a, AlertPayload.class);
+        assertEquals("kolektor", a.attributes().get("product").label());
+        InspectionPayload i = InspectionPayload.of("0b4e2c9d-5a61-4f38-8e7c-93d1a2b4c5d6", T, "line1", "cam1", "ok",
+                0.98, 0.02, "ok", "m-20260301-2", 12.5, null, attributes());
+        golden("inspection-multitask", i, InspectionPayload.class);
+        // a single classifier's payloads say so with null
+        assertTrue(Payloads.toJson(alert()).endsWith(",\"attributes\":null}"));
+    }
+
     /**
      * Payloads written before {@code region} was added (golden files of that release): they still read, with region
      * null, and a model without a defect map writes {@code "region":null} in the same place.

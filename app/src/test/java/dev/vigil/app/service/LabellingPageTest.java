@@ -136,6 +136,59 @@ class LabellingPageTest {
         }
     }
 
+    /**
+     * A multi-task model's other head on the page: a sample judged by one (its product head said kolektor) shows a
+     * button per class of that head; tapping one sets the operator's class on the server, tapping it again clears it.
+     */
+    @Test
+    void anOperatorSetsAMultiTaskModelsOtherHeadOnTheSample() throws Exception {
+        Path pkg = dev.vigil.trainer.model.MapModels.write(tmp.resolve("pkg"), "map-page", 64, 48,
+                dev.vigil.core.image.Preprocessing.Fit.LETTERBOX, 8, true).dir();
+        Path data = tmp.resolve("data");
+        new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
+                "line two operator".toCharArray());
+        DeviceConfig c = HeatmapServiceTest.config("tcp://127.0.0.1:9", data,
+                HeatmapServiceTest.frames(tmp.resolve("frames")), pkg, null);
+        ApplicationContext ctx = ServeCommand.start(c);
+        WebDriver web = chrome(tmp.resolve("chrome-profile"));
+        try {
+            InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
+            await(() -> p.samples().count() >= 1, Duration.ofSeconds(20), "a sample flagged");
+            var attributes = dev.vigil.app.mqtt.Attribute.of(List.of(new dev.vigil.core.model.Manifest.Head(
+                    "product", "probabilities_product", List.of("casting", "kolektor"))),
+                    List.of(new float[] {0.2f, 0.8f}));
+            // uncertain: first in the queue
+            Sample multi = p.samples().add("cam1", java.time.Instant.now().plusSeconds(60),
+                    Files.readAllBytes(p.samples().imageFile(p.samples().list(null, 1).get(0))), "uncertain",
+                    "multi-model", "uncertain", "ok", 0.55, List.of("defect", "ok"), List.of(0.45, 0.55), null, null,
+                    attributes);
+            String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+            WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(10));
+            logIn(web, wait, url, "olga", "line two operator");
+            wait.until(ExpectedConditions.attributeToBe(By.id("image"), "data-id", multi.id()));
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#heads fieldset[data-head=product]")));
+            assertTrue(web.findElement(By.cssSelector("#heads legend")).getText().contains("model says kolektor 80.0%"),
+                    web.findElement(By.cssSelector("#heads legend")).getText());
+            var casting = web.findElement(By.cssSelector("#heads button[data-value=casting]"));
+            casting.click();
+            await(() -> "casting".equals(p.samples().get(multi.id()).orElseThrow().assignedAttributes()
+                    .get("product")), Duration.ofSeconds(10), "the product head set on the server");
+            // the row is drawn again with the server's answer: find the button afresh
+            wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(d -> "true".equals(
+                    d.findElement(By.cssSelector("#heads button[data-value=casting]")).getAttribute("aria-pressed")));
+            web.findElement(By.cssSelector("#heads button[data-value=casting]")).click();
+            await(() -> p.samples().get(multi.id()).orElseThrow().assignedAttributes().isEmpty(),
+                    Duration.ofSeconds(10), "tapped again: cleared");
+            assertEquals(null, p.samples().get(multi.id()).orElseThrow().assignedLabel(), "the verdict is separate");
+            // a sample of a single classifier shows no heads
+            new Actions(web).sendKeys("s").perform();
+            wait.until(ExpectedConditions.invisibilityOfElementLocated(By.id("heads")));
+        } finally {
+            web.quit();
+            ctx.close();
+        }
+    }
+
     @Test
     void anOperatorLabelsWithTheKeyboardUndoesAndSeesTheCounts() throws Exception {
         Path folder = tmp.resolve("frames");

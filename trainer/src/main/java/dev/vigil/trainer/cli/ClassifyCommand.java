@@ -71,6 +71,9 @@ public final class ClassifyCommand implements Callable<Integer> {
                     try {
                         OrtClassifier.Classification c = clf.classify(bgr);
                         line = line(img, c.probabilities(), labels, pkg);
+                        if (!c.heads().isEmpty()) {
+                            line.put("attributes", attributes(c.heads(), pkg));
+                        }
                         DefectMap map = c.defectMap();
                         if (map != null) {
                             DefectMap.Peak peak = map.peak();
@@ -119,6 +122,25 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (Files.exists(heatmap) && !Files.isDirectory(heatmap)) {
             throw new VigilException("--heatmap " + heatmap + " is a file; give a folder (it is created if missing)");
         }
+    }
+
+    /** A multi-task model's other heads: per head, its label, that label's probability and every probability. */
+    private static Map<String, Object> attributes(Map<String, float[]> heads, ModelPackage pkg) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (var h : pkg.manifest().output().otherHeads()) {
+            float[] p = heads.get(h.name());
+            int best = Metrics.argmax(p);
+            Map<String, Float> probs = new LinkedHashMap<>();
+            for (int i = 0; i < p.length; i++) {
+                probs.put(h.labels().get(i), p[i]);
+            }
+            Map<String, Object> a = new LinkedHashMap<>();
+            a.put("label", h.labels().get(best));
+            a.put("confidence", p[best]);
+            a.put("probabilities", probs);
+            out.put(h.name(), a);
+        }
+        return out;
     }
 
     private static Map<String, Object> line(Path img, float[] p, List<String> labels, ModelPackage pkg) {

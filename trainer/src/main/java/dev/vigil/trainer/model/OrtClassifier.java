@@ -34,13 +34,22 @@ public final class OrtClassifier implements AutoCloseable {
      * @param probabilities class probabilities in the order of the manifest's labels
      * @param defectMap where the model sees the defect; null when the package has no map
      */
-    public record Classification(float[] probabilities, DefectMap defectMap) {}
+    public record Classification(float[] probabilities, DefectMap defectMap, Map<String, float[]> heads) {
+        public Classification(float[] probabilities, DefectMap defectMap) {
+            this(probabilities, defectMap, Map.of());
+        }
+    }
 
     /**
      * A batch's results: probabilities per image, the raw maps (null without a map) and the standardised drift
      * features (null without them).
      */
-    public record Outputs(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {}
+    public record Outputs(float[][] probabilities, DefectMap.Batch maps, float[][] drift,
+            Map<String, float[][]> heads) {
+        public Outputs(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
+            this(probabilities, maps, drift, Map.of());
+        }
+    }
 
     public OrtClassifier(ModelPackage pkg) {
         this.pkg = pkg;
@@ -91,7 +100,13 @@ public final class OrtClassifier implements AutoCloseable {
                 maps = DefectMap.Batch.of(flat, t.getInfo().getShape(), count, pkg.modelFile() + " output '" + mapName
                         + "'");
             }
-            return new Outputs((float[][]) probs.getValue(), maps, drift);
+            // a multi-task model's other heads, by name (docs/multitask.md)
+            Map<String, float[][]> heads = new java.util.LinkedHashMap<>();
+            for (var h : pkg.manifest().output() == null ? java.util.List.<dev.vigil.core.model.Manifest.Head>of()
+                    : pkg.manifest().output().otherHeads()) {
+                heads.put(h.name(), (float[][]) r.get(h.tensor()).orElseThrow().getValue());
+            }
+            return new Outputs((float[][]) probs.getValue(), maps, drift, heads);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on " + pkg.modelFile() + ": " + e.getMessage(), e);
         }
@@ -109,7 +124,9 @@ public final class OrtClassifier implements AutoCloseable {
         Outputs out = runAll(input, 1);
         DefectMap map = out.maps() == null ? null
                 : out.maps().map(0, DefectMap.Geometry.of(pre, bgr.cols(), bgr.rows()));
-        return new Classification(out.probabilities()[0], map);
+        Map<String, float[]> heads = new java.util.LinkedHashMap<>();
+        out.heads().forEach((name, p) -> heads.put(name, p[0]));
+        return new Classification(out.probabilities()[0], map, heads);
     }
 
     @Override

@@ -154,6 +154,12 @@ class MultiTaskTest {
                     assertEquals(1.0, product[i][0] + product[i][1], 1e-4);
                     assertEquals(1.0, verdict[i][0] + verdict[i][1], 1e-4);
                 }
+                // vigil classify's reader gives the same heads by name
+                try (var clf = new dev.vigil.trainer.model.OrtClassifier(pkg)) {
+                    var outs = clf.runAll(batch, unseen.size());
+                    assertEquals(List.of("product"), List.copyOf(outs.heads().keySet()));
+                    assertEquals(product[3][1], outs.heads().get("product")[3][1], 1e-6);
+                }
                 // the commutators first, then the impellers
                 assertTrue(product[0][1] > 0.5 && product[1][1] > 0.5, "kolektor images read as kolektor");
                 assertTrue(product[2][0] > 0.5 && product[3][0] > 0.5, "casting images read as casting");

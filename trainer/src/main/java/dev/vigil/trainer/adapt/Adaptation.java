@@ -219,13 +219,16 @@ public final class Adaptation {
     private static Head head(OnnxGraph g) {
         TensorProto w = required(g, TransferNetwork.HEAD_WEIGHT);
         long[] wd = OnnxTensors.dims(w);
-        int k = (int) wd[0];
         int d = (int) wd[1];
         float[] dm = OnnxTensors.toFloats(required(g, ModelExporter.DRIFT_MEAN));
         float[] ds = OnnxTensors.toFloats(required(g, ModelExporter.DRIFT_SCALE));
+        // the drift reference has a row per verdict class; a multi-task head has more logits than that (every
+        // head's, side by side), which adaptation keeps as they are
+        int classes = dm.length / d;
         return new Head(OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_SHIFT)),
-                OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_SCALE)), rows(dm, k, d), rows(ds, k, d),
-                OnnxTensors.toFloats(w), OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_BIAS)), k);
+                OnnxTensors.toFloats(required(g, TransferNetwork.HEAD_SCALE)), rows(dm, classes, d),
+                rows(ds, classes, d), OnnxTensors.toFloats(w), OnnxTensors.toFloats(required(g,
+                        TransferNetwork.HEAD_BIAS)), classes);
     }
 
     private static TensorProto required(OnnxGraph g, String name) {
@@ -433,9 +436,9 @@ public final class Adaptation {
         replace.put(ModelExporter.DRIFT_SCALE, OnnxTensors.floatTensor(ModelExporter.DRIFT_SCALE,
                 new long[] {h.classes(), d}, OnnxTensors.flatten(h.driftScale())));
         replace.put(TransferNetwork.HEAD_WEIGHT, OnnxTensors.floatTensor(TransferNetwork.HEAD_WEIGHT,
-                new long[] {h.classes(), d}, h.weight()));
+                new long[] {h.bias().length, d}, h.weight()));
         replace.put(TransferNetwork.HEAD_BIAS, OnnxTensors.floatTensor(TransferNetwork.HEAD_BIAS,
-                new long[] {h.classes()}, h.bias()));
+                new long[] {h.bias().length}, h.bias()));
         GraphProto.Builder gb = g.graph().toBuilder().clearInitializer();
         for (TensorProto t : g.graph().getInitializerList()) {
             gb.addInitializer(replace.getOrDefault(t.getName(), t));

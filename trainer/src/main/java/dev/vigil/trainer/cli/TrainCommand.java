@@ -245,13 +245,11 @@ public final class TrainCommand implements Callable<Integer> {
         TrainOptions o = options(unfreezeBlocks, finetune);
         AnomalyOptions memory = anomalyOptions(AnomalyOptions.DEFAULT_TAPS, Math.max(2, folds));
         PackageWriter.requireEmpty(out);
-        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
-                err::println).resolve(backbone);
+        Backbone bb = resolveBackbone(err);
         err.printf(Locale.ROOT, "dataset %s: %d images in %d classes %s%s%n", data, ds.images().size(),
                 ds.classes().size(), ds.classes(), ds.ignoredFiles() > 0 ? " (" + ds.ignoredFiles()
                         + " non-image files ignored)" : "");
-        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
-                "features");
+        Path cacheDir = featureCache();
         PackageTraining.Built built = PackageTraining.train(kind, bb, ds, o, memory, cacheDir, out, err);
         summary(System.out, built.supervised(), built.pkg());
         if (built.combined() != null) {
@@ -283,15 +281,13 @@ public final class TrainCommand implements Callable<Integer> {
         ImageDataset ds = heads.dataset(table);
         TrainOptions o = options(unfreezeBlocks, finetune);
         PackageWriter.requireEmpty(out);
-        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
-                err::println).resolve(backbone);
+        Backbone bb = resolveBackbone(err);
         err.printf(Locale.ROOT, "labels %s: %d images, %d heads:%n", labels, table.rows().size(), heads.count());
         for (int h = 0; h < heads.count(); h++) {
             err.printf(Locale.ROOT, "  %s%s: %d labelled, classes %s%n", heads.names().get(h),
                     h == heads.verdict() ? " (verdict)" : "", table.labelled(h), heads.classes().get(h));
         }
-        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil",
-                "features");
+        Path cacheDir = featureCache();
         PackageTraining.Built built = PackageTraining.trainMultiTask(bb, ds, heads, o, cacheDir, out, err);
         summary(System.out, built.supervised(), built.pkg());
         var perHead = built.pkg().manifest().metrics().get("heads");
@@ -299,6 +295,17 @@ public final class TrainCommand implements Callable<Integer> {
             m.forEach((name, v) -> System.out.printf(Locale.ROOT, "  head %s: %s%n", name, v));
         }
         return 0;
+    }
+
+    /** The backbone named by {@code --backbone} (downloaded into the model cache when it is a catalog name). */
+    private Backbone resolveBackbone(PrintStream err) {
+        return new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(), err::println)
+                .resolve(backbone);
+    }
+
+    /** {@code --cache}, or the default feature cache. */
+    private Path featureCache() {
+        return cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "vigil", "features");
     }
 
     /** {@code --unfreeze}: a number of blocks, {@code all}, or nothing (-1, automatic). */
@@ -355,8 +362,7 @@ public final class TrainCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "dataset %s holds only good images ('%s'): building a model from good parts"
                     + " alone (as --anomaly does)%n", data, ds.classes().get(0));
         }
-        Backbone bb = new BackboneResolver(modelCache != null ? modelCache : BackboneResolver.defaultCache(),
-                err::println).resolve(backbone);
+        Backbone bb = resolveBackbone(err);
         PackageTraining.Built built = PackageTraining.train(PackageTraining.Kind.ANOMALY, bb, ds, null, o, null, out,
                 err);
         anomalySummary(System.out, built.anomaly(), built.pkg());

@@ -164,6 +164,15 @@ class MultiTaskTest {
                 assertTrue(product[0][1] > 0.5 && product[1][1] > 0.5, "kolektor images read as kolektor");
                 assertTrue(product[2][0] > 0.5 && product[3][0] > 0.5, "casting images read as casting");
             }
+            // unlabelled adaptation keeps every head (their standardisation is shared); --labelled is refused
+            var adapted = new dev.vigil.trainer.adapt.Adaptation(pkg, dev.vigil.trainer.adapt.Adaptation.Options
+                    .defaults().withReference("all"), QUIET).adapt(unseen, null, tmp.resolve("adapted"));
+            assertEquals(m.output().heads(), adapted.pkg().manifest().output().heads());
+            assertEquals(pkg.manifest().id(), adapted.pkg().manifest().output().drift().adaptedFrom());
+            VigilException refused = assertThrows(VigilException.class, () -> new dev.vigil.trainer.adapt.Adaptation(
+                    pkg, dev.vigil.trainer.adapt.Adaptation.Options.defaults(), QUIET).adapt(unseen, ds,
+                            tmp.resolve("tuned")));
+            assertTrue(refused.getMessage().contains("multi-task"), refused.getMessage());
         }
     }
 

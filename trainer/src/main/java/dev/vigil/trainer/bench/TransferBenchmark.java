@@ -102,6 +102,20 @@ public final class TransferBenchmark implements Callable<Integer> {
     @Option(names = "--adapt-k", description = "labelled images per class behind the adapted model (default 50)")
     int adaptK = 50;
 
+    @Option(names = "--multitask", description = "instead of the strategy table: one model with heads product"
+            + " (casting|kolektor) and verdict (ok|defective) against two separate models (verdict, product) trained on"
+            + " the same images with the same options: accuracies, recall and false rejects at each package's"
+            + " operating point, training time and serving cost (needs --casting and --kolektor)")
+    boolean multitask;
+
+    @Option(names = "--multitask-k", description = "training images per (product, verdict) cell (default 50;"
+            + " KolektorSDD's defectives are capped at 60%% of its 52, split by commutator)")
+    int multitaskK = 50;
+
+    @Option(names = "--multitask-casting-test", description = "casting test images per class, a seeded subset of"
+            + " test/ (default 0 = all 150 per class)")
+    int multitaskCastingTest = 0;
+
     @Option(names = "--drift-window", description = "frames per drift window (default: drift.window's)")
     int driftWindow = dev.vigil.core.drift.DriftWindow.DEFAULT_SIZE;
 
@@ -123,6 +137,16 @@ public final class TransferBenchmark implements Callable<Integer> {
         PrintStream quiet = verbose ? System.err : new PrintStream(OutputStream.nullOutputStream());
         if (draws < 1) {
             throw new dev.vigil.core.VigilException("--draws must be at least 1, found " + draws);
+        }
+        if (multitask) {
+            if (casting == null || kolektor == null) {
+                throw new dev.vigil.core.VigilException("--multitask needs --casting DIR and --kolektor DIR (the"
+                        + " product head tells casting impellers from KolektorSDD commutators)");
+            }
+            new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest).run(draws,
+                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds));
+            System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
+            return 0;
         }
         if (adapt) {
             AdaptBenchmark.header(driftWindow, driftThreshold);

@@ -19,6 +19,7 @@ import dev.vigil.trainer.data.LabelTable;
 import dev.vigil.trainer.eval.Metrics;
 import dev.vigil.trainer.features.FeatureExtractor;
 import dev.vigil.trainer.train.Heads;
+import dev.vigil.trainer.train.InputGeometry;
 import dev.vigil.trainer.train.TrainOptions;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,12 +71,16 @@ final class MultiTaskBenchmark {
     private final PrintStream log;
     private final int k;
     private final int castingTestPerClass;
+    private final int size;
 
     /**
      * @param castingTestPerClass casting test images per class (a seeded subset of {@code test/}); 0 = all
+     * @param size the square input of all three models; 0 = the trainer's automatic choice, made once per draw from
+     *     every training image (not each model from its own sample: the three would not always agree)
      */
     MultiTaskBenchmark(Backbone backbone, Path casting, Path kolektor, Path work, PrintStream log, int k,
-            int castingTestPerClass) {
+            int castingTestPerClass, int size) {
+        this.size = size;
         this.backbone = backbone;
         this.casting = casting;
         this.kolektor = kolektor;
@@ -211,6 +216,8 @@ final class MultiTaskBenchmark {
         ks.test().forEach(it -> test.add(new Image(it.file(), KOLEKTOR, it.defective())));
         progress("draw %d: %d training images (%s), %d test images (%s)", d, train.size(), counts(train), test.size(),
                 counts(test));
+        options = options.withGeometry(geometry(train));
+        progress("draw %d: input %s for all three models", d, options.geometry());
 
         // the three packages; the order rotates with the draw so that no model always pays the cold feature cache
         Path csv = dir.resolve("labels.csv");
@@ -278,6 +285,20 @@ final class MultiTaskBenchmark {
         System.out.flush();
         Folders.deleteTree(dir);
         return new Row[] {rows[0], rows[1], rows[2], separate};
+    }
+
+    /**
+     * One input for the three models. The automatic choice looks at a seeded sample of 64 training images in the
+     * dataset's order, which differs between the label table and the two folder layouts: with about as many
+     * commutators (500x1247) as impellers (300x300) one model got 416x1024 and another 224x224 in the same draw.
+     */
+    private InputGeometry geometry(List<Image> train) {
+        if (size != 0) {
+            return InputGeometry.square(size);
+        }
+        Preprocessing p = InputGeometry.AUTO.resolve(backbone.preprocessing(), InputGeometry.measure(train.stream()
+                .map(Image::file).toList()));
+        return new InputGeometry(p.width(), p.height(), 0);
     }
 
     private static String counts(List<Image> images) {

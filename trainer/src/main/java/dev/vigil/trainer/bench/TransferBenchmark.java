@@ -74,7 +74,8 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " (default baseline,u0,u1,u2,random)")
     List<String> configs = List.of("baseline", "u0", "u1", "u2", "random");
 
-    @Option(names = "--size", description = "input size for the Vigil configurations (0 = backbone's)")
+    @Option(names = "--size", description = "input size for the Vigil configurations (0 = backbone's; with --multitask: the"
+            + " trainer's automatic choice over all training images of the draw, one input for all three models)")
     int size = 0;
 
     @Option(names = "--taps", split = ",", description = "taps for the Vigil configurations (default: trainer's)")
@@ -143,7 +144,7 @@ public final class TransferBenchmark implements Callable<Integer> {
                 throw new dev.vigil.core.VigilException("--multitask needs --casting DIR and --kolektor DIR (the"
                         + " product head tells casting impellers from KolektorSDD commutators)");
             }
-            new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest).run(draws,
+            new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest, size).run(draws,
                     TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds));
             System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
             return 0;

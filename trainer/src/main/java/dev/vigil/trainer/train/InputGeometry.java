@@ -127,6 +127,25 @@ public record InputGeometry(int width, int height, int longSide, Tiling tiles) {
                 + (tiles == null ? "" : ", tiles " + tiles);
     }
 
+    /**
+     * A warning when the images come in clearly different sizes (the longest side of the quarter largest more than
+     * 1.5x that of the quarter smallest), naming the two; null when they are alike.
+     */
+    public static String mixedSizes(List<int[]> sizes) {
+        if (sizes.size() < 4) {
+            return null;
+        }
+        List<int[]> byLongest = sizes.stream().sorted(java.util.Comparator.comparingInt(s -> Math.max(s[0], s[1])))
+                .toList();
+        int[] small = byLongest.get(byLongest.size() / 4);
+        int[] large = byLongest.get(byLongest.size() * 3 / 4);
+        if (Math.max(large[0], large[1]) <= 1.5 * Math.max(small[0], small[1])) {
+            return null;
+        }
+        return "the training images come in different sizes (e.g. " + small[0] + "x" + small[1] + " and " + large[0]
+                + "x" + large[1] + ")";
+    }
+
     /** Width and height of each image (decoded with OpenCV); unreadable ones are left out. */
     public static List<int[]> measure(List<java.nio.file.Path> images) {
         return images.stream().map(p -> {

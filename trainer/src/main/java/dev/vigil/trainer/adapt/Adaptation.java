@@ -144,8 +144,16 @@ public final class Adaptation {
         PackageWriter.requireEmpty(out);
         OnnxGraph graph = OnnxGraph.load(source.modelFile());
         Head head = head(graph);
-        Run before = run(source, frames, "features of the new frames");
-        float[][] f = unstandardise(before, head);
+        Run before = run(source, null, frames, "features of the new frames");
+        // first the BatchNorm layers of the trainable suffix (if any) take the new frames' statistics; the head's
+        // standardisation is then aligned on the features they give
+        BatchNormReestimation.Outcome bn = BatchNormReestimation.reestimate(graph,
+                BatchNormReestimation.suffixBatchNorms(graph, source.manifest().training().cut()),
+                source.preprocessing(), frames, log);
+        byte[] bnModel = bn.nodes().isEmpty() ? null : bn.graph().toBytes();
+        graph = bn.graph();
+        Run base = bnModel == null ? before : run(source, bnModel, frames, "features after the BatchNorm statistics");
+        float[][] f = unstandardise(base, head);
 
         Alignment all = alignment(f, head, allIndices(f.length));
         Head adapted = apply(head, all);
@@ -164,22 +172,31 @@ public final class Adaptation {
         int[] y = null;
         List<Path> labPaths = lab.stream().map(LabelledImage::path).toList();
         if (!lab.isEmpty()) {
-            Run r = run(source, labPaths, "features of the labelled frames");
+            Run r = run(source, null, labPaths, "features of the labelled frames");
             y = labels(labelled, head.classes());
             accBefore = accuracy(r.probabilities(), y);
             if (options.fineTuneSteps() > 0) {
-                adapted = fineTune(adapted, unstandardise(r, head), y);
+                Run rb = bnModel == null ? r : run(source, bnModel, labPaths, "labelled frames, new BatchNorm");
+                adapted = fineTune(adapted, unstandardise(rb, head), y);
             }
         }
         byte[] model = rewrite(graph, adapted).toBytes();
         Map<String, Object> report = report(frames.size(), lab.size(), driftBefore, heldOutBefore, heldOutAfter,
                 accBefore);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> adaptation = (Map<String, Object>) report.get("adaptation");
+        Map<String, Object> bnReport = new LinkedHashMap<>();
+        bnReport.put("nodes", bn.nodes());
+        bnReport.put("meanShift", bn.meanShift());
+        bnReport.put("note", "running mean and variance of the BatchNormalization nodes of the trainable suffix,"
+                + " from every frame (the held-out drift figure uses them too)");
+        adaptation.put("batchNorm", bnReport);
         // the adapted package's own view of the frames, for the in-sample score after
         ModelPackage pkg = PackageWriter.write(out, model, report, (modelSha, reportSha) -> manifest(modelSha,
                 reportSha, frames.size()));
-        Run after = run(pkg, frames, "checking the adapted package");
+        Run after = run(pkg, null, frames, "checking the adapted package");
         double driftAfter = meanScore(after.drift());
-        double accAfter = y == null ? Double.NaN : accuracy(run(pkg, labPaths, "labelled frames, adapted")
+        double accAfter = y == null ? Double.NaN : accuracy(run(pkg, null, labPaths, "labelled frames, adapted")
                 .probabilities(), y);
         log.printf(Locale.ROOT, "adapted %s -> %s on %d frames (reference %s)%s%n", source.manifest().id(),
                 pkg.manifest().id(), frames.size(), options.reference(), lab.isEmpty() ? ""
@@ -191,12 +208,13 @@ public final class Adaptation {
     /** Probabilities and drift features of a package on image files. */
     private record Run(float[][] probabilities, float[][] drift) {}
 
-    private Run run(ModelPackage pkg, List<Path> images, String label) {
+    /** {@code model}: a graph to run in place of the package's file (null = the file). */
+    private Run run(ModelPackage pkg, byte[] model, List<Path> images, String label) {
         Preprocessing pre = pkg.preprocessing();
         float[][] probs = new float[images.size()][];
         float[][] drift = new float[images.size()][];
         int batch = 4;
-        try (OrtClassifier clf = new OrtClassifier(pkg); Progress progress = new Progress(log, label, images.size())) {
+        try (OrtClassifier clf = new OrtClassifier(pkg, model); Progress progress = new Progress(log, label, images.size())) {
             for (int start = 0; start < images.size(); start += batch) {
                 int n = Math.min(batch, images.size() - start);
                 float[] x = new float[n * pre.valuesPerImage()];

@@ -52,10 +52,16 @@ public final class OrtClassifier implements AutoCloseable {
     }
 
     public OrtClassifier(ModelPackage pkg) {
+        this(pkg, null);
+    }
+
+    /** The package's manifest with {@code model} (an ONNX graph of the same outputs) in place of its file; null = the file. */
+    public OrtClassifier(ModelPackage pkg, byte[] model) {
         this.pkg = pkg;
         this.pre = pkg.preprocessing();
         try {
-            this.session = env.createSession(pkg.modelFile().toString(), FeatureExtractor.sessionOptions());
+            this.session = model != null ? env.createSession(model, FeatureExtractor.sessionOptions())
+                    : env.createSession(pkg.modelFile().toString(), FeatureExtractor.sessionOptions());
         } catch (OrtException e) {
             throw new VigilException("ONNX Runtime cannot load " + pkg.modelFile() + ": " + e.getMessage());
         }

@@ -118,4 +118,96 @@ class AdaptationTest {
         assertEquals(0, Adaptation.headClass(defect, 2, 1));
         assertEquals(0, Adaptation.headClass(new float[] {0.8f, 0.2f}, 2, 1), "a supervised package as it is");
     }
+
+    /**
+     * A backbone with BatchNorm in its trained block (the shape of the zoo's pre-activation ResNet): adapt gives the
+     * suffix's BatchNorm nodes the darker frames' statistics (the first one exactly the per-channel mean and variance
+     * of its input over the frames), leaves the frozen prefix's alone, and the squeezenet package above, with no
+     * BatchNorm, has nothing to re-estimate.
+     */
+    @Test
+    void batchNormInTheTrainedBlockTakesTheNewFramesStatistics() throws Exception {
+        Path file = tmp.resolve("resnet-v2-shape.onnx");
+        dev.vigil.trainer.onnx.ZooShapesTest.resnetV2(32).save(file);
+        Backbone bb = new BackboneResolver(tmp.resolve("models"), s -> { }).resolve(file.toString());
+        Path train = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("bn-train"), 0, 8);
+        TrainOptions o = TrainOptions.defaults().withUnfreeze(1).withEpochs(2).withFolds(0).withRefit(false)
+                .withAugment(List.of(Variant.ORIGINAL)).withTta(false).withHead(32, List.of(0), PoolMode.AVGMAX);
+        ModelPackage bnPkg;
+        try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(train, 2), o, tmp.resolve("bn-cache"),
+                QUIET)) {
+            t.train();
+            bnPkg = new ModelExporter(t).write(tmp.resolve("bn-pkg"));
+        }
+        dev.vigil.trainer.onnx.OnnxGraph source = dev.vigil.trainer.onnx.OnnxGraph.load(bnPkg.modelFile());
+        var suffix = BatchNormReestimation.suffixBatchNorms(source, bnPkg.manifest().training().cut());
+        long all = source.nodes().stream().filter(n -> n.getOpType().equals("BatchNormalization")).count();
+        assertTrue(!suffix.isEmpty() && suffix.size() < all, suffix.size() + " of " + all + " in the suffix");
+        List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
+        Adaptation.Result r = new Adaptation(bnPkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+                .adapt(frames, null, tmp.resolve("bn-adapted"));
+        var report = ModelPackage.json().readTree(r.pkg().dir().resolve(ModelPackage.REPORT).toFile());
+        assertEquals(suffix.size(), report.at("/adaptation/batchNorm/nodes").size(), report.toString());
+        assertTrue(report.at("/adaptation/batchNorm/meanShift").asDouble() > 0);
+        dev.vigil.trainer.onnx.OnnxGraph adapted = dev.vigil.trainer.onnx.OnnxGraph.load(r.pkg().modelFile());
+        // the first suffix node's input does not depend on any re-estimated node: measure it on the source graph
+        var first = suffix.get(0);
+        double[][] expected = inputStats(source, first.getInput(0), frames, bnPkg.preprocessing());
+        float[] mean = dev.vigil.trainer.onnx.OnnxTensors.toFloats(adapted.initializer(first.getInput(3)));
+        float[] var = dev.vigil.trainer.onnx.OnnxTensors.toFloats(adapted.initializer(first.getInput(4)));
+        for (int c = 0; c < mean.length; c++) {
+            assertEquals(expected[0][c], mean[c], 1e-3 * (1 + Math.abs(expected[0][c])), "mean of channel " + c);
+            assertEquals(expected[1][c], var[c], 1e-3 * (1 + expected[1][c]), "variance of channel " + c);
+        }
+        // the frozen prefix's BatchNorm keeps the backbone's statistics
+        for (var n : source.nodes()) {
+            if (n.getOpType().equals("BatchNormalization") && !suffix.contains(n)) {
+                assertEquals(source.initializer(n.getInput(3)), adapted.initializer(n.getInput(3)), n.getName());
+            }
+        }
+        assertTrue(BatchNormReestimation.suffixBatchNorms(dev.vigil.trainer.onnx.OnnxGraph.load(pkg.modelFile()),
+                pkg.manifest().training().cut()).isEmpty(), "squeezenet has no BatchNorm");
+    }
+
+    /** Per-channel mean and variance of tensor x over the frames, with ONNX Runtime on graph g. */
+    private static double[][] inputStats(dev.vigil.trainer.onnx.OnnxGraph g, String x, List<Path> frames,
+            dev.vigil.core.image.Preprocessing pre) throws Exception {
+        var exposed = g.graph().toBuilder().addOutput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName(x)
+                .setType(ai.onnx.proto.OnnxMl.TypeProto.newBuilder().setTensorType(
+                        ai.onnx.proto.OnnxMl.TypeProto.Tensor.newBuilder().setElemType(1)))).build();
+        var env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+        double[] sum = null;
+        double[] sq = null;
+        long count = 0;
+        try (var session = env.createSession(g.model().toBuilder().setGraph(exposed).build().toByteArray())) {
+            for (Path f : frames) {
+                float[] in = dev.vigil.core.image.ImageIo.preprocess(dev.vigil.core.image.ImageIo.read(f), pre,
+                        Variant.ORIGINAL, f.toString());
+                try (var t = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(in),
+                        new long[] {1, 3, pre.height(), pre.width()});
+                        var res = session.run(java.util.Map.of(g.inputName(), t))) {
+                    float[][][][] v = (float[][][][]) res.get(x).orElseThrow().getValue();
+                    if (sum == null) {
+                        sum = new double[v[0].length];
+                        sq = new double[v[0].length];
+                    }
+                    for (int c = 0; c < v[0].length; c++) {
+                        for (float[] row : v[0][c]) {
+                            for (float a : row) {
+                                sum[c] += a;
+                                sq[c] += a * (double) a;
+                            }
+                        }
+                    }
+                    count += (long) v[0][0].length * v[0][0][0].length;
+                }
+            }
+        }
+        double[][] out = new double[2][sum.length];
+        for (int c = 0; c < sum.length; c++) {
+            out[0][c] = sum[c] / count;
+            out[1][c] = sq[c] / count - out[0][c] * out[0][c];
+        }
+        return out;
+    }
 }

@@ -49,7 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
  * network (QuantizeLinear / DequantizeLinear around every convolution). Each also runs on ONNX Runtime; the ResNet
  * trains a BatchNorm block and exports a package the two runtimes agree on.
  */
-class ZooShapesTest {
+public class ZooShapesTest {
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
 
     @TempDir
@@ -125,7 +125,7 @@ class ZooShapesTest {
     }
 
     /** Opset 7, pre-activation units: BN, Relu, Conv, BN, Relu, Conv, + shortcut; a final BN and Relu. */
-    static OnnxGraph resnetV2(int size) {
+    public static OnnxGraph resnetV2(int size) {
         Net net = new Net();
         String x = net.conv("data", 3, 8, 3, 2);
         List<String> adds = new ArrayList<>();

@@ -383,7 +383,8 @@ public final class TransferTrainer implements AutoCloseable {
         // out-of-fold scores over every labelled image: the operating point and the figures the package promises
         // without a good-part class there is no operating point to calibrate: the held-out figures suffice
         int folds = options.folds() == 0 || okIndex < 0 ? 0
-                : GroupKFold.feasibleFolds(strata, groups, options.folds());
+                : GroupKFold.feasibleFolds(pick(labels, knownVerdicts(labels)), pick(groups, knownVerdicts(labels)),
+                        options.folds());
         float[][] scoredProbs;
         float[][][] scoredHeads;
         int[] scoredIdx;
@@ -1057,6 +1058,14 @@ public final class TransferTrainer implements AutoCloseable {
      * its class per head.
      */
     private record Targets(int[] labels, int[][] heads) {}
+
+    /**
+     * The images whose verdict is known: the folds need every verdict class in each of them, while images without a
+     * verdict (multi-task) only go along.
+     */
+    private static int[] knownVerdicts(int[] labels) {
+        return java.util.stream.IntStream.range(0, labels.length).filter(i -> labels[i] >= 0).toArray();
+    }
 
     /** Stratum per image for the splits: its verdict class, or one past the last class when it has none. */
     private int[] strata(int[] labels) {

@@ -177,6 +177,23 @@ class MultiTaskTest {
     }
 
     @Test
+    void imagesWithoutAVerdictDoNotLimitTheFoldsAndAreNotScored() throws Exception {
+        LabelTable table = LabelTable.read(csv);
+        Heads heads = Heads.of(table, null);
+        // two images have no verdict: as a stratum of their own they would allow 2 folds at most
+        try (TransferTrainer t = new TransferTrainer(squeezenet, heads.dataset(table), small().withFolds(3)
+                .withEpochs(2), tmp.resolve("cache"), QUIET, heads)) {
+            t.train();
+            assertEquals(3, t.result().calibration().folds(), "cross-validated with the folds asked for");
+            assertTrue(t.outOfFold().crossValidated());
+            assertEquals(table.rows().size() - noVerdict.size(), t.outOfFold().images().size(),
+                    "every image with a verdict is scored out of fold, the others not");
+            assertEquals(table.labelled(0), t.headMetrics().get("product").count(),
+                    "every image with a product is scored for the product head");
+        }
+    }
+
+    @Test
     void emptyCellsAreMaskedOutOfTheirHeadsClassWeights() {
         Heads heads = Heads.of(LabelTable.read(csv), null);
         int[][] rows = {{0, 1}, {-1, 1}, {1, 0}, {1, -1}};

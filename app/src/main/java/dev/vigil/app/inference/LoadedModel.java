@@ -30,8 +30,12 @@ public final class LoadedModel implements AutoCloseable {
     /** Why this model's defect map is unusable (read once, then ignored); null while it is fine. */
     private volatile String mapProblem;
 
+    /** A multi-task model's heads other than the verdict head, read once (empty for a single classifier). */
+    private final List<dev.vigil.core.model.Manifest.Head> otherHeads;
+
     private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
         this.pkg = pkg;
+        this.otherHeads = pkg.manifest().output() == null ? List.of() : pkg.manifest().output().otherHeads();
         this.model = model;
         this.predictor = model.newPredictor();
         this.device = device;
@@ -127,7 +131,7 @@ public final class LoadedModel implements AutoCloseable {
 
     /** The heads of a multi-task model other than the verdict head (empty for a single classifier). */
     public List<dev.vigil.core.model.Manifest.Head> otherHeads() {
-        return pkg.manifest().output() == null ? List.of() : pkg.manifest().output().otherHeads();
+        return otherHeads;
     }
 
     /** Whether this model gives a defect map beside the probabilities. */
@@ -179,7 +183,7 @@ public final class LoadedModel implements AutoCloseable {
             NDList outputs = predictor.predict(new NDList(x));
             String mapName = pkg.defectMapTensor();
             String driftName = pkg.driftTensor();
-            List<dev.vigil.core.model.Manifest.Head> heads = otherHeads();
+            List<dev.vigil.core.model.Manifest.Head> heads = otherHeads;
             NDArray probs = mapName == null && driftName == null && heads.isEmpty() ? outputs.get(0)
                     : output(outputs, pkg.manifest().output().tensor());
             int k = (int) probs.getShape().get(1);

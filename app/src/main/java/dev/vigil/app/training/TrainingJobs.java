@@ -205,7 +205,8 @@ public final class TrainingJobs implements AutoCloseable {
         update(id, State.RUNNING, "preparing the dataset", null, null, null);
         Path dir = root.resolve(id);
         try {
-            Map<String, Integer> counts = dataset(dir.resolve("data"), config.training().evaluationShare());
+            List<Sample> labelled = samples.list(Boolean.TRUE, 100_000);
+            Map<String, Integer> counts = dataset(labelled, dir.resolve("data"), config.training().evaluationShare());
             update(id, State.RUNNING, "dataset " + counts, null, null, counts);
             DeviceConfig.Training t = config.training();
             Path cache = t.modelCache() != null ? Path.of(t.modelCache())
@@ -215,7 +216,7 @@ public final class TrainingJobs implements AutoCloseable {
             // the training itself runs in a child process: a crash or an out-of-memory there cannot take
             // inspection down, and its CPU and memory are bounded (TrainingProcess)
             // samples labelled per head (a multi-task model judged them): one head per column, the verdict first
-            Path table = labelTable(dir, config.training().evaluationShare());
+            Path table = labelTable(labelled, dir, config.training().evaluationShare());
             List<String> input = table == null ? List.of("--data", dir.resolve("data").toString())
                     : List.of("--labels", table.toString(), "--verdict-head", VERDICT_HEAD);
             List<String> args = new java.util.ArrayList<>(input);
@@ -339,7 +340,8 @@ public final class TrainingJobs implements AutoCloseable {
             }
             try {
                 // only its evaluation share is wanted: the gate compares candidate and active model on it
-                dataset(dir.resolve("data"), config.training().evaluationShare());
+                dataset(samples.list(Boolean.TRUE, 100_000), dir.resolve("data"),
+                        config.training().evaluationShare());
             } catch (dev.vigil.core.VigilException fewLabels) {
                 LOG.log(System.Logger.Level.INFO, "adaptation {0}: {1}", id, fewLabels.getMessage());
             }
@@ -479,9 +481,8 @@ public final class TrainingJobs implements AutoCloseable {
      * (docs/multitask.md) with the images {@link #dataset} linked, the verdict (the sample's label) and one column per
      * other head (empty where the operator did not set it); null otherwise (a single classifier from the folders).
      */
-    private Path labelTable(Path dir, double share) throws IOException {
-        List<Sample> training = samples.list(Boolean.TRUE, 100_000).stream().filter(s -> !heldOut(s.id(), share))
-                .toList();
+    private Path labelTable(List<Sample> labelled, Path dir, double share) throws IOException {
+        List<Sample> training = labelled.stream().filter(s -> !heldOut(s.id(), share)).toList();
         java.util.TreeSet<String> heads = new java.util.TreeSet<>();
         training.forEach(s -> heads.addAll(s.assignedAttributes().keySet()));
         heads.remove(VERDICT_HEAD);
@@ -513,9 +514,9 @@ public final class TrainingJobs implements AutoCloseable {
      * Links every labelled sample into {@code data/<label>/}, or {@code evaluation/<label>/} for the held-out share;
      * returns the training images per class.
      */
-    private Map<String, Integer> dataset(Path data, double share) throws IOException {
+    private Map<String, Integer> dataset(List<Sample> labelled, Path data, double share) throws IOException {
         Map<String, Integer> counts = new LinkedHashMap<>();
-        for (Sample s : samples.list(Boolean.TRUE, 100_000)) {
+        for (Sample s : labelled) {
             boolean eval = heldOut(s.id(), share);
             Path to = (eval ? data.resolveSibling("evaluation") : data).resolve(s.assignedLabel())
                     .resolve(s.id() + ".jpg");

@@ -182,15 +182,7 @@ public final class Adaptation {
         }
         byte[] model = rewrite(graph, adapted).toBytes();
         Map<String, Object> report = report(frames.size(), lab.size(), driftBefore, heldOutBefore, heldOutAfter,
-                accBefore);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> adaptation = (Map<String, Object>) report.get("adaptation");
-        Map<String, Object> bnReport = new LinkedHashMap<>();
-        bnReport.put("nodes", bn.nodes());
-        bnReport.put("meanShift", bn.meanShift());
-        bnReport.put("note", "running mean and variance of the BatchNormalization nodes of the trainable suffix,"
-                + " from every frame (the held-out drift figure uses them too)");
-        adaptation.put("batchNorm", bnReport);
+                accBefore, bn);
         // the adapted package's own view of the frames, for the in-sample score after
         ModelPackage pkg = PackageWriter.write(out, model, report, (modelSha, reportSha) -> manifest(modelSha,
                 reportSha, frames.size()));
@@ -482,7 +474,7 @@ public final class Adaptation {
 
     @SuppressWarnings("unchecked")
     private Map<String, Object> report(int frames, int labelled, double driftBefore, double heldOutBefore,
-            double heldOutAfter, double accBefore) throws IOException {
+            double heldOutAfter, double accBefore, BatchNormReestimation.Outcome bn) throws IOException {
         Map<String, Object> rep = ModelPackage.json().readValue(
                 source.dir().resolve(ModelPackage.REPORT).toFile(), LinkedHashMap.class);
         Map<String, Object> a = new LinkedHashMap<>();
@@ -495,6 +487,12 @@ public final class Adaptation {
         a.put("heldOutDriftBefore", nullIfNaN(heldOutBefore));
         a.put("heldOutDriftAfter", nullIfNaN(heldOutAfter));
         a.put("labelledAccuracyBefore", nullIfNaN(accBefore));
+        Map<String, Object> bnReport = new LinkedHashMap<>();
+        bnReport.put("nodes", bn.nodes());
+        bnReport.put("meanShift", bn.meanShift());
+        bnReport.put("note", "running mean and variance of the BatchNormalization nodes of the trainable suffix,"
+                + " from every frame (the held-out drift figure uses them too)");
+        a.put("batchNorm", bnReport);
         a.put("note", "the operating point and validation figures are the source package's, measured before the"
                 + " change of condition; evaluate the adapted package on labelled frames of the new condition");
         rep.put("adaptation", a);

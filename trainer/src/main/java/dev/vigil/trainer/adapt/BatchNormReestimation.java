@@ -64,19 +64,13 @@ final class BatchNormReestimation {
         if (nodes.isEmpty()) {
             return new Outcome(g, List.of(), 0);
         }
-        float[] batch = new float[frames.size() * pre.valuesPerImage()];
-        for (int i = 0; i < frames.size(); i++) {
-            Path p = frames.get(i);
-            float[] x = ImageIo.preprocess(ImageIo.read(p), pre, Variant.ORIGINAL, p.toString());
-            System.arraycopy(x, 0, batch, i * pre.valuesPerImage(), x.length);
-        }
         OnnxGraph current = g;
         double shift = 0;
         List<String> names = new ArrayList<>();
         try (Progress progress = new Progress(log, "BatchNorm statistics", nodes.size())) {
             for (NodeProto bn : nodes) {
                 String x = bn.getInput(0);
-                double[][] stats = channelStats(current, x, batch, frames.size(), pre);
+                double[][] stats = channelStats(current, x, frames, pre);
                 float[] mean = new float[stats[0].length];
                 float[] var = new float[stats[0].length];
                 TensorProto oldMean = current.initializer(bn.getInput(3));
@@ -102,8 +96,11 @@ final class BatchNormReestimation {
         return new Outcome(current, names, shift);
     }
 
-    /** Per-channel mean and (population) variance of tensor {@code x} ({@code [N,C,...]}) over every frame. */
-    private static double[][] channelStats(OnnxGraph g, String x, float[] batch, int count, Preprocessing pre) {
+    /**
+     * Per-channel mean and (population) variance of tensor {@code x} ({@code [N,C,...]}) over every frame; the frames
+     * are read a few at a time (the service may hand over thousands).
+     */
+    private static double[][] channelStats(OnnxGraph g, String x, List<Path> frames, Preprocessing pre) {
         // an output of any shape: the tensor is [N,C,H,W] in a convolutional suffix
         GraphProto exposed = g.graph().toBuilder().addOutput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder()
                 .setName(x).setType(ai.onnx.proto.OnnxMl.TypeProto.newBuilder().setTensorType(
@@ -114,10 +111,16 @@ final class BatchNormReestimation {
         double[] sq = null;
         long perChannel = 0;
         int per = pre.valuesPerImage();
+        float[] batch = new float[4 * per];
         try (OrtSession s = env.createSession(model, FeatureExtractor.sessionOptions())) {
-            for (int from = 0; from < count; from += 4) {
-                int n = Math.min(4, count - from);
-                try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, from * per, n * per),
+            for (int from = 0; from < frames.size(); from += 4) {
+                int n = Math.min(4, frames.size() - from);
+                for (int i = 0; i < n; i++) {
+                    Path p = frames.get(from + i);
+                    float[] v = ImageIo.preprocess(ImageIo.read(p), pre, Variant.ORIGINAL, p.toString());
+                    System.arraycopy(v, 0, batch, i * per, v.length);
+                }
+                try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch, 0, n * per),
                         new long[] {n, 3, pre.height(), pre.width()});
                         OrtSession.Result r = s.run(Map.of(g.inputName(), in), Set.of(x))) {
                     OnnxTensor t = (OnnxTensor) r.get(x).orElseThrow();

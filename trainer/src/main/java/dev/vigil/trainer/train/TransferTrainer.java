@@ -126,9 +126,7 @@ public final class TransferTrainer implements AutoCloseable {
         if (heads != null && options.head() == HeadKind.PATCH) {
             throw new VigilException("--labels trains pooled heads only; drop --head patch");
         }
-        List<int[]> sizes = options.geometry().width() != 0 ? List.of()
-                : InputGeometry.measure(sample(dataset.images(), options.seed()).stream().map(LabelledImage::path)
-                        .toList());
+        List<int[]> sizes = sizesFor(options.geometry(), options.seed(), dataset.images());
         Preprocessing pre = options.geometry().resolve(backbone.preprocessing(), sizes);
         if (options.geometry().auto()) {
             String mixed = InputGeometry.mixedSizes(sizes);
@@ -156,28 +154,23 @@ public final class TransferTrainer implements AutoCloseable {
      */
     private static final int GEOMETRY_SAMPLE = 256;
 
-    /**
-     * The network input for these options and images: as given, or chosen from (a sample of) the images' own size
-     * ({@link InputGeometry#resolve}).
-     */
-    public static Preprocessing inputFor(Backbone backbone, TrainOptions o, ImageDataset data) {
-        return inputFor(backbone, o.geometry(), o.seed(), data.images());
-    }
-
     /** The network input for geometry {@code g} and these images (a seeded sample of them is measured). */
     public static Preprocessing inputFor(Backbone backbone, InputGeometry g, long seed, List<LabelledImage> images) {
-        List<int[]> sizes = List.of();
-        if (g.width() == 0) {
-            sizes = InputGeometry.measure(sample(images, seed).stream().map(LabelledImage::path).toList());
-        }
-        return g.resolve(backbone.preprocessing(), sizes);
+        return g.resolve(backbone.preprocessing(), sizesFor(g, seed, images));
     }
 
-    /** The images the automatic input geometry measures: a seeded sample of {@link #GEOMETRY_SAMPLE}. */
-    private static List<LabelledImage> sample(List<LabelledImage> images, long seed) {
+    /**
+     * The sizes geometry {@code g} is resolved from: those of a seeded sample of {@link #GEOMETRY_SAMPLE} images, or
+     * none when the size is given.
+     */
+    private static List<int[]> sizesFor(InputGeometry g, long seed, List<LabelledImage> images) {
+        if (g.width() != 0) {
+            return List.of();
+        }
         List<LabelledImage> imgs = new ArrayList<>(images);
         java.util.Collections.shuffle(imgs, new Random(seed));
-        return imgs.subList(0, Math.min(GEOMETRY_SAMPLE, imgs.size()));
+        return InputGeometry.measure(imgs.subList(0, Math.min(GEOMETRY_SAMPLE, imgs.size())).stream()
+                .map(LabelledImage::path).toList());
     }
 
     /** Resolves the head, the cut and the taps for these options on this backbone, with the input {@code pre}. */
@@ -382,9 +375,9 @@ public final class TransferTrainer implements AutoCloseable {
 
         // out-of-fold scores over every labelled image: the operating point and the figures the package promises
         // without a good-part class there is no operating point to calibrate: the held-out figures suffice
+        int[] withVerdict = knownVerdicts(labels);
         int folds = options.folds() == 0 || okIndex < 0 ? 0
-                : GroupKFold.feasibleFolds(pick(labels, knownVerdicts(labels)), pick(groups, knownVerdicts(labels)),
-                        options.folds());
+                : GroupKFold.feasibleFolds(pick(labels, withVerdict), pick(groups, withVerdict), options.folds());
         float[][] scoredProbs;
         float[][][] scoredHeads;
         int[] scoredIdx;
@@ -421,9 +414,7 @@ public final class TransferTrainer implements AutoCloseable {
         headMetrics = heads == null ? null : headMetrics(scoredHeads, scoredIdx);
         if (heads != null) {
             // the verdict's figures and operating point: over the images whose verdict is known
-            int[] verdicts = scoredLabels;
-            int[] known = java.util.stream.IntStream.range(0, verdicts.length).filter(i -> verdicts[i] >= 0)
-                    .toArray();
+            int[] known = knownVerdicts(scoredLabels);
             List<LabelledImage> images = scoredImages;
             scoredImages = java.util.Arrays.stream(known).mapToObj(images::get).toList();
             scoredProbs = pickRows(scoredProbs, known);
@@ -1193,8 +1184,7 @@ public final class TransferTrainer implements AutoCloseable {
     public DriftReference driftReference() {
         if (driftReference == null && !plan.patches() && all != null && result != null) {
             // over the images whose verdict is known (a multi-task image may have none)
-            int[] known = java.util.stream.IntStream.range(0, allLabels.length).filter(i -> allLabels[i] >= 0)
-                    .toArray();
+            int[] known = knownVerdicts(allLabels);
             driftReference = DriftReference.measure(pooledFeatures(all.select(known, new int[] {0})),
                     pick(allLabels, known), dataset.classes().size(), pick(groups, known), options.seed());
         }

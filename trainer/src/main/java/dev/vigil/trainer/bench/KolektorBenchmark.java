@@ -11,6 +11,7 @@ import dev.vigil.trainer.eval.GroupKFold;
 import dev.vigil.core.model.DefectMap;
 import dev.vigil.core.model.ModelPackage;
 import dev.vigil.trainer.model.OrtClassifier;
+import dev.vigil.trainer.train.Finetune;
 import dev.vigil.trainer.train.HeadKind;
 import dev.vigil.trainer.train.TrainOptions;
 import dev.vigil.core.Folders;
@@ -158,6 +159,11 @@ final class KolektorBenchmark {
         }
     }
 
+    private static TrainOptions unknown(String config) {
+        throw new VigilException("unknown KolektorSDD configuration '" + config + "' (patch, pooled, combined,"
+                + " anomaly, or the strategies u0, u1, all, progressive[:E] with the pooled head)");
+    }
+
     private static void print(String config, String draw, double[] r) {
         System.out.printf(Locale.ROOT, "%-10s %4s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.0f %7.1f %7.1f %7.1f %7.0f%n",
                 config, draw, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]);
@@ -181,11 +187,15 @@ final class KolektorBenchmark {
     private double[] runOne(String config, TrainOptions base, Path train, List<Item> items, int[] test, Path out)
             throws IOException {
         Folders.deleteTree(out);
+        TrainOptions pooled = base.withHeadKind(HeadKind.POOLED);
         TrainOptions o = switch (config) {
             case "patch" -> base.withHeadKind(HeadKind.PATCH).withUnfreeze(0);
-            case "pooled", "combined", "anomaly" -> base.withHeadKind(HeadKind.POOLED).withUnfreeze(0);
-            default -> throw new VigilException("unknown KolektorSDD configuration '" + config + "' (patch, pooled,"
-                    + " combined, anomaly)");
+            case "pooled", "combined", "anomaly", "u0" -> pooled.withUnfreeze(0);
+            case "u1" -> pooled.withUnfreeze(1);
+            case "all" -> pooled.withUnfreeze(TrainOptions.UNFREEZE_ALL);
+            default -> config.startsWith("progressive") ? pooled.withFinetune(new Finetune(
+                    base.finetune().lrDecay(), false, Finetune.parseSchedule(config)))
+                    : unknown(config);
         };
         PackageTraining.Kind kind = switch (config) {
             case "combined" -> PackageTraining.Kind.COMBINED;

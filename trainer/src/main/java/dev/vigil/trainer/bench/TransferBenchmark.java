@@ -50,10 +50,16 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " hits)")
     Path kolektor;
 
-    @Option(names = "--kolektor-configs", split = ",", description = "pooled, combined, patch, anomaly (default"
+    @Option(names = "--kolektor-configs", split = ",", description = "pooled, combined, patch, anomaly,"
+            + " u0, u1, all, progressive[:E] (default"
             + " pooled,combined: the supervised head alone and with a memory of good parts beside it, as vigil train"
             + " builds by default; patch = the multiple-instance patch head alone; anomaly = good parts alone)")
     List<String> kolektorConfigs = List.of("pooled", "combined");
+
+    @Option(names = "--kolektor-input", paramLabel = "WxH", description = "the input size the KolektorSDD packages"
+            + " train at (default: measured from the images, as vigil train does: 416x1024 letterboxed); a smaller"
+            + " one makes the strategy rows (u1, all, progressive) affordable on a CPU")
+    String kolektorInput;
 
     @Option(names = "--kolektor-target-recall", description = "the recall each KolektorSDD package's operating point"
             + " aims at (default 0.95, the issue's target; the trainer's own default is 0.99)")
@@ -190,9 +196,10 @@ public final class TransferBenchmark implements Callable<Integer> {
             runAll(bb, "casting", k, splits, dir, quiet);
         }
         if (kolektor != null) {
-            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws,
-                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds)
-                            .withTargetRecall(kolektorTargetRecall));
+            TrainOptions k = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds)
+                    .withTargetRecall(kolektorTargetRecall);
+            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws, kolektorInput == null ? k
+                    : k.withGeometry(dev.vigil.trainer.train.InputGeometry.parse(kolektorInput)));
         }
         if (neu == null && casting == null) {
             System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());

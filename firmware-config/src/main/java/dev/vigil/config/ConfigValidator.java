@@ -94,10 +94,44 @@ final class ConfigValidator {
             p.add("web.metricsTokenFile: " + (w.metricsTokenFile() == null ? "missing" : w.metricsTokenFile()
                     + " cannot be read") + "; web.metrics: token needs a readable file holding the token");
         }
+        plc(p, c);
         if (c.training().modelCache() != null && Path.of(c.training().modelCache()).toFile().isFile()) {
             p.add("training.modelCache: " + c.training().modelCache() + " is a file; give a folder");
         }
         return p;
+    }
+
+    /** The PLC servers: known security policies, client addresses that are IP literals, ports that do not clash. */
+    private static void plc(List<String> p, DeviceConfig c) {
+        DeviceConfig.Plc plc = c.plc();
+        for (int i = 0; i < plc.opcua().security().size(); i++) {
+            String s = plc.opcua().security().get(i);
+            if (!List.of("none", "basic256sha256").contains(s)) {
+                p.add("plc.opcua.security[" + i + "]: '" + s + "' is not a policy Vigil offers; give none or"
+                        + " basic256sha256");
+            }
+        }
+        if (plc.opcua().enabled() && plc.opcua().security().isEmpty()) {
+            p.add("plc.opcua.security: empty; offer none, basic256sha256 or both");
+        }
+        for (int i = 0; i < plc.modbus().clients().size(); i++) {
+            String a = plc.modbus().clients().get(i);
+            if (a == null || !(a.matches("\\d{1,3}(\\.\\d{1,3}){3}") || a.contains(":"))) {
+                p.add("plc.modbus.clients[" + i + "]: '" + a + "' is not an IP address; list the PLCs' addresses"
+                        + " (e.g. 192.168.0.10)");
+            }
+        }
+        int web = c.web().port();
+        if (plc.modbus().enabled() && plc.opcua().enabled() && plc.modbus().port() != 0
+                && plc.modbus().port().equals(plc.opcua().port())) {
+            p.add("plc.opcua.port: " + plc.opcua().port() + " is plc.modbus.port too; give each server its own");
+        }
+        for (String[] s : new String[][] {{"modbus", String.valueOf(plc.modbus().enabled() ? plc.modbus().port()
+                : 0)}, {"opcua", String.valueOf(plc.opcua().enabled() ? plc.opcua().port() : 0)}}) {
+            if (!s[1].equals("0") && Integer.parseInt(s[1]) == web) {
+                p.add("plc." + s[0] + ".port: " + s[1] + " is web.port too; give the PLC server its own port");
+            }
+        }
     }
 
     private static void source(List<String> p, String k, DeviceConfig.Source s) {

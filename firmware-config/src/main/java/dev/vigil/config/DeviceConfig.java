@@ -31,7 +31,11 @@ public record DeviceConfig(
         @Key(doc = "How remote configuration changes are applied and kept.") Changes changes,
         @Key(doc = "How the service writes its log.") Logging logging,
         @Key(doc = "Watching live frames for drift away from what the model was trained on (a changed camera, lens,"
-                + " lighting or product; docs/drift.md).") Drift drift) {
+                + " lighting or product; docs/drift.md).") Drift drift,
+        @Key(doc = "The line's PLC: a trigger and result handshake per camera over Modbus TCP and OPC UA, with a"
+                + " fail-safe deadline (docs/plc.md). Both servers are off until enabled.") Plc plc,
+        @Key(doc = "Per-part traceability: a record of every inspected part, kept for a while (docs/plc.md).")
+        Parts parts) {
     /** The format this Vigil writes and reads natively; older files are migrated ({@link Migrations}). */
     public static final int SCHEMA_VERSION = 2;
 
@@ -50,6 +54,8 @@ public record DeviceConfig(
         changes = changes == null ? new Changes(null, null) : changes;
         logging = logging == null ? new Logging(null) : logging;
         drift = drift == null ? new Drift(null, null, null) : drift;
+        plc = plc == null ? new Plc(null, null, null, null) : plc;
+        parts = parts == null ? new Parts(null) : parts;
         List<Camera> given = cameras == null ? List.of(new Camera("cam1", null, null, null, null, null, null))
                 : cameras;
         final CameraDefaults d = cameraDefaults;
@@ -60,7 +66,8 @@ public record DeviceConfig(
 
     /** The configuration a device starts with: one synthetic camera, no model yet (collect mode). */
     public static DeviceConfig defaults() {
-        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new DeviceConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null);
     }
 
     /** The camera with this id, if configured. */
@@ -302,19 +309,30 @@ public record DeviceConfig(
             Integer statusSeconds,
             @Key(doc = "Take the state-changing commands model/set, model/offer and config/set from the broker (off:"
                     + " not even subscribed; let only a fleet controller publish them: docs/mqtt.md has a password"
-                    + " file and ACL). Camera triggers are taken either way.") Boolean acceptCommands) {
+                    + " file and ACL). Camera triggers are taken either way.") Boolean acceptCommands,
+            @Key(doc = "Publish Home Assistant MQTT discovery configs (retained, under homeassistant/): availability,"
+                    + " NG rate, last verdict, camera states, model id and a trigger button per camera appear in Home"
+                    + " Assistant by themselves.") Boolean homeAssistant) {
         public Mqtt {
             url = url == null ? "tcp://127.0.0.1:1883" : url;
             queueQuota = queueQuota == null ? 10_000 : queueQuota;
             inspections = inspections == null ? Boolean.FALSE : inspections;
             statusSeconds = statusSeconds == null ? 10 : statusSeconds;
             acceptCommands = acceptCommands == null ? Boolean.FALSE : acceptCommands;
+            homeAssistant = homeAssistant == null ? Boolean.FALSE : homeAssistant;
+        }
+
+        public Mqtt(String url, String prefix, String username, String passwordEnv, String passwordFile, String caFile,
+                Integer queueQuota, Boolean inspections, String clientId, Integer statusSeconds,
+                Boolean acceptCommands) {
+            this(url, prefix, username, passwordEnv, passwordFile, caFile, queueQuota, inspections, clientId,
+                    statusSeconds, acceptCommands, null);
         }
 
         /** This broker with the state-changing commands taken or not. */
         public Mqtt withAcceptCommands(boolean accept) {
             return new Mqtt(url, prefix, username, passwordEnv, passwordFile, caFile, queueQuota, inspections,
-                    clientId, statusSeconds, accept);
+                    clientId, statusSeconds, accept, homeAssistant);
         }
     }
 
@@ -422,6 +440,77 @@ public record DeviceConfig(
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {
             this(backbone, unfreeze, epochs, modelCache, null, null, null, null);
+        }
+    }
+
+    /**
+     * The PLC handshake (docs/plc.md): every camera gets the same block of signals, at an offset of
+     * {@code 100 x its place in cameras}; a trigger from the PLC captures one frame of a triggered camera and the result
+     * is written back with the handshake.
+     */
+    public record Plc(
+            @Key(doc = "Milliseconds after a trigger by which a verdict must be ready; a part without one is reported NG"
+                    + " with error code 2 (late) and counted: a part is never passed unseen.", min = 10, max = 600_000)
+            Integer deadlineMs,
+            @Key(doc = "Milliseconds the PLC has to acknowledge a result (result-ack); after it the result is taken"
+                    + " back, error code 3 (ack timeout) is set and the next trigger is served.", min = 10,
+                    max = 600_000) Integer ackTimeoutMs,
+            @Key(doc = "The Modbus TCP server (coils, discrete inputs, input and holding registers).") Modbus modbus,
+            @Key(doc = "The OPC UA server (nodes under Vigil/<camera>).") OpcUa opcua) {
+        public Plc {
+            deadlineMs = deadlineMs == null ? 2000 : deadlineMs;
+            ackTimeoutMs = ackTimeoutMs == null ? 5000 : ackTimeoutMs;
+            modbus = modbus == null ? new Modbus(null, null, null, null, null) : modbus;
+            opcua = opcua == null ? new OpcUa(null, null, null, null, null) : opcua;
+        }
+
+        /** Whether any PLC server is on. */
+        public boolean enabled() {
+            return modbus.enabled() || opcua.enabled();
+        }
+    }
+
+    public record Modbus(
+            @Key(doc = "Serve Modbus TCP (it has no authentication: give host and clients).", applies = "restart")
+            Boolean enabled,
+            @Key(doc = "Address to listen on; 0.0.0.0 = every interface.", applies = "restart") String host,
+            @Key(doc = "TCP port (502 is the standard one and needs privileges; 0 = any free port).", min = 0,
+                    max = 65535, applies = "restart") Integer port,
+            @Key(doc = "The unit id this server answers (requests to another are refused).", min = 0, max = 255)
+            Integer unitId,
+            @Key(doc = "IP addresses allowed to connect (the PLCs); empty = any that reach host.") List<String> clients) {
+        public Modbus {
+            enabled = enabled == null ? Boolean.FALSE : enabled;
+            host = host == null ? "127.0.0.1" : host;
+            port = port == null ? 5020 : port;
+            unitId = unitId == null ? 1 : unitId;
+            clients = clients == null ? List.of() : List.copyOf(clients);
+        }
+    }
+
+    public record OpcUa(
+            @Key(doc = "Serve OPC UA (opc.tcp).", applies = "restart") Boolean enabled,
+            @Key(doc = "Address to listen on; 0.0.0.0 = every interface.", applies = "restart") String host,
+            @Key(doc = "TCP port (0 = any free port).", min = 0, max = 65535, applies = "restart") Integer port,
+            @Key(doc = "Allow anonymous sessions (off: a Vigil account with the operator or admin role signs in with"
+                    + " its user name and password, or a client certificate in <storage.dir>/pki/trusted).",
+                    applies = "restart") Boolean anonymous,
+            @Key(doc = "Security policies offered: none (user passwords are still encrypted with the server's"
+                    + " certificate) and basic256sha256 (signed and encrypted).", applies = "restart")
+            List<String> security) {
+        public OpcUa {
+            enabled = enabled == null ? Boolean.FALSE : enabled;
+            host = host == null ? "127.0.0.1" : host;
+            port = port == null ? 4840 : port;
+            anonymous = anonymous == null ? Boolean.FALSE : anonymous;
+            security = security == null ? List.of("none", "basic256sha256") : List.copyOf(security);
+        }
+    }
+
+    public record Parts(
+            @Key(doc = "Days a part's traceability record is kept (0 = keep).", min = 0) Integer retentionDays) {
+        public Parts {
+            retentionDays = retentionDays == null ? 365 : retentionDays;
         }
     }
 

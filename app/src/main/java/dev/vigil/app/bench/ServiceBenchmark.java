@@ -297,7 +297,7 @@ public final class ServiceBenchmark implements Callable<Integer> {
                 new DeviceConfig.ModelSettings(model.toString(), false), null, null,
                 new DeviceConfig.Mqtt("tcp://127.0.0.1:9", null, null, null, null, null, 100, null, null, 3600, null),
                 new DeviceConfig.Storage(data.toString(), 64, null, 0.0, 0, null), new DeviceConfig.Web(0, null), null,
-                null, null, null);
+                null, null, null, null, null);
     }
 
     private static long verdicts(InspectionPipeline p) {

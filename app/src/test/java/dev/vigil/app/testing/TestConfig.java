@@ -17,6 +17,8 @@ public final class TestConfig {
     private DeviceConfig.Web web;
     private DeviceConfig.Training training;
     private DeviceConfig.Drift drift;
+    private DeviceConfig.Plc plc;
+    private DeviceConfig.Parts parts;
 
     private TestConfig(DeviceConfig.Device device) {
         this.device = device;
@@ -85,8 +87,18 @@ public final class TestConfig {
         return this;
     }
 
+    public TestConfig plc(DeviceConfig.Plc plc) {
+        this.plc = plc;
+        return this;
+    }
+
+    public TestConfig parts(DeviceConfig.Parts parts) {
+        this.parts = parts;
+        return this;
+    }
+
     public DeviceConfig build() {
         return new DeviceConfig(null, device, null, cameras, model, null, decision, mqtt, storage, web, training, null,
-                null, drift);
+                null, drift, plc, parts);
     }
 }

@@ -63,7 +63,10 @@ public final class CameraRunner implements AutoCloseable {
     /** Guards pendingTriggers and the sleeps, so that close() and trigger() wake the camera thread at once. */
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
-    private int pendingTriggers;
+    /** Tokens of the triggers waiting for a frame, oldest first (0 = a trigger without a token). */
+    private final java.util.ArrayDeque<Long> pendingTriggers = new java.util.ArrayDeque<>();
+    /** The token of the trigger being served by the camera thread (0 = none). */
+    private long servingTrigger;
     private volatile boolean stopping;
     private volatile boolean sourceOpen;
     private Thread thread;
@@ -134,23 +137,38 @@ public final class CameraRunner implements AutoCloseable {
      *     DOWN would capture a part long gone), stopped, or already has {@link #MAX_PENDING_TRIGGERS} waiting
      */
     public boolean trigger() {
+        return trigger(0);
+    }
+
+    /**
+     * Asks a triggered camera for one frame that carries {@code token} ({@link CapturedFrame#trigger()}), so that its
+     * verdict can be matched to the part that asked for it.
+     *
+     * @return as {@link #trigger()}
+     */
+    public boolean trigger(long token) {
         if (!triggered) {
             LOG.debug("camera {}: trigger ignored, the camera is continuous (cameras[].trigger)", id);
             return false;
         }
         lock.lock();
         try {
-            if (stopping || !sourceOpen || pendingTriggers >= MAX_PENDING_TRIGGERS) {
+            if (stopping || !sourceOpen || pendingTriggers.size() >= MAX_PENDING_TRIGGERS) {
                 LOG.debug("camera {}: trigger refused ({})", id, stopping ? "stopped"
-                        : !sourceOpen ? "not connected" : pendingTriggers + " triggers waiting");
+                        : !sourceOpen ? "not connected" : pendingTriggers.size() + " triggers waiting");
                 return false;
             }
-            pendingTriggers++;
+            pendingTriggers.addLast(token);
             wake.signalAll();
             return true;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Whether this camera takes a frame per trigger (cameras[].trigger: triggered). */
+    public boolean triggered() {
+        return triggered;
     }
 
     /** A snapshot of this camera. */
@@ -286,7 +304,7 @@ public final class CameraRunner implements AutoCloseable {
         roiProblem = null;
         lock.lock();
         try {
-            pendingTriggers = 0;
+            pendingTriggers.clear();
             sourceOpen = true;
         } finally {
             lock.unlock();
@@ -305,7 +323,7 @@ public final class CameraRunner implements AutoCloseable {
         lock.lock();
         try {
             sourceOpen = false;
-            pendingTriggers = 0;
+            pendingTriggers.clear();
         } finally {
             lock.unlock();
         }
@@ -376,8 +394,9 @@ public final class CameraRunner implements AutoCloseable {
             return source.finished() ? Step.FINISHED : Step.DROPPED;
         }
         long done = System.nanoTime();
+        long token = triggered ? servingTrigger : 0;
         CapturedFrame frame = new CapturedFrame(id, frames.incrementAndGet(), at, cropped, done - start,
-                source.lastName());
+                source.lastName(), token);
         rate(done);
         lastFrameAt = at;
         try {
@@ -512,13 +531,13 @@ public final class CameraRunner implements AutoCloseable {
     private boolean awaitTrigger() {
         lock.lock();
         try {
-            while (!stopping && pendingTriggers == 0) {
+            while (!stopping && pendingTriggers.isEmpty()) {
                 wake.await(1, TimeUnit.SECONDS);
             }
             if (stopping) {
                 return false;
             }
-            pendingTriggers--;
+            servingTrigger = pendingTriggers.removeFirst();
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -103,6 +103,22 @@ public final class Cameras implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Takes one frame from a triggered camera for the part {@code token}: false when there is no such camera, it is
+     * continuous, not connected, or has too many triggers waiting (the runner's own answer, unlike
+     * {@link #trigger(String)}).
+     */
+    public synchronized boolean trigger(String camera, long token) {
+        CameraRunner r = runners.get(camera);
+        return r != null && r.trigger(token);
+    }
+
+    /** Whether {@code camera} exists and is triggered. */
+    public synchronized boolean triggered(String camera) {
+        CameraRunner r = runners.get(camera);
+        return r != null && r.triggered();
+    }
+
     /** Every camera's status, in the order the cameras were (re)started. */
     public synchronized Map<String, CameraStatus> status() {
         Map<String, CameraStatus> m = new LinkedHashMap<>();

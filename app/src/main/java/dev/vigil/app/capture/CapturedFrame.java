@@ -14,9 +14,16 @@ import org.opencv.core.Mat;
  * @param captureNanos how long reading and cropping this frame took, in nanoseconds (includes any wait inside a
  *     blocking device)
  * @param sourceName what the source calls this frame ({@link FrameSource#lastName()}): a file name, a frame number
+ * @param trigger the token of the trigger this frame answers (a part, {@code dev.vigil.app.line.PartTracker}); 0 for
+ *     a continuous camera's frames and triggers that carry none
  */
 public record CapturedFrame(String cameraId, long sequence, Instant capturedAt, Mat image, long captureNanos,
-        String sourceName) implements AutoCloseable {
+        String sourceName, long trigger) implements AutoCloseable {
+
+    public CapturedFrame(String cameraId, long sequence, Instant capturedAt, Mat image, long captureNanos,
+            String sourceName) {
+        this(cameraId, sequence, capturedAt, image, captureNanos, sourceName, 0);
+    }
 
     /** Releases the image. */
     @Override

@@ -80,6 +80,8 @@ public final class InspectionPipeline implements AutoCloseable {
     /** When the inspection loop last came round (it does at least every 200 ms when idle). */
     private volatile long loopBeat = System.nanoTime();
     private Thread worker;
+    /** Parts, lots and the PLC handshake. */
+    private final dev.vigil.app.line.Line line;
 
     public InspectionPipeline(DeviceConfig config, MeterRegistry metrics) {
         this.config = config;
@@ -103,7 +105,7 @@ public final class InspectionPipeline implements AutoCloseable {
         this.mqttListener = new MqttLink.Listener() {
             @Override
             public void onTrigger(String camera) {
-                trigger(camera);
+                trigger(camera, "mqtt");
             }
 
             @Override
@@ -134,6 +136,10 @@ public final class InspectionPipeline implements AutoCloseable {
         }
         config.cameras().forEach(c -> addSlot(c.id()));
         this.cameras = new Cameras(config.cameras(), this::offer, metrics);
+        this.line = new dev.vigil.app.line.Line(() -> this.config, cameras::trigger, () -> {
+            LoadedModel lm = models.model();
+            return lm == null ? List.of() : lm.labels();
+        }, metrics);
         metrics.gauge("vigil.alerts.queue", this, p -> p.mqtt.alertQueueDepth());
         io.micrometer.core.instrument.FunctionCounter.builder("vigil.alerts.overflow", this,
                 p -> p.mqtt.alertOverflow()).description("alerts beyond mqtt.queueQuota").register(metrics);
@@ -227,6 +233,12 @@ public final class InspectionPipeline implements AutoCloseable {
         }
         if (!old.logging().equals(next.logging())) {
             report.restartNeeded("logging");
+        }
+        // the PLC servers, and the camera blocks they address, are set up at start; the deadlines apply at once
+        if (!old.plc().modbus().equals(next.plc().modbus()) || !old.plc().opcua().equals(next.plc().opcua())
+                || next.plc().enabled() && !old.cameras().stream().map(DeviceConfig.Camera::id).toList()
+                        .equals(next.cameras().stream().map(DeviceConfig.Camera::id).toList())) {
+            report.restartNeeded("plc");
         }
     }
 
@@ -354,9 +366,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     for (CapturedFrame f : batch) {
                         count(f.cameraId(), Verdict.UNCLASSIFIED);
                         String reason = flags.reason(f.cameraId(), Verdict.UNCLASSIFIED, f.capturedAt());
-                        if (reason != null) {
-                            flagged.flag(f, reason, null, null, null);
-                        }
+                        Sample s = reason == null ? null : flagged.flag(f, reason, null, null, null);
+                        line.parts().judged(f.trigger(), null, null, null, stored(s));
                     }
                     return;
                 }
@@ -406,6 +417,7 @@ public final class InspectionPipeline implements AutoCloseable {
                     Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map, attributes);
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
                             Region.of(map), attributes);
+                    line.parts().judged(f.trigger(), m.id(), d, Region.of(map), stored(sample));
                     timer("decision", camera).record(System.nanoTime() - d0, TimeUnit.NANOSECONDS);
                     drift.observe(camera, m.id(), m.modelPackage().manifest().output().drift(),
                             inferred.drift() == null ? null : inferred.drift()[i], f.capturedAt());
@@ -418,6 +430,11 @@ public final class InspectionPipeline implements AutoCloseable {
         } finally {
             batch.forEach(f -> f.image().release());
         }
+    }
+
+    private dev.vigil.app.line.PartTracker.Stored stored(Sample s) {
+        return s == null ? dev.vigil.app.line.PartTracker.Stored.NONE
+                : new dev.vigil.app.line.PartTracker.Stored(s.id(), store.imageFile(s));
     }
 
     private void count(String camera, Verdict v) {
@@ -481,8 +498,31 @@ public final class InspectionPipeline implements AutoCloseable {
         models.stopShadow(why);
     }
 
+    /** {@link #trigger(String, String)} from HTTP. */
     public boolean trigger(String camera) {
+        return trigger(camera, "http");
+    }
+
+    /**
+     * Inspects one part now on a triggered camera ({@code source}: mqtt or http), which gets a traceability record and
+     * the deadline; on a continuous camera the trigger is ignored as before. False when there is no such camera or a
+     * triggered one refused it (not connected, too many triggers waiting).
+     */
+    public boolean trigger(String camera, String source) {
+        if (cameras.triggered(camera)) {
+            return line.parts().trigger(camera, source, 0, null) >= 0;
+        }
         return cameras.trigger(camera);
+    }
+
+    /** Parts, lots and the PLC stations and servers. */
+    public dev.vigil.app.line.Line line() {
+        return line;
+    }
+
+    /** Starts the PLC servers that are enabled (after {@link #start()}); OPC UA users sign in with these accounts. */
+    public void startLine(dev.vigil.app.auth.AccountStore accounts) {
+        line.start(accounts, Path.of(config.storage().dir()));
     }
 
     public Map<String, CameraStatus> cameraStatus() {
@@ -583,6 +623,7 @@ public final class InspectionPipeline implements AutoCloseable {
             }
         });
         publishStatus();
+        line.close();
         offers.close();
         mqtt.close();
         models.close();

@@ -10,9 +10,10 @@ import jakarta.annotation.PreDestroy;
 public class VigilService implements AutoCloseable {
     private final InspectionPipeline pipeline;
 
-    public VigilService(DeviceConfig config, MeterRegistry registry) {
+    public VigilService(DeviceConfig config, MeterRegistry registry, dev.vigil.app.auth.AccountStore accounts) {
         this.pipeline = new InspectionPipeline(config, registry);
         pipeline.start();
+        pipeline.startLine(accounts);
     }
 
     public InspectionPipeline pipeline() {

@@ -34,9 +34,14 @@ public class ApiController {
 
     @Post("/cameras/{id}/trigger")
     public HttpResponse<Map<String, String>> trigger(@PathVariable String id) {
-        return pipeline.trigger(id) ? HttpResponse.accepted().body(Map.of("camera", id))
-                : HttpResponse.notFound(Map.of("error", "no camera '" + id + "'; cameras are "
-                        + pipeline.cameraStatus().keySet()));
+        if (!pipeline.cameraStatus().containsKey(id)) {
+            return HttpResponse.notFound(Map.of("error", "no camera '" + id + "'; cameras are "
+                    + pipeline.cameraStatus().keySet()));
+        }
+        return pipeline.trigger(id, "http") ? HttpResponse.accepted().body(Map.of("camera", id))
+                : HttpResponse.status(io.micronaut.http.HttpStatus.CONFLICT).body(Map.of("error", "camera '" + id
+                        + "' did not take the trigger: it is not connected or has too many triggers waiting; see"
+                        + " GET /api/status"));
     }
 
     @Get("/samples")

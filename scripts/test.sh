@@ -18,6 +18,10 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v strace >/dev/null 2>&1 || [ -x /usr/bin/strace ] || need+=(strace)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+# The PLC tests drive the service with real clients: Debian's mbpoll (Modbus TCP) and npm's node-opcua (OPC UA).
+command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo_cmd=""
@@ -28,6 +32,10 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "please install: ${need[*]}" >&2
     exit 1
   fi
+fi
+
+if [ ! -d app/src/test/node/node_modules/node-opcua-client ]; then
+  (cd app/src/test/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 export OPENCV_LOG_LEVEL=ERROR

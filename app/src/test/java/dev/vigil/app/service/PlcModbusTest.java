@@ -37,11 +37,16 @@ class PlcModbusTest {
     static Path frames;
 
     @BeforeAll
-    static void model() throws Exception {
+    static void setUp() throws Exception {
         Mbpoll.require();
+        model(tmp);
+    }
+
+    /** A casting model and a folder of casting test frames, in {@code dir}. */
+    static void model(Path dir) throws Exception {
         dev.vigil.app.inference.LoadedModel.initEngine(); // before the trainer touches ONNX Runtime
-        pkg = TestModels.casting(tmp, "pkg", 0, 6, 3, 7L);
-        frames = tmp.resolve("frames");
+        pkg = TestModels.casting(dir, "pkg", 0, 6, 3, 7L);
+        frames = dir.resolve("frames");
         TestModels.linkFrames(SharedAssets.casting().resolve("test"), frames, 0, 3);
     }
 

@@ -2,6 +2,8 @@ package dev.vigil.app;
 
 import dev.vigil.app.auth.AccountStore;
 import dev.vigil.app.auth.Sessions;
+import dev.vigil.app.line.Lots;
+import dev.vigil.app.line.PartStore;
 import dev.vigil.app.registry.ModelLifecycle;
 import dev.vigil.app.registry.ModelOffers;
 import dev.vigil.app.registry.ModelRegistry;
@@ -36,6 +38,21 @@ public class ServiceBeans {
     @Singleton
     InspectionPipeline pipeline(VigilService service) {
         return service.pipeline();
+    }
+
+    /** The lot in force per camera: one instance for the PLC, MQTT and HTTP ({@link VigilService#lots()}). */
+    @Singleton
+    Lots lots(VigilService service) {
+        return service.lots();
+    }
+
+    /**
+     * The traceability store, also every {@link dev.vigil.app.line.PartLog} injection point; {@link VigilService}
+     * closes it after the pipeline.
+     */
+    @Singleton
+    PartStore parts(VigilService service) {
+        return service.parts();
     }
 
     @Singleton

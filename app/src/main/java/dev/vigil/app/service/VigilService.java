@@ -1,28 +1,69 @@
 package dev.vigil.app.service;
 
+import dev.vigil.app.line.Lots;
+import dev.vigil.app.line.PartStore;
 import dev.vigil.config.DeviceConfig;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import jakarta.annotation.PreDestroy;
+import java.nio.file.Path;
 
-/** The inspection pipeline as the service's one long-lived bean: started with the context, closed with it. */
+/**
+ * The inspection pipeline as the service's one long-lived bean: started with the context, closed with it. It also
+ * owns what outlives a pipeline's parts and is shared with the web and the line: the traceability store
+ * ({@link #parts()}, {@code storage.dir/parts}), made before the pipeline and closed after it, so the pipeline's last
+ * parts are written.
+ */
 @Context
 public class VigilService implements AutoCloseable {
+    private final PartStore parts;
     private final InspectionPipeline pipeline;
 
     public VigilService(DeviceConfig config, MeterRegistry registry, dev.vigil.app.auth.AccountStore accounts) {
-        this.pipeline = new InspectionPipeline(config, registry);
+        this.parts = new PartStore(Path.of(config.storage().dir()).resolve("parts"), () -> retentionDays(config));
+        try {
+            this.pipeline = new InspectionPipeline(config, registry);
+            pipeline.line().partLog(parts);
+        } catch (RuntimeException e) {
+            parts.close();
+            throw e;
+        }
+        FunctionCounter.builder("vigil.parts.recorded", parts, PartStore::written)
+                .description("part records written to the traceability store").register(registry);
+        FunctionCounter.builder("vigil.parts.dropped", parts, PartStore::dropped)
+                .description("part records lost (queue full, disk refused the write)").register(registry);
         pipeline.start();
         pipeline.startLine(accounts);
+    }
+
+    /** parts.retentionDays in force: the pipeline's configuration follows every change. */
+    private int retentionDays(DeviceConfig initial) {
+        InspectionPipeline p = pipeline;
+        return (p == null ? initial : p.config()).parts().retentionDays();
     }
 
     public InspectionPipeline pipeline() {
         return pipeline;
     }
 
+    /** The lot or order id in force per camera (one instance for the PLC, MQTT and HTTP). */
+    public Lots lots() {
+        return pipeline.line().lots();
+    }
+
+    /** The traceability store: where every reported part is recorded ({@link dev.vigil.app.line.PartLog}). */
+    public PartStore parts() {
+        return parts;
+    }
+
     @PreDestroy
     @Override
     public void close() {
-        pipeline.close();
+        try {
+            pipeline.close();
+        } finally {
+            parts.close();
+        }
     }
 }

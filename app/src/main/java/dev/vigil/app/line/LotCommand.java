@@ -15,6 +15,7 @@ import java.util.List;
  * parser for both, so both refuse the same things with the same words.
  */
 public final class LotCommand {
+    private static final System.Logger LOG = System.getLogger(LotCommand.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String FORM = "{\"camera\": \"cam1\", \"lot\": \"L-123\"} (camera left out = every camera;"
             + " \"lot\": \"\" clears it)";
@@ -76,6 +77,24 @@ public final class LotCommand {
             lots.set(c, lot);
         }
         return new Applied(List.copyOf(targets), targets.isEmpty() ? null : lots.of(targets.get(0)));
+    }
+
+    /**
+     * {@code <prefix>/lot/set} over MQTT: {@link #apply}, logged (what changed, or why nothing did: a command has no
+     * one to answer). Never throws.
+     *
+     * @return what changed; null when the command was refused
+     */
+    public static Applied fromMqtt(Lots lots, Collection<String> cameras, String payload) {
+        try {
+            Applied a = apply(lots, cameras, payload);
+            LOG.log(System.Logger.Level.INFO, "lot of {0} {1} over MQTT (lot/set)", a.cameras(),
+                    a.lot() == null ? "cleared" : "set to '" + a.lot() + "'");
+            return a;
+        } catch (VigilException e) {
+            LOG.log(System.Logger.Level.WARNING, "lot/set over MQTT refused, no lot changed: {0}", e.getMessage());
+            return null;
+        }
     }
 
     private static String abbreviate(String s) {

@@ -51,7 +51,7 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  *       counts what exceeds {@code mqtt.queueQuota} as overflow ({@link AlertOutbox}, {@link AlertJournal}).</li>
  *   <li>Availability: the Last Will publishes {@code offline} (retained) when the service dies;
  *       every (re)connection publishes {@code online} (retained); {@link #close()} publishes {@code offline}.</li>
- *   <li>Subscriptions (triggers, {@code model/set}, {@code config/set}) are made again on every connection: the
+ *   <li>Subscriptions (triggers, {@code model/set}, {@code config/set}, {@code model/offer}, {@code lot/set}) are made again on every connection: the
  *       session starts clean, and a restarted broker forgets them anyway. Commands sent while the device was
  *       offline are not queued for it (an hour-old "inspect now" would inspect the wrong part), and retained
  *       commands are not replayed (retain handling 2).</li>
@@ -87,6 +87,14 @@ public final class MqttLink implements AutoCloseable {
 
         /** {@code <prefix>/model/offer}: a model package offered by URL and SHA-256, the payload as UTF-8 text. */
         default void onModelOffer(String payload) {}
+
+        /**
+         * {@code <prefix>/lot/set}: the lot in force, {@code {"camera": "cam1", "lot": "L-123"}}, the payload as UTF-8
+         * text ({@link dev.vigil.app.line.LotCommand} applies it). A listener that takes no lots says so in the log.
+         */
+        default void onLotSet(String payload) {
+            LOG.log(System.Logger.Level.WARNING, "lot/set ignored: nothing in this service takes lots over MQTT");
+        }
     }
 
     private final DeviceConfig.Mqtt settings;
@@ -480,7 +488,7 @@ public final class MqttLink implements AutoCloseable {
         MqttSubscription[] subscriptions = settings.acceptCommands()
                 ? new MqttSubscription[] {new MqttSubscription(topics.triggerWildcard(), 1),
                     new MqttSubscription(topics.modelSet(), 1), new MqttSubscription(topics.configSet(), 1),
-                    new MqttSubscription(topics.modelOffer(), 1)}
+                    new MqttSubscription(topics.modelOffer(), 1), new MqttSubscription(topics.lotSet(), 1)}
                 : new MqttSubscription[] {new MqttSubscription(topics.triggerWildcard(), 1)};
         for (MqttSubscription s : subscriptions) {
             s.setRetainHandling(2); // never replay a retained command
@@ -517,7 +525,7 @@ public final class MqttLink implements AutoCloseable {
     private void dispatch(String topic, String payload) {
         try {
             boolean command = topic.equals(topics.modelSet()) || topic.equals(topics.configSet())
-                    || topic.equals(topics.modelOffer());
+                    || topic.equals(topics.modelOffer()) || topic.equals(topics.lotSet());
             if (command && !settings.acceptCommands()) {
                 LOG.log(System.Logger.Level.WARNING, "MQTT command on {0} ignored: mqtt.acceptCommands is off", topic);
                 return;
@@ -528,6 +536,8 @@ public final class MqttLink implements AutoCloseable {
                 listener.onConfigSet(payload);
             } else if (topic.equals(topics.modelOffer())) {
                 listener.onModelOffer(payload);
+            } else if (topic.equals(topics.lotSet())) {
+                listener.onLotSet(payload);
             } else {
                 Optional<String> camera = topics.cameraOfTrigger(topic);
                 if (camera.isPresent()) {

@@ -21,6 +21,7 @@ import java.util.Optional;
  * &lt;prefix&gt;/model/set              command: promote / rollback
  * &lt;prefix&gt;/config/set             command: new configuration
  * &lt;prefix&gt;/config/state           the configuration in force (retained)
+ * &lt;prefix&gt;/lot/set                command: the lot or order id of one camera or every camera
  * </pre>
  * Immutable and thread-safe.
  */
@@ -131,6 +132,11 @@ public final class Topics {
     /** {@code <prefix>/config/state}: the configuration in force (retained). */
     public String configState() {
         return prefix + "/config/state";
+    }
+
+    /** {@code <prefix>/lot/set}: command, the lot in force ({@code {"camera": "cam1", "lot": "L-123"}}). */
+    public String lotSet() {
+        return prefix + "/lot/set";
     }
 
     /**

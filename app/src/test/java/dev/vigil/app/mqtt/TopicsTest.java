@@ -31,6 +31,7 @@ class TopicsTest {
         assertEquals("vigil/line1/model/set", t.modelSet());
         assertEquals("vigil/line1/config/set", t.configSet());
         assertEquals("vigil/line1/config/state", t.configState());
+        assertEquals("vigil/line1/lot/set", t.lotSet());
     }
 
     @Test

@@ -274,4 +274,79 @@ class LabellingPageTest {
             ctx.close();
         }
     }
+
+    /**
+     * The Parts view: the shift report of the parts in the store for the last 8 hours (the default range): totals, NG
+     * rate, deadline misses, top defect types, the per-hour table, the lot in force; a camera filter; both CSV links
+     * download what the report counts.
+     */
+    @Test
+    void anOperatorSeesTheShiftReportOfThePartsInTheStore() throws Exception {
+        Path data = tmp.resolve("data");
+        new AccountStore(data.resolve("accounts.json")).put("olga", AccountStore.Role.OPERATOR,
+                "line two operator".toCharArray());
+        ApplicationContext ctx = ServeCommand.start(PartsApiTest.twoTriggeredCameras("line6", data));
+        WebDriver web = chrome(tmp.resolve("chrome-profile"));
+        try {
+            dev.vigil.app.line.PartStore store = ctx.getBean(dev.vigil.app.line.PartStore.class);
+            ctx.getBean(dev.vigil.app.line.Lots.class).set("cam1", "L-1");
+            java.time.Instant now = java.time.Instant.now();
+            java.time.Instant h3 = now.minus(Duration.ofHours(3));
+            java.time.Instant h2 = now.minus(Duration.ofHours(2));
+            java.time.Instant h1 = now.minus(Duration.ofHours(1));
+            store.record(PartsApiTest.part(h3, "cam1", 1, "L-1", "ok", "ok"));
+            store.record(PartsApiTest.part(h3.plusSeconds(1), "cam1", 2, "L-1", "defect", "scratch"));
+            store.record(PartsApiTest.part(h2, "cam2", 3, "L-1", "defect", "scratch"));
+            store.record(PartsApiTest.part(h2.plusSeconds(1), "cam1", 4, "L-1", "late", null));
+            store.record(PartsApiTest.part(h1, "cam2", 5, "L-1", "ok", "ok"));
+            store.record(PartsApiTest.part(h1.plusSeconds(1), "cam1", 6, "L-1", "defect", "dent"));
+            store.record(PartsApiTest.part(now.minus(Duration.ofHours(10)), "cam1", 7, "L-0", "defect", "crack"));
+            String url = ctx.getBean(EmbeddedServer.class).getURL().toString();
+            WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(10));
+            logIn(web, wait, url, "olga", "line two operator");
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("tab-parts"))).click();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("parts-total"), "6"));
+            assertEquals("2", web.findElement(By.id("parts-ok")).getText());
+            assertEquals("4", web.findElement(By.id("parts-ng")).getText());
+            assertEquals("66.7%", web.findElement(By.id("parts-ngrate")).getText());
+            assertEquals("1", web.findElement(By.id("parts-late")).getText());
+            assertEquals("late 1", web.findElement(By.id("parts-errors")).getText());
+            assertEquals(List.of("scratch 2 50.0%", "dent 1 25.0%"), web.findElements(
+                    By.cssSelector("#parts-defects tbody tr")).stream().map(e -> e.getText()).toList());
+            var hours = web.findElements(By.cssSelector("#parts-hours tbody tr"));
+            assertTrue(hours.size() >= 8 && hours.size() <= 9, "every hour of the shift: " + hours.size());
+            assertEquals(List.of("2", "2", "2"), hours.stream().map(e -> e.getAttribute("data-parts"))
+                    .filter(n -> !n.equals("0")).toList(), "three hours with two parts each");
+            assertTrue(web.findElement(By.id("parts-lots")).getText().contains("cam1 L-1"),
+                    web.findElement(By.id("parts-lots")).getText());
+            Path shots = Path.of("target", "screenshots");
+            Files.createDirectories(shots);
+            Files.write(shots.resolve("parts.png"), ((TakesScreenshot) web).getScreenshotAs(OutputType.BYTES));
+
+            // the CSV links download what the report counts (fetched with the page's session)
+            var js = (org.openqa.selenium.JavascriptExecutor) web;
+            String fetch = "const done = arguments[arguments.length - 1];"
+                    + "fetch(document.getElementById(arguments[0]).href, {credentials: 'same-origin'})"
+                    + ".then(r => r.text()).then(done, e => done('failed: ' + e));";
+            String parts = (String) js.executeAsyncScript(fetch, "parts-csv");
+            List<String> rows = List.of(parts.split("\r?\n")); // (the browser's CR LF may reach us as LF)
+            assertTrue(rows.get(0).startsWith("time,camera,sequence,lot,"), parts);
+            assertEquals(7, rows.size(), "header + the 6 parts of the shift: " + parts);
+            assertTrue(rows.get(1).contains(",cam1,1,L-1,"), "oldest first: " + rows.get(1));
+            String report = (String) js.executeAsyncScript(fetch, "report-csv");
+            assertEquals(List.of("section,key,parts,ok,ng,ngRate,late,count,share", "total,,6,2,4,0.6667,1,,"),
+                    List.of(report.split("\r?\n")).subList(0, 2), report);
+
+            // one camera
+            new Select(web.findElement(By.id("parts-camera"))).selectByValue("cam2");
+            web.findElement(By.id("parts-show")).click();
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("parts-total"), "2"));
+            assertEquals("50.0%", web.findElement(By.id("parts-ngrate")).getText());
+            assertEquals("0", web.findElement(By.id("parts-late")).getText());
+            assertTrue(web.findElement(By.id("parts-csv")).getAttribute("href").contains("camera=cam2"));
+        } finally {
+            web.quit();
+            ctx.close();
+        }
+    }
 }

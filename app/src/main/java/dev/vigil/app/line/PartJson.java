@@ -2,8 +2,8 @@ package dev.vigil.app.line;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.vigil.app.mqtt.Region;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,7 +20,6 @@ import java.time.format.DateTimeParseException;
  */
 public final class PartJson {
     private static final JsonFactory FACTORY = new JsonFactory();
-    private static final ObjectMapper MAPPER = new ObjectMapper(FACTORY);
     /** How every line the store writes begins. */
     static final byte[] TIME_PREFIX = "{\"time\":\"".getBytes(StandardCharsets.US_ASCII);
 
@@ -105,6 +104,10 @@ public final class PartJson {
         if (end >= line.length || line[end] != '"') {
             return null;
         }
+        Instant fast = canonical(line, TIME_PREFIX.length, end);
+        if (fast != null) {
+            return fast;
+        }
         try {
             return Instant.parse(new String(line, TIME_PREFIX.length, end - TIME_PREFIX.length,
                     StandardCharsets.US_ASCII));
@@ -114,61 +117,181 @@ public final class PartJson {
     }
 
     /**
+     * {@code uuuu-MM-ddTHH:mm:ss[.f{1,9}]Z}, as {@link Instant#toString()} writes the years 1000 to 9999, read without
+     * a formatter (a report reads every line's time); null for anything else, which the caller parses the slow way.
+     */
+    private static Instant canonical(byte[] b, int from, int end) {
+        int n = end - from;
+        if (n < 20 || n > 30 || b[from + 4] != '-' || b[from + 7] != '-' || b[from + 10] != 'T'
+                || b[from + 13] != ':' || b[from + 16] != ':' || b[end - 1] != 'Z') {
+            return null;
+        }
+        int year = digits(b, from, 4);
+        int month = digits(b, from + 5, 2);
+        int day = digits(b, from + 8, 2);
+        int hour = digits(b, from + 11, 2);
+        int minute = digits(b, from + 14, 2);
+        int second = digits(b, from + 17, 2);
+        if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0
+                || minute > 59 || second < 0 || second > 59) {
+            return null;
+        }
+        int nanos = 0;
+        int at = from + 19;
+        if (at < end - 1) {
+            if (b[at] != '.' || end - 1 - (at + 1) < 1 || end - 1 - (at + 1) > 9) {
+                return null;
+            }
+            int places = end - 1 - (at + 1);
+            nanos = digits(b, at + 1, places);
+            if (nanos < 0) {
+                return null;
+            }
+            for (int i = places; i < 9; i++) {
+                nanos *= 10;
+            }
+        }
+        if (day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+            return null;
+        }
+        long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
+        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second, nanos);
+    }
+
+    /** The number written by {@code count} ASCII digits at {@code at}; -1 when one is not a digit. */
+    private static int digits(byte[] b, int at, int count) {
+        int v = 0;
+        for (int i = at; i < at + count; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+
+    /**
      * Reads one line back.
      *
      * @throws IllegalArgumentException when it is not a part record (not JSON, a required key missing or of the
      *     wrong type); the message says what
      */
     public static PartRecord parse(byte[] line) {
-        JsonNode n;
-        try {
-            n = MAPPER.readTree(line);
+        return parse(line, null);
+    }
+
+    /** As {@link #parse(byte[])}, with the time already read from the line by {@link #timeOf} (null: read it). */
+    static PartRecord parse(byte[] line, Instant knownTime) {
+        // a streaming parse: a report reads every record of its range, and a tree per line costs twice as much
+        Instant time = knownTime;
+        String camera = null;
+        String lot = null;
+        String trigger = null;
+        String modelId = null;
+        String verdict = null;
+        String reported = null;
+        String label = null;
+        String imageSha256 = null;
+        String sampleId = null;
+        String error = null;
+        Double score = null;
+        Region region = null;
+        Long sequence = null;
+        Long processingMs = null;
+        try (JsonParser p = FACTORY.createParser(line)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("not a JSON object");
+            }
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken v = p.nextToken();
+                switch (key) {
+                    case "time" -> {
+                        String text = text(p, v, key);
+                        if (time == null) {
+                            try {
+                                time = text == null ? null : Instant.parse(text);
+                            } catch (DateTimeParseException e) {
+                                throw new IllegalArgumentException("time is not an ISO-8601 instant: " + text);
+                            }
+                        }
+                    }
+                    case "camera" -> camera = text(p, v, key);
+                    case "sequence" -> sequence = integer(p, v, key);
+                    case "lot" -> lot = text(p, v, key);
+                    case "trigger" -> trigger = text(p, v, key);
+                    case "modelId" -> modelId = text(p, v, key);
+                    case "verdict" -> verdict = text(p, v, key);
+                    case "reported" -> reported = text(p, v, key);
+                    case "label" -> label = text(p, v, key);
+                    case "score" -> score = v.isNumeric() ? p.getDoubleValue() : null;
+                    case "region" -> region = region(p, v);
+                    case "imageSha256" -> imageSha256 = text(p, v, key);
+                    case "sampleId" -> sampleId = text(p, v, key);
+                    case "error" -> error = text(p, v, key);
+                    case "processingMs" -> processingMs = integer(p, v, key);
+                    default -> p.skipChildren(); // a key of a newer version
+                }
+            }
+            if (t != JsonToken.END_OBJECT) {
+                throw new IllegalArgumentException("not a complete JSON object");
+            }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
         }
-        if (n == null || !n.isObject()) {
-            throw new IllegalArgumentException("not a JSON object");
+        if (sequence == null || processingMs == null) {
+            throw new IllegalArgumentException((sequence == null ? "sequence" : "processingMs") + " is missing");
         }
-        try {
-            JsonNode region = n.get("region");
-            Region r = region == null || region.isNull() ? null : new Region(integer(region, "x"),
-                    integer(region, "y"), integer(region, "width"), integer(region, "height"));
-            JsonNode score = n.get("score");
-            return new PartRecord(Instant.parse(text(n, "time")), text(n, "camera"), number(n, "sequence"),
-                    text(n, "lot"), text(n, "trigger"), text(n, "modelId"), text(n, "verdict"), text(n, "reported"),
-                    text(n, "label"), score == null || !score.isNumber() ? null : score.doubleValue(), r,
-                    text(n, "imageSha256"), text(n, "sampleId"), text(n, "error"), number(n, "processingMs"));
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("time is not an ISO-8601 instant: " + e.getParsedString());
-        }
+        return new PartRecord(time, camera, sequence, lot, trigger, modelId, verdict, reported, label, score, region,
+                imageSha256, sampleId, error, processingMs);
     }
 
-    private static String text(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) {
+    private static String text(JsonParser p, JsonToken v, String key) throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
             return null;
         }
-        if (!v.isTextual()) {
-            throw new IllegalArgumentException(key + " is not a string: " + v);
+        if (v != JsonToken.VALUE_STRING) {
+            throw new IllegalArgumentException(key + " is not a string: " + p.getText());
         }
-        return v.textValue();
+        return p.getText();
     }
 
-    private static long number(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToLong()) {
-            throw new IllegalArgumentException(key + " is missing or not an integer: " + v);
+    private static long integer(JsonParser p, JsonToken v, String key) throws IOException {
+        if (v != JsonToken.VALUE_NUMBER_INT) {
+            throw new IllegalArgumentException(key + " is not an integer: " + p.getText());
         }
-        return v.longValue();
+        return p.getLongValue();
     }
 
-    private static int integer(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("region." + key + " is missing or not an integer: " + v);
+    private static Region region(JsonParser p, JsonToken v) throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return null;
         }
-        return v.intValue();
+        if (v != JsonToken.START_OBJECT) {
+            throw new IllegalArgumentException("region is not an object: " + p.getText());
+        }
+        Integer x = null;
+        Integer y = null;
+        Integer w = null;
+        Integer h = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken n = p.nextToken();
+            switch (key) {
+                case "x" -> x = (int) integer(p, n, "region.x");
+                case "y" -> y = (int) integer(p, n, "region.y");
+                case "width" -> w = (int) integer(p, n, "region.width");
+                case "height" -> h = (int) integer(p, n, "region.height");
+                default -> p.skipChildren();
+            }
+        }
+        if (x == null || y == null || w == null || h == null) {
+            throw new IllegalArgumentException("region needs x, y, width and height");
+        }
+        return new Region(x, y, w, h);
     }
 }

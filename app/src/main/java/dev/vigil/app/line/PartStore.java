@@ -231,7 +231,14 @@ public final class PartStore implements PartLog, AutoCloseable {
             }
             batch.add(first);
             queue.drainTo(batch, BATCH - 1);
-            write(batch);
+            try {
+                write(batch);
+            } catch (RuntimeException e) { // a bug, not the disk: keep the writer alive for the next records
+                dropped.addAndGet(batch.size());
+                done(batch.size());
+                LOG.log(System.Logger.Level.ERROR, "part records: a batch of " + batch.size() + " could not be"
+                        + " written: " + e, e);
+            }
             batch.clear();
             retentionIfDue();
         }
@@ -579,7 +586,7 @@ public final class PartStore implements PartLog, AutoCloseable {
             }
             PartRecord p;
             try {
-                p = PartJson.parse(line);
+                p = PartJson.parse(line, t);
             } catch (IllegalArgumentException e) {
                 damaged++;
                 if (firstDamage == null) {

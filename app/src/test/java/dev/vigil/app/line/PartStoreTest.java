@@ -302,9 +302,15 @@ class PartStoreTest {
             s.flush(Duration.ofSeconds(10));
         }
         long singleNanos = (System.nanoTime() - t1) / single;
+        // and reading them back (what a report costs per part)
+        s.query(PartStore.Query.all(T0, T0.plusSeconds(1), null, null)); // warm-up
+        long t2 = System.nanoTime();
+        int read = s.query(PartStore.Query.all(T0, T0.plusSeconds(1), null, null)).size();
+        long readNanos = System.nanoTime() - t2;
         System.out.printf("PartStore: record() %.2f us per record on the caller's thread (%d records); all durable"
-                + " after %.1f ms; one record alone to disk (write + fdatasync) %.2f ms; %d bytes per line%n",
-                callerNanos / 1000.0 / n, n, durableNanos / 1e6, singleNanos / 1e6, PartJson.bytes(p).length + 1);
+                + " after %.1f ms; one record alone to disk (write + fdatasync) %.2f ms; %d bytes per line; reading"
+                + " back %.2f us per record (%d)%n", callerNanos / 1000.0 / n, n, durableNanos / 1e6,
+                singleNanos / 1e6, PartJson.bytes(p).length + 1, readNanos / 1000.0 / read, read);
         assertEquals(2000 + n + single, s.written());
     }
 

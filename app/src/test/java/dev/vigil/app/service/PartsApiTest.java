@@ -243,6 +243,15 @@ class PartsApiTest {
                     operator).statusCode());
             assertNull(lots.of("cam1"), "\"\" clears it");
             assertEquals("L-43", lots.of("cam2"));
+
+            // shutdown closes the store after the pipeline: what was recorded is on disk, nothing more is taken
+            store.record(part(base.plusSeconds(7000), "cam1", 50, null, "ok", "ok"));
+            ctx.close();
+            assertTrue(java.nio.file.Files.readString(store.file(java.time.LocalDate.ofInstant(base.plusSeconds(7000),
+                    java.time.ZoneOffset.UTC))).contains("\"sequence\":50,"), "written before the store closed");
+            long dropped = store.dropped();
+            store.record(part(base.plusSeconds(7001), "cam1", 51, null, "ok", "ok"));
+            assertEquals(dropped + 1, store.dropped(), "closed with the service");
         } finally {
             ctx.close();
         }

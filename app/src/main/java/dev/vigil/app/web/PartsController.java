@@ -109,6 +109,8 @@ public class PartsController {
                     cameraFilter, newest), cursor::close), MediaType.APPLICATION_JSON_TYPE));
         } catch (BadParameter e) {
             return HttpResponse.badRequest(Map.of("error", e.getMessage()));
+        } catch (UncheckedIOException e) {
+            return unreadable(e);
         }
     }
 
@@ -145,7 +147,16 @@ public class PartsController {
             return HttpResponse.ok(result);
         } catch (BadParameter e) {
             return HttpResponse.badRequest(Map.of("error", e.getMessage()));
+        } catch (UncheckedIOException e) {
+            return unreadable(e);
         }
+    }
+
+    /** The store could not be read (permissions, a disk error): 500 saying which file and why. */
+    private static HttpResponse<?> unreadable(UncheckedIOException e) {
+        LOG.log(System.Logger.Level.ERROR, e.getMessage(), e);
+        return HttpResponse.serverError(Map.of("error", e.getMessage() + "; check the permissions and the disk of"
+                + " storage.dir/parts"));
     }
 
     /** A camera and its lot (null: none set). */

@@ -20,7 +20,8 @@ import java.util.TreeMap;
  * {@link #result} sums them up.
  *
  * <ul>
- *   <li>totals: parts, {@code ok} and {@code ng} as reported to the line, NG rate = ng / parts (null without parts);</li>
+ *   <li>totals: parts, {@code ok} and {@code ng} as reported to the line, NG rate = ng / parts (null without
+ *       parts);</li>
  *   <li>parts per verdict (every verdict of {@link PartRecord}, 0 when none, then any other seen);</li>
  *   <li>top defect types: the {@link #TOP} most frequent labels of the parts judged {@code defect}, with their share
  *       of the NG parts (uncertain, unclassified and late parts are NG without a defect type: they are in the

@@ -51,8 +51,8 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  *       counts what exceeds {@code mqtt.queueQuota} as overflow ({@link AlertOutbox}, {@link AlertJournal}).</li>
  *   <li>Availability: the Last Will publishes {@code offline} (retained) when the service dies;
  *       every (re)connection publishes {@code online} (retained); {@link #close()} publishes {@code offline}.</li>
- *   <li>Subscriptions (triggers, {@code model/set}, {@code config/set}, {@code model/offer}, {@code lot/set}) are made again on every connection: the
- *       session starts clean, and a restarted broker forgets them anyway. Commands sent while the device was
+ *   <li>Subscriptions (triggers, {@code model/set}, {@code config/set}, {@code model/offer}, {@code lot/set}) are
+ *       made again on every connection: the session starts clean, and a restarted broker forgets them anyway. Commands sent while the device was
  *       offline are not queued for it (an hour-old "inspect now" would inspect the wrong part), and retained
  *       commands are not replayed (retain handling 2).</li>
  *   <li>Status and model state are retained, latest wins; the latest of each is published again on every

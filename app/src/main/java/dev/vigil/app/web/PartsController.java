@@ -7,7 +7,6 @@ import dev.vigil.app.line.LotCommand;
 import dev.vigil.app.line.Lots;
 import dev.vigil.app.line.PartCsv;
 import dev.vigil.app.line.PartJson;
-import dev.vigil.app.line.PartRecord;
 import dev.vigil.app.line.PartStore;
 import dev.vigil.app.line.ShiftReport;
 import dev.vigil.app.service.InspectionPipeline;

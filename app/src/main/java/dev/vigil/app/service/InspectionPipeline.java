@@ -109,6 +109,12 @@ public final class InspectionPipeline implements AutoCloseable {
             }
 
             @Override
+            public void onLotSet(String payload) {
+                dev.vigil.app.line.LotCommand.fromMqtt(line.lots(), InspectionPipeline.this.config.cameras().stream()
+                        .map(DeviceConfig.Camera::id).toList(), payload);
+            }
+
+            @Override
             public void onModelCommand(String payload) {
                 models.command(payload);
             }

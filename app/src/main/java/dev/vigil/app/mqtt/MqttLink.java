@@ -57,6 +57,8 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  *       commands are not replayed (retain handling 2).</li>
  *   <li>Status and model state are retained, latest wins; the latest of each is published again on every
  *       connection, so a change made during an outage reaches the dashboards.</li>
+ *   <li>With {@code mqtt.homeAssistant}, every connection also publishes the retained Home Assistant discovery
+ *       configs ({@link HomeAssistantDiscovery}); without it nothing goes under {@code homeassistant/}.</li>
  * </ul>
  *
  * <p>Reconnection is this class's own (a scheduled task), not Paho's {@code setAutomaticReconnect}: Paho 1.2.5 does
@@ -116,6 +118,8 @@ public final class MqttLink implements AutoCloseable {
     private final AtomicReference<byte[]> latestModelState = new AtomicReference<>();
     private final AtomicReference<byte[]> latestConfigState = new AtomicReference<>();
     private final AtomicReference<byte[]> latestOfferState = new AtomicReference<>();
+    /** Home Assistant discovery configs by topic (none without {@code mqtt.homeAssistant}), sent on each connection. */
+    private final java.util.Map<String, AtomicReference<byte[]>> discovery = new java.util.LinkedHashMap<>();
     private final Object lifecycle = new Object();
     private boolean started;
     private volatile boolean closed;
@@ -168,6 +172,10 @@ public final class MqttLink implements AutoCloseable {
                 this::sendAlert);
         this.connector = Executors.newSingleThreadScheduledExecutor(daemon("vigil-mqtt-connect"));
         this.commands = Executors.newSingleThreadExecutor(daemon("vigil-mqtt-commands"));
+        if (settings.homeAssistant()) {
+            new HomeAssistantDiscovery(config, topics, dev.vigil.core.VigilVersion.VALUE).messages().forEach(m ->
+                    discovery.put(m.topic(), new AtomicReference<>(m.json().getBytes(StandardCharsets.UTF_8))));
+        }
     }
 
     /**
@@ -437,6 +445,7 @@ public final class MqttLink implements AutoCloseable {
             publishRetained(topics.configState(), latestConfigState);
             publishRetained(topics.modelOfferState(), latestOfferState);
             latestDrift.forEach(MqttLink.this::publishRetained);
+            discovery.forEach(MqttLink.this::publishRetained); // Home Assistant (mqtt.homeAssistant), retained
             outbox.connectionUp();
         }
 

@@ -12,6 +12,8 @@ import dev.vigil.core.VigilException;
 import dev.vigil.core.image.Preprocessing;
 import dev.vigil.core.model.ModelPackage;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -32,6 +34,8 @@ public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, Au
     private final Supplier<MqttLink> mqtt;
     private final MeterRegistry metrics;
     private final Consumer<LoadedModel> onSwap;
+    /** {@code vigil_model_info{model}}: 1 for the model in service, no series in collect mode (dashboards). */
+    private final MultiGauge modelInfo;
     private final Object lock = new Object();
     private volatile LoadedModel model;
     private volatile LoadedModel previousModel;
@@ -56,6 +60,8 @@ public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, Au
         this.mqtt = mqtt;
         this.metrics = metrics;
         this.onSwap = onSwap;
+        this.modelInfo = MultiGauge.builder("vigil.model.info").description("the model in service (1, its id in the"
+                + " label model)").register(metrics);
     }
 
     /**
@@ -173,6 +179,7 @@ public final class ModelLifecycle implements dev.vigil.config.Reconfigurable, Au
             previousModel.close();
         }
         previousModel = old;
+        modelInfo.register(List.of(MultiGauge.Row.of(Tags.of("model", fresh.id()), 1)), true);
         LOG.log(System.Logger.Level.INFO, "model {0} in service ({1}, {2}){3}", fresh.id(), dir, fresh.device(),
                 old == null ? "" : ", replacing " + old.id());
         stopShadow("the active model changed to " + fresh.id());

@@ -23,7 +23,8 @@ command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # The Home Assistant discovery templates are rendered with Jinja2, as Home Assistant renders them.
-python3 -c 'import jinja2' >/dev/null 2>&1 || need+=(python3-jinja2)
+python3 -c 'import jinja2' >/dev/null 2>&1 || /usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1 \
+  || need+=(python3-jinja2)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo_cmd=""

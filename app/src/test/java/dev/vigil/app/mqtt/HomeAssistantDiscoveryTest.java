@@ -272,12 +272,23 @@ class HomeAssistantDiscoveryTest {
                 "    out.append(env.from_string(job['template']).render(value=job['value'],"
                         + " value_json=json.loads(job['value'])))",
                 "print(json.dumps(out))");
-        Process process;
-        try {
-            process = new ProcessBuilder("python3", "-c", script).start();
-        } catch (IOException e) {
-            return missing("python3 is not installed (" + e.getMessage() + ")");
+        // the first python3 on the PATH may be another interpreter (pyenv) than the one Debian's python3-jinja2 is for
+        String python = null;
+        for (String candidate : List.of("python3", "/usr/bin/python3")) {
+            try {
+                Process probe = new ProcessBuilder(candidate, "-c", "import jinja2").start();
+                if (probe.waitFor(30, TimeUnit.SECONDS) && probe.exitValue() == 0) {
+                    python = candidate;
+                    break;
+                }
+            } catch (IOException e) {
+                // not this one
+            }
         }
+        if (python == null) {
+            return missing("no python3 with jinja2 (tried python3 and /usr/bin/python3)");
+        }
+        Process process = new ProcessBuilder(python, "-c", script).start();
         process.getOutputStream().write(JSON.writeValueAsBytes(jobs));
         process.getOutputStream().close();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -86,7 +86,11 @@ public final class PlcBenchmark implements Callable<Integer> {
         ApplicationContext ctx = ServeCommand.start(config);
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
-            p.line().partLog(this::record);
+            dev.vigil.app.line.PartStore store = ctx.getBean(VigilService.class).parts();
+            p.line().partLog(r -> {
+                record(r);
+                store.record(r); // the traceability store stays in the loop, as in service
+            });
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!p.cameraStatus().get("cam1").state().name().equals("UP") && System.nanoTime() < deadline) {
                 Thread.sleep(50);

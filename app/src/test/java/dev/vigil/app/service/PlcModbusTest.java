@@ -87,7 +87,11 @@ class PlcModbusTest {
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
             List<PartRecord> parts = new CopyOnWriteArrayList<>();
-            p.line().partLog(parts::add);
+            dev.vigil.app.line.PartStore store = ctx.getBean(VigilService.class).parts();
+            p.line().partLog(r -> {
+                parts.add(r);
+                store.record(r); // and on to the traceability store, as in service
+            });
             Mbpoll mb = new Mbpoll(p.line().modbusPort(), 7);
             await(() -> p.cameraStatus().get("cam1").state().name().equals("UP"), Duration.ofSeconds(20),
                     "camera up");
@@ -194,6 +198,14 @@ class PlcModbusTest {
             assertTrue(mb.write(Mbpoll.COIL, 100, 1).ok());
             await(() -> read(mb, Mbpoll.DISCRETE_INPUT, 102) == 1, Duration.ofSeconds(10), "cam2's result");
             assertEquals(LineStation.ERROR_CAPTURE, mb.read(Mbpoll.INPUT_REGISTER, 105, 1)[0]);
+            // every part is in the traceability store: the three of lot L-42 with what the PLC was told
+            assertTrue(store.flush(Duration.ofSeconds(10)));
+            List<PartRecord> stored = store.query(dev.vigil.app.line.PartStore.Query.all(java.time.Instant.EPOCH,
+                    java.time.Instant.now().plusSeconds(60), "L-42", "cam1"));
+            assertEquals(3, stored.size(), stored.toString());
+            assertEquals(List.of(1001L, 1L, 2L), stored.stream().map(PartRecord::sequence).toList());
+            assertEquals(List.of(parts.get(0).reported(), parts.get(1).reported(), "ng"), stored.stream()
+                    .map(PartRecord::reported).toList());
             var meters = ctx.getBean(io.micrometer.core.instrument.MeterRegistry.class);
             double refused = meters.find("vigil.plc.refused").counters().stream()
                     .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();

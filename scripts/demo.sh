@@ -28,6 +28,12 @@ device: { id: demo }
 cameras:
   - id: line1
     source: { type: synthetic, fps: 2, width: 320, height: 320, defectRate: 0.2, seed: 42 }
+  - id: station2                       # a triggered camera: one part per PLC, MQTT or HTTP trigger
+    source: { type: synthetic, width: 320, height: 320, defectRate: 0.2, seed: 7 }
+    trigger: triggered
+plc:                                   # the PLC handshake on loopback (docs/plc.md): station2 is block 100
+  modbus: { enabled: true, port: ${VIGIL_MODBUS_PORT:-5020} }
+  opcua: { enabled: true, port: ${VIGIL_OPCUA_PORT:-4840} }
 model: { package: $work/model }
 inference: { device: auto }
 mqtt: { url: tcp://127.0.0.1:1883 }

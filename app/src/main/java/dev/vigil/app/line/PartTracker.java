@@ -86,6 +86,9 @@ public final class PartTracker {
             if (!"plc".equals(trigger)) {
                 open.remove(token);
                 cancel(p);
+                if (sequence <= 0) { // not a part: its number goes back (unless another trigger took the next one)
+                    sequences.get(camera).compareAndSet(seq, seq - 1);
+                }
                 return -1;
             }
             complete(p, null, "none", null, null, null, Stored.NONE, "capture");
@@ -115,6 +118,14 @@ public final class PartTracker {
             complete(p, modelId, decision.verdict().id(), decision.label(), decision.defectScore(), region, stored,
                     null);
         }
+    }
+
+    /**
+     * Continues {@code camera}'s own part numbers after {@code last} (the newest recorded part at start), so that a
+     * restart does not number parts from 1 again.
+     */
+    public void continueAfter(String camera, long last) {
+        sequences.computeIfAbsent(camera, c -> new AtomicLong()).accumulateAndGet(last, Math::max);
     }
 
     /** Parts waiting for a verdict now. */

@@ -25,6 +25,12 @@ public class VigilService implements AutoCloseable {
         try {
             this.pipeline = new InspectionPipeline(config, registry);
             pipeline.line().partLog(parts);
+            // part numbers go on from the newest recorded part of each camera, not from 1 again
+            for (DeviceConfig.Camera c : config.cameras()) {
+                parts.query(new PartStore.Query(java.time.Instant.EPOCH, java.time.Instant.now().plusSeconds(86_400),
+                        null, c.id(), 1, true)).forEach(r -> pipeline.line().parts().continueAfter(c.id(),
+                                r.sequence()));
+            }
         } catch (RuntimeException e) {
             parts.close();
             throw e;

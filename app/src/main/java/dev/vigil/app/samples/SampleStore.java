@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
  * Flagged samples: JPEG files under {@code <dir>/samples/<yyyy-MM-dd>/} with a JSON sidecar each and, when the
  * model gives a defect map, its grid as {@code <id>.heatmap.png}, indexed in an embedded H2 database
  * ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a crash never leaves a
- * half-written image behind an index row. A disk quota (counting JPEG and heatmap) removes the oldest samples first
+ * half-written image behind an index row. A grid thumbnail ({@code <id>.thumb.jpg}) is made on first request
+ * ({@link #thumbnail}). A disk quota (counting JPEG, heatmap and thumbnail) removes the oldest samples first
  * and a retention period removes old ones, each with all its files. Thread-safe.
  */
 public final class SampleStore implements AutoCloseable {
@@ -73,6 +74,12 @@ public final class SampleStore implements AutoCloseable {
                 s.execute("CREATE TABLE IF NOT EXISTS label_history (sample_id VARCHAR(32) NOT NULL,"
                         + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
                         + " previous VARCHAR(128))");
+                // added with bulk labelling: the batch a change belongs to (null for a single label)
+                s.execute("ALTER TABLE label_history ADD COLUMN IF NOT EXISTS batch VARCHAR(40)");
+                s.execute("CREATE INDEX IF NOT EXISTS label_history_batch ON label_history(batch)");
+                s.execute("CREATE TABLE IF NOT EXISTS label_batches (id VARCHAR(40) PRIMARY KEY,"
+                        + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
+                        + " size INT NOT NULL, undone_at TIMESTAMP WITH TIME ZONE, undone_by VARCHAR(64))");
             }
         } catch (IOException | SQLException e) {
             throw new IllegalStateException("sample store " + this.dir + " cannot be opened (" + e.getMessage()
@@ -174,8 +181,183 @@ public final class SampleStore implements AutoCloseable {
         return query("SELECT * FROM samples" + where + " ORDER BY time DESC LIMIT " + Math.max(0, limit));
     }
 
-    /** One change of a sample's label: who, when, what, and what it was before (null = unlabelled). */
-    public record LabelChange(String sampleId, Instant at, String who, String label, String previous) {}
+    /**
+     * One change of a sample's label: who, when, what, and what it was before (null = unlabelled); {@code batch} the
+     * bulk labelling (or its undo) it was part of, null for a single label.
+     */
+    public record LabelChange(String sampleId, Instant at, String who, String label, String previous, String batch) {}
+
+    /** Batch ids: what {@link #labelBatch} makes, and all {@link #undoBatch} accepts. */
+    public static final Pattern BATCH_ID = Pattern.compile("b[0-9]{13}-[0-9a-f]{8}");
+
+    /** Most samples one bulk labelling may change. */
+    public static final int MAX_BATCH = 1000;
+
+    /** A bulk labelling: its id, the label given, the samples (in the order given) and when. */
+    public record LabelBatch(String batch, String label, List<String> ids, String who, Instant at) {}
+
+    /** Why a bulk change was refused; nothing was changed. {@code ids} the samples that caused it. */
+    public static final class BatchRefused extends RuntimeException {
+        private final List<String> ids;
+        private final boolean conflict;
+
+        BatchRefused(String message, List<String> ids, boolean conflict) {
+            super(message);
+            this.ids = java.util.Collections.unmodifiableList(new ArrayList<>(ids));
+            this.conflict = conflict;
+        }
+
+        public List<String> ids() {
+            return ids;
+        }
+
+        /** True when the request was well formed but the state forbids it (already undone, relabelled since). */
+        public boolean conflict() {
+            return conflict;
+        }
+    }
+
+    /**
+     * Labels every sample of {@code ids} with {@code label} in one transaction, recording each change in the history
+     * under a new batch id: all or nothing. Duplicate ids count once. Throws {@link BatchRefused} (nothing changed)
+     * when an id is not a stored sample.
+     */
+    public synchronized LabelBatch labelBatch(List<String> ids, String label, String who, Instant at) {
+        List<String> unique = new ArrayList<>(new java.util.LinkedHashSet<>(ids));
+        List<String> unknown = unique.stream().filter(id -> get(id).isEmpty()).toList();
+        if (!unknown.isEmpty()) {
+            throw new BatchRefused("no sample " + unknown, unknown, false);
+        }
+        byte[] b = new byte[4];
+        random.nextBytes(b);
+        String batch = String.format("b%013d-%s", at.toEpochMilli(), HexFormat.of().formatHex(b));
+        transaction("label samples " + unique, () -> {
+            try (PreparedStatement q = db.prepareStatement("SELECT assigned_label FROM samples WHERE id = ?");
+                    PreparedStatement u = db.prepareStatement("UPDATE samples SET assigned_label = ? WHERE id = ?");
+                    PreparedStatement h = db.prepareStatement("INSERT INTO label_history (sample_id, at, who, label,"
+                            + " previous, batch) VALUES (?,?,?,?,?,?)");
+                    PreparedStatement r = db.prepareStatement("INSERT INTO label_batches (id, at, who, label, size)"
+                            + " VALUES (?,?,?,?,?)")) {
+                for (String id : unique) {
+                    q.setString(1, id);
+                    String previous;
+                    try (ResultSet rs = q.executeQuery()) {
+                        if (!rs.next()) {
+                            throw new BatchRefused("no sample [" + id + "]", List.of(id), false);
+                        }
+                        previous = rs.getString(1);
+                    }
+                    u.setString(1, label);
+                    u.setString(2, id);
+                    u.executeUpdate();
+                    history(h, id, at, who, label, previous, batch);
+                }
+                r.setString(1, batch);
+                r.setTimestamp(2, Timestamp.from(at));
+                r.setString(3, who);
+                r.setString(4, label);
+                r.setInt(5, unique.size());
+                r.executeUpdate();
+            }
+        });
+        return new LabelBatch(batch, label, unique, who, at);
+    }
+
+    /**
+     * Undoes a bulk labelling as one step, in one transaction: every sample of the batch gets back the label it had
+     * before (null = unlabelled), recorded in its history under the same batch id. Samples deleted since are left
+     * out. Refused ({@link BatchRefused}, nothing changed) when the batch is unknown ({@code conflict} false), already
+     * undone, or a sample was relabelled since (those are named: undoing would overwrite a later decision). Returns
+     * the samples restored with their labels now.
+     */
+    public synchronized java.util.Map<String, String> undoBatch(String batch, String who, Instant at) {
+        java.util.Map<String, String> restored = new java.util.LinkedHashMap<>();
+        transaction("undo label batch " + batch, () -> {
+            try (PreparedStatement q = db.prepareStatement("SELECT undone_at, label FROM label_batches WHERE id = ?")) {
+                q.setString(1, batch);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new BatchRefused("no label batch '" + batch + "'", List.of(), false);
+                    }
+                    if (rs.getTimestamp(1) != null) {
+                        throw new BatchRefused("label batch '" + batch + "' was already undone at "
+                                + rs.getTimestamp(1).toInstant(), List.of(), true);
+                    }
+                }
+            }
+            // the batch's own changes (not undo entries, which come later with the same id)
+            java.util.Map<String, String[]> changes = new java.util.LinkedHashMap<>();
+            try (PreparedStatement q = db.prepareStatement("SELECT h.sample_id, h.label, h.previous, s.assigned_label"
+                    + " FROM label_history h JOIN samples s ON s.id = h.sample_id WHERE h.batch = ? ORDER BY h.at")) {
+                q.setString(1, batch);
+                try (ResultSet rs = q.executeQuery()) {
+                    while (rs.next()) {
+                        changes.putIfAbsent(rs.getString(1), new String[] {rs.getString(2), rs.getString(3),
+                                rs.getString(4)});
+                    }
+                }
+            }
+            List<String> changed = changes.entrySet().stream()
+                    .filter(e -> !java.util.Objects.equals(e.getValue()[0], e.getValue()[2])).map(e -> e.getKey())
+                    .toList();
+            if (!changed.isEmpty()) {
+                throw new BatchRefused("samples " + changed + " were relabelled after batch '" + batch + "'; undo"
+                        + " would overwrite that: relabel them one by one instead", changed, true);
+            }
+            try (PreparedStatement u = db.prepareStatement("UPDATE samples SET assigned_label = ? WHERE id = ?");
+                    PreparedStatement h = db.prepareStatement("INSERT INTO label_history (sample_id, at, who, label,"
+                            + " previous, batch) VALUES (?,?,?,?,?,?)");
+                    PreparedStatement d = db.prepareStatement("UPDATE label_batches SET undone_at = ?, undone_by = ?"
+                            + " WHERE id = ?")) {
+                for (var e : changes.entrySet()) {
+                    String previous = e.getValue()[1];
+                    u.setString(1, previous);
+                    u.setString(2, e.getKey());
+                    u.executeUpdate();
+                    history(h, e.getKey(), at, who, previous, e.getValue()[0], batch);
+                    restored.put(e.getKey(), previous);
+                }
+                d.setTimestamp(1, Timestamp.from(at));
+                d.setString(2, who);
+                d.setString(3, batch);
+                d.executeUpdate();
+            }
+        });
+        return restored;
+    }
+
+    private static void history(PreparedStatement h, String id, Instant at, String who, String label,
+            String previous, String batch) throws SQLException {
+        h.setString(1, id);
+        h.setTimestamp(2, Timestamp.from(at));
+        h.setString(3, who);
+        h.setString(4, label);
+        h.setString(5, previous);
+        h.setString(6, batch);
+        h.executeUpdate();
+    }
+
+    private interface SqlWork {
+        void run() throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    private void transaction(String what, SqlWork work) {
+        try {
+            db.setAutoCommit(false);
+            try {
+                work.run();
+                db.commit();
+            } catch (SQLException | RuntimeException e) {
+                db.rollback();
+                throw e;
+            } finally {
+                db.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot " + what + " in " + dir + ": " + e.getMessage(), e);
+        }
+    }
 
     /**
      * Sets (or with {@code label} null, clears) the operator's label of a sample and records the change in the
@@ -189,16 +371,12 @@ public final class SampleStore implements AutoCloseable {
         try {
             db.setAutoCommit(false);
             try (PreparedStatement u = db.prepareStatement("UPDATE samples SET assigned_label = ? WHERE id = ?");
-                    PreparedStatement h = db.prepareStatement("INSERT INTO label_history VALUES (?,?,?,?,?)")) {
+                    PreparedStatement h = db.prepareStatement("INSERT INTO label_history (sample_id, at, who, label,"
+                            + " previous, batch) VALUES (?,?,?,?,?,?)")) {
                 u.setString(1, label);
                 u.setString(2, id);
                 u.executeUpdate();
-                h.setString(1, id);
-                h.setTimestamp(2, Timestamp.from(at));
-                h.setString(3, who);
-                h.setString(4, label);
-                h.setString(5, s.get().assignedLabel());
-                h.executeUpdate();
+                history(h, id, at, who, label, s.get().assignedLabel(), null);
                 db.commit();
             } catch (SQLException e) {
                 db.rollback();
@@ -248,7 +426,8 @@ public final class SampleStore implements AutoCloseable {
             try (ResultSet r = p.executeQuery()) {
                 while (r.next()) {
                     out.add(new LabelChange(r.getString("sample_id"), r.getTimestamp("at").toInstant(),
-                            r.getString("who"), r.getString("label"), r.getString("previous")));
+                            r.getString("who"), r.getString("label"), r.getString("previous"),
+                            r.getString("batch")));
                 }
             }
         } catch (SQLException e) {
@@ -259,6 +438,49 @@ public final class SampleStore implements AutoCloseable {
 
     public Path imageFile(Sample s) {
         return dir.resolve(s.file());
+    }
+
+    /** Where a sample's thumbnail lives, relative to the store: beside its JPEG. */
+    private static String thumbnailPath(String jpegRel) {
+        return jpegRel.substring(0, jpegRel.length() - ".jpg".length()) + ".thumb.jpg";
+    }
+
+    /**
+     * The sample's grid thumbnail ({@link Thumbnails}): made on the first request from the stored JPEG and kept beside
+     * it as {@code <id>.thumb.jpg} (written durably; its bytes are added to the sample's, so the quota sees it), read
+     * from there afterwards. Made lazily rather than when the sample is stored, so the inference worker never spends
+     * time on it while it holds this store and samples nobody looks at (most audit samples) cost nothing. Empty when
+     * the sample (or its image) is gone, deleted meanwhile included: then no thumbnail is left behind.
+     */
+    public Optional<Path> thumbnail(Sample s) throws IOException {
+        Path thumb = dir.resolve(thumbnailPath(s.file()));
+        if (Files.exists(thumb)) {
+            return Optional.of(thumb);
+        }
+        byte[] jpeg;
+        try {
+            jpeg = Files.readAllBytes(dir.resolve(s.file()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        }
+        byte[] small = Thumbnails.make(jpeg); // outside the lock: decoding and scaling take milliseconds
+        synchronized (this) {
+            if (get(s.id()).isEmpty()) {
+                return Optional.empty();
+            }
+            if (!Files.exists(thumb)) {
+                AtomicFiles.write(thumb, small);
+                try (PreparedStatement p = db.prepareStatement("UPDATE samples SET bytes = bytes + ? WHERE id = ?")) {
+                    p.setLong(1, small.length);
+                    p.setString(2, s.id());
+                    p.executeUpdate();
+                } catch (SQLException e) {
+                    Files.deleteIfExists(thumb);
+                    throw new IOException("sample index in " + dir + ": " + e.getMessage(), e);
+                }
+            }
+            return Optional.of(thumb);
+        }
     }
 
     /** Where a sample's heatmap lives, relative to the store: beside its JPEG. */
@@ -346,6 +568,7 @@ public final class SampleStore implements AutoCloseable {
             }
             Files.deleteIfExists(dir.resolve(s.file()));
             Files.deleteIfExists(dir.resolve(heatmapPath(s.file())));
+            Files.deleteIfExists(dir.resolve(thumbnailPath(s.file())));
             Files.deleteIfExists(dir.resolve(s.file().replace(".jpg", ".json")));
             return true;
         } catch (SQLException | IOException e) {

@@ -5,7 +5,11 @@ import dev.vigil.app.service.InspectionPipeline;
 
 import dev.vigil.app.mqtt.StatusPayload;
 import dev.vigil.app.samples.Sample;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.IOException;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
@@ -88,6 +92,48 @@ public class ApiController {
                 .orElseGet(() -> HttpResponse.notFound(Map.of("error", "sample '" + id + "' has no heatmap: the model"
                         + " that judged it (" + sample.get().modelId() + ") gives no defect map"))
                         .contentType(MediaType.APPLICATION_JSON_TYPE));
+    }
+
+    /** How long a thumbnail may be cached: a year, the longest HTTP allows in practice (it never changes). */
+    static final String THUMBNAIL_CACHE = "public, max-age=31536000, immutable";
+
+    /**
+     * The sample's grid thumbnail ({@link dev.vigil.app.samples.Thumbnails}: JPEG, longest side 160 px), made on the
+     * first request and kept beside the image. A sample's image never changes, so it may be cached for a year
+     * ({@link #THUMBNAIL_CACHE}); the ETag is a hash of its bytes and {@code If-None-Match} with it answers 304. A
+     * deleted sample's thumbnail is gone with it: 404.
+     */
+    @Get(value = "/samples/{id}/thumbnail", produces = MediaType.IMAGE_JPEG)
+    @ExecuteOn(TaskExecutors.BLOCKING)
+    public HttpResponse<?> thumbnail(@PathVariable String id, HttpRequest<?> request) throws IOException {
+        var sample = samples.get(id);
+        var file = sample.isEmpty() ? java.util.Optional.<java.nio.file.Path>empty()
+                : samples.thumbnail(sample.get());
+        if (file.isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
+                    .contentType(MediaType.APPLICATION_JSON_TYPE);
+        }
+        byte[] bytes;
+        try {
+            bytes = java.nio.file.Files.readAllBytes(file.get());
+        } catch (java.nio.file.NoSuchFileException e) { // deleted between the lookup and now
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"))
+                    .contentType(MediaType.APPLICATION_JSON_TYPE);
+        }
+        String etag;
+        try {
+            etag = "\"" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(bytes), 0, 16) + "\"";
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        String match = request.getHeaders().get("If-None-Match");
+        if (match != null && java.util.Arrays.stream(match.split(",")).map(String::trim)
+                .anyMatch(m -> m.equals(etag) || m.equals("W/" + etag) || m.equals("*"))) {
+            return HttpResponse.notModified().header("ETag", etag).header("Cache-Control", THUMBNAIL_CACHE);
+        }
+        return HttpResponse.ok(bytes).contentType(MediaType.IMAGE_JPEG_TYPE).header("ETag", etag)
+                .header("Cache-Control", THUMBNAIL_CACHE);
     }
 
     @Get(value = "/samples/{id}/image", produces = MediaType.IMAGE_JPEG)

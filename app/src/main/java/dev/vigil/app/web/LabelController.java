@@ -44,6 +44,12 @@ public class LabelController {
     /** The operator's class for one of a multi-task model's other heads; {@code label} null clears it. */
     public record AttributeRequest(String head, String label) {}
 
+    /** A bulk labelling: the samples and the class they all get. */
+    public record BatchRequest(List<String> ids, String label) {}
+
+    /** The undo of a bulk labelling. */
+    public record UndoRequest(String batch) {}
+
     /** A new class. */
     public record NewClass(String name) {}
 
@@ -85,6 +91,76 @@ public class LabelController {
             autoTrain.labelled();
         }
         return HttpResponse.ok(labelled);
+    }
+
+    /**
+     * Labels many samples at once, in one transaction (all or nothing): an unknown id or label, an empty list or more
+     * than {@link SampleStore#MAX_BATCH} ids is a 400 naming what was wrong, and nothing changes. Answers the batch id
+     * that {@link #undoBatch} takes.
+     */
+    @Post("/samples/labels")
+    public HttpResponse<?> labelBatch(@Body BatchRequest body, HttpRequest<?> request) {
+        String example = " e.g. {\"ids\": [\"s1700000000000-0a1b2c3d\"], \"label\": \"scratch\"}";
+        if (body == null || body.ids() == null || body.ids().isEmpty()) {
+            return HttpResponse.badRequest(Map.of("error", "give the samples to label in \"ids\"," + example));
+        }
+        if (body.ids().size() > SampleStore.MAX_BATCH) {
+            return HttpResponse.badRequest(Map.of("error", body.ids().size() + " ids in one request; at most "
+                    + SampleStore.MAX_BATCH + ": send the rest in another request"));
+        }
+        if (body.label() == null) {
+            return HttpResponse.badRequest(Map.of("error", "give the class in \"label\" (the classes are "
+                    + classes.list() + "); to take a batch back use POST /api/samples/labels/undo"));
+        }
+        if (!classes.contains(body.label())) {
+            return HttpResponse.badRequest(Map.of("error", "unknown label '" + body.label() + "'; the classes are "
+                    + classes.list() + " (POST /api/classes adds one); nothing was labelled"));
+        }
+        Sessions.Session who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).orElseThrow();
+        SampleStore.LabelBatch batch;
+        try {
+            batch = samples.labelBatch(body.ids(), body.label(), who.name(), Instant.now());
+        } catch (SampleStore.BatchRefused e) {
+            List<String> shown = e.ids().stream().limit(20).map(String::valueOf).toList();
+            return HttpResponse.badRequest(Map.of("error", "unknown sample id" + (e.ids().size() == 1 ? " " : "s ")
+                    + shown + (e.ids().size() > shown.size() ? " and " + (e.ids().size() - shown.size()) + " more"
+                    : "") + " (deleted, or not an id); nothing was labelled: leave them out and send again",
+                    "unknown", e.ids()));
+        }
+        for (int i = 0; i < batch.ids().size(); i++) {
+            autoTrain.labelled();
+        }
+        return HttpResponse.ok(Map.of("batch", batch.batch(), "label", batch.label(), "ids", batch.ids(),
+                "count", batch.ids().size(), "at", batch.at()));
+    }
+
+    /**
+     * Undoes a bulk labelling as one step: every sample gets back its label from before (unlabelled included), in one
+     * transaction, recorded in each sample's history. 404 for an unknown batch, 409 when it was undone already or a
+     * sample was relabelled since (nothing changes).
+     */
+    @Post("/samples/labels/undo")
+    public HttpResponse<?> undoBatch(@Body UndoRequest body, HttpRequest<?> request) {
+        if (body == null || body.batch() == null || !SampleStore.BATCH_ID.matcher(body.batch()).matches()) {
+            return HttpResponse.badRequest(Map.of("error", "give the batch id that POST /api/samples/labels"
+                    + " answered, e.g. {\"batch\": \"b1700000000000-0a1b2c3d\"}"
+                    + (body == null || body.batch() == null ? "" : "; '" + body.batch() + "' is not one")));
+        }
+        Sessions.Session who = request.getAttribute(AuthFilter.SESSION, Sessions.Session.class).orElseThrow();
+        try {
+            var restored = samples.undoBatch(body.batch(), who.name(), Instant.now());
+            var list = restored.entrySet().stream().map(e -> {
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("id", e.getKey());
+                m.put("label", e.getValue());
+                return m;
+            }).toList();
+            return HttpResponse.ok(Map.of("batch", body.batch(), "restored", list, "count", list.size()));
+        } catch (SampleStore.BatchRefused e) {
+            return e.conflict() ? HttpResponse.status(io.micronaut.http.HttpStatus.CONFLICT)
+                    .body(Map.of("error", e.getMessage(), "samples", e.ids()))
+                    : HttpResponse.notFound(Map.of("error", e.getMessage()));
+        }
     }
 
     /**

@@ -44,6 +44,8 @@ public final class SampleStore implements AutoCloseable {
     private volatile Duration retention;
     private final Connection db;
     private final SecureRandom random = new SecureRandom();
+    /** Thumbnails being made at once: at most two. */
+    private final java.util.concurrent.Semaphore thumbnailing = new java.util.concurrent.Semaphore(2);
 
     /** New limits (a configuration change); the next {@link #enforce} applies them. */
     public void limits(long quotaBytes, int retentionDays) {
@@ -463,7 +465,20 @@ public final class SampleStore implements AutoCloseable {
         } catch (java.nio.file.NoSuchFileException e) {
             return Optional.empty();
         }
-        byte[] small = Thumbnails.make(jpeg); // outside the lock: decoding and scaling take milliseconds
+        // outside the lock (decoding and scaling take milliseconds), and two at a time: a first look at a grid asks
+        // for 24 at once, which must not take every core from inspection
+        byte[] small;
+        try {
+            thumbnailing.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting to make the thumbnail of " + s.id(), e);
+        }
+        try {
+            small = Thumbnails.make(jpeg);
+        } finally {
+            thumbnailing.release();
+        }
         synchronized (this) {
             if (get(s.id()).isEmpty()) {
                 return Optional.empty();

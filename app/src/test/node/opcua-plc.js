@@ -9,12 +9,12 @@ const [endpoint, camera, user, password, scenario] = process.argv.slice(2);
 const ns = "urn:vigil:plc";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function connect(identity) {
+async function connect(identity, secure) {
   const client = OPCUAClient.create({
     endpointMustExist: false,
-    securityMode: MessageSecurityMode.None,
-    securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 1, initialDelay: 200, maxDelay: 500 },
+    securityMode: secure ? MessageSecurityMode.SignAndEncrypt : MessageSecurityMode.None,
+    securityPolicy: secure ? SecurityPolicy.Basic256Sha256 : SecurityPolicy.None,
+    connectionStrategy: { maxRetry: secure ? 0 : 1, initialDelay: 200, maxDelay: 500 },
   });
   await client.connect(endpoint);
   try {
@@ -28,6 +28,22 @@ async function connect(identity) {
 
 async function main() {
   const out = {};
+  if (scenario === "secure") {
+    // the signed and encrypted endpoint: this client's certificate must be in the server's trust list
+    try {
+      const c = await connect({ type: UserTokenType.UserName, userName: user, password }, true);
+      const ns2 = (await c.session.readNamespaceArray()).indexOf(ns);
+      out.ready = (await c.session.read({ nodeId: `ns=${ns2};s=Vigil/${camera}/Ready`,
+        attributeId: AttributeIds.Value })).value.value;
+      await c.session.close();
+      await c.client.disconnect();
+      out.secure = "accepted";
+    } catch (e) {
+      out.secure = "refused: " + String(e && e.message || e).split("\n")[0];
+    }
+    console.log(JSON.stringify(out));
+    return;
+  }
   if (scenario === "signin") {
     try {
       const c = await connect({ type: UserTokenType.UserName, userName: user, password });

@@ -95,7 +95,7 @@ public class ApiController {
     }
 
     /** How long a thumbnail may be cached: a year, the longest HTTP allows in practice (it never changes). */
-    static final String THUMBNAIL_CACHE = "public, max-age=31536000, immutable";
+    static final String THUMBNAIL_CACHE = "private, max-age=31536000, immutable";
 
     /**
      * The sample's grid thumbnail ({@link dev.vigil.app.samples.Thumbnails}: JPEG, longest side 160 px), made on the

@@ -84,6 +84,29 @@ class PlcOpcUaTest {
             // a viewer account cannot drive the line
             JsonNode viewer = NodeOpcUa.run(endpoint, "cam1", "vera", "only looking here", "signin", Map.of(), 60);
             assertEquals("refused", viewer.get("signin").asText(), "a viewer account: " + viewer);
+
+            // certificate security: the signed and encrypted endpoint refuses a client certificate it does not trust
+            // (the server files it under pki/rejected); once an admin moves it to pki/trusted/certs it is accepted
+            JsonNode untrusted = NodeOpcUa.run(endpoint, "cam1", "plc1", "line one plc secret", "secure", Map.of(),
+                    60);
+            assertTrue(untrusted.get("secure").asText().startsWith("refused"), "an untrusted client: " + untrusted);
+            Path rejected = data.resolve("pki/rejected");
+            List<Path> certs;
+            try (var s = Files.list(rejected)) {
+                certs = s.filter(f -> f.toString().endsWith(".der")).toList();
+            }
+            assertEquals(1, certs.size(), "the client's certificate was filed as rejected: " + certs);
+            Path trusted = data.resolve("pki/trusted/certs");
+            Files.createDirectories(trusted);
+            Files.move(certs.get(0), trusted.resolve(certs.get(0).getFileName()));
+            await(() -> {
+                try {
+                    return NodeOpcUa.run(endpoint, "cam1", "plc1", "line one plc secret", "secure", Map.of(), 60)
+                            .get("secure").asText().equals("accepted");
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }, Duration.ofSeconds(90), "the trusted client accepted on the basic256sha256 endpoint");
         } finally {
             ctx.close();
         }

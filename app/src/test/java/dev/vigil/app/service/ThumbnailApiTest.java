@@ -75,7 +75,7 @@ class ThumbnailApiTest {
             HttpResponse<byte[]> first = bytes(thumbUrl, vera[0], null);
             assertEquals(200, first.statusCode(), "a viewer may look");
             assertEquals("image/jpeg", first.headers().firstValue("content-type").orElseThrow());
-            assertEquals("public, max-age=31536000, immutable",
+            assertEquals("private, max-age=31536000, immutable",
                     first.headers().firstValue("cache-control").orElseThrow());
             String etag = first.headers().firstValue("etag").orElseThrow();
             assertTrue(etag.matches("\"[0-9a-f]{32}\""), etag);

@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             dev.vigil.trainer.cli.KeygenCommand.class, dev.vigil.trainer.cli.SignCommand.class,
             dev.vigil.trainer.cli.AdaptCommand.class,
             TransferBenchmark.class, ServeCommand.class,
-            dev.vigil.app.bench.ServiceBenchmark.class, dev.vigil.app.bench.PlcBenchmark.class, SynthCommand.class, UserCommand.class, ConfigCommand.class})
+            dev.vigil.app.bench.ServiceBenchmark.class, dev.vigil.app.bench.PlcBenchmark.class, SynthCommand.class,
+            UserCommand.class, ConfigCommand.class})
 public final class Vigil implements Runnable {
     /** {@code vigil --version}: the version the build stamped ({@link dev.vigil.core.VigilVersion}). */
     static final class Version implements CommandLine.IVersionProvider {

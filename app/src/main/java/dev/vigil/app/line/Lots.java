@@ -20,7 +20,8 @@ public final class Lots {
      */
     public static String problem(String lot) {
         if (lot == null) {
-            return "the lot id is missing; give 1 to " + MAX_LENGTH + " printable ASCII characters, or \"\" to clear it";
+            return "the lot id is missing; give 1 to " + MAX_LENGTH + " printable ASCII characters, or \"\" to clear"
+                    + " it";
         }
         if (lot.length() > MAX_LENGTH) {
             return "lot id '" + lot.substring(0, MAX_LENGTH) + "...' has " + lot.length() + " characters; at most "

@@ -15,9 +15,9 @@ import java.time.Instant;
  * @param lot the lot or order id in force when the part was triggered; null when none was set
  * @param trigger who triggered it: {@code plc}, {@code mqtt} or {@code http}
  * @param modelId the model that judged it; null in collect mode or when no verdict came
- * @param verdict {@code ok}, {@code defect}, {@code uncertain}, {@code unclassified} (no model), {@code none} (the camera
- *     could not take the PLC's trigger: error {@code capture}) or {@code late} (no
- *     verdict within {@code plc.deadlineMs})
+ * @param verdict {@code ok}, {@code defect}, {@code uncertain}, {@code unclassified} (no model), {@code none} (the
+ *     camera could not take the PLC's trigger: error {@code capture}) or {@code late} (no verdict within
+ *     {@code plc.deadlineMs})
  * @param reported what the line was told: {@code ok} only for an ok verdict, {@code ng} for everything else
  * @param label the most likely class; null without a verdict
  * @param score the defect score {@code 1 - P(ok)}; null without a verdict

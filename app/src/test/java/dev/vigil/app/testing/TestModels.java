@@ -17,7 +17,9 @@ public final class TestModels {
 
     /**
      * Trains a package on images {@code [from, from + perClass)} of each class of the casting training split
-     * ({@code defective}, {@code ok}), head only; {@code seed} makes different packages from the same images.
+     * ({@code defective}, {@code ok}), head only, without cross-validation folds (no service test reads how the
+     * operating point was placed; the folds cost most of the time); {@code seed} makes different packages from the
+     * same images.
      */
     public static Path casting(Path work, String name, int from, int perClass, int epochs, long seed)
             throws Exception {
@@ -26,7 +28,8 @@ public final class TestModels {
         Backbone bb = new BackboneResolver(work.resolve("models"), s -> { }).resolve(
                 SharedAssets.squeezenet().toString());
         try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(subset, 2),
-                TrainOptions.defaults().withUnfreeze(0).withEpochs(epochs).withSeed(seed), work.resolve("features"),
+                TrainOptions.defaults().withUnfreeze(0).withEpochs(epochs).withSeed(seed).withFolds(0),
+                work.resolve("features"),
                 new PrintStream(OutputStream.nullOutputStream()))) {
             t.train();
             return new ModelExporter(t).write(work.resolve(name)).dir();

@@ -58,6 +58,10 @@ public final class PlcBenchmark implements Callable<Integer> {
             + " left out = no MQTT row")
     String mqtt;
 
+    @Option(names = "--poll-ms", description = "how often the PLC side reads ResultReady and Ready, ms (default"
+            + " ${DEFAULT-VALUE}; on a small machine a tight poll takes CPU from inference)")
+    int pollMs = 1;
+
     @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (default: a temp folder)")
     Path work;
 
@@ -168,14 +172,14 @@ public final class PlcBenchmark implements Callable<Integer> {
                 long start = System.nanoTime();
                 c.writeCoil(0, true);
                 while (!c.discreteInput(2)) {
-                    Thread.sleep(1);
+                    Thread.sleep(pollMs);
                 }
                 double seen = (System.nanoTime() - start) / 1e6;
                 out.add(new Sample(part(n, start), seen));
                 c.writeCoil(0, false);
                 c.writeCoil(1, true);
                 while (!c.discreteInput(0)) {
-                    Thread.sleep(1);
+                    Thread.sleep(pollMs);
                 }
                 c.writeCoil(1, false);
                 pace(start);
@@ -264,14 +268,14 @@ public final class PlcBenchmark implements Callable<Integer> {
                 long start = System.nanoTime();
                 write(c, id.apply("Trigger"), true);
                 while (!read(c, id.apply("ResultReady"))) {
-                    Thread.sleep(1);
+                    Thread.sleep(pollMs);
                 }
                 double seen = (System.nanoTime() - start) / 1e6;
                 out.add(new Sample(part(n, start), seen));
                 write(c, id.apply("Trigger"), false);
                 write(c, id.apply("ResultAck"), true);
                 while (!read(c, id.apply("Ready"))) {
-                    Thread.sleep(1);
+                    Thread.sleep(pollMs);
                 }
                 write(c, id.apply("ResultAck"), false);
                 pace(start);

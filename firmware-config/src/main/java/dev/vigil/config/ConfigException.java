@@ -3,7 +3,7 @@ package dev.vigil.config;
 import java.util.List;
 
 /** A configuration that cannot be used: every problem with its key path, the bad value and the rule. */
-public final class ConfigException extends RuntimeException {
+public final class ConfigException extends dev.vigil.core.VigilException {
     private static final long serialVersionUID = 1L;
     private final transient List<String> problems;
 

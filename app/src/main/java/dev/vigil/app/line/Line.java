@@ -48,7 +48,12 @@ public final class Line implements AutoCloseable {
             modbus = new PlcModbusServer(plc.modbus(), stations);
         }
         if (plc.opcua().enabled()) {
-            opcua = new PlcOpcUaServer(plc.opcua(), stations, accounts, dataDir.resolve("pki"));
+            try {
+                opcua = new PlcOpcUaServer(plc.opcua(), stations, accounts, dataDir.resolve("pki"));
+            } catch (RuntimeException e) {
+                close(); // the Modbus server, if it started, goes with it: the service does not start half a line
+                throw e;
+            }
         }
     }
 

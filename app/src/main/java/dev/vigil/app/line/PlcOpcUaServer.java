@@ -80,6 +80,14 @@ public final class PlcOpcUaServer implements AutoCloseable {
 
     public PlcOpcUaServer(DeviceConfig.OpcUa config, LineStations stations, AccountStore accounts, Path pki) {
         int port = config.port() == 0 ? freePort(config.host()) : config.port();
+        // Milo logs a failed bind and starts anyway: find out first, and refuse with the reason
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName(config.host()), port));
+        } catch (java.io.IOException e) {
+            throw new VigilException("plc.opcua: cannot listen on " + config.host() + ":" + port + " ("
+                    + e.getMessage() + "); another program holds the port: choose a free plc.opcua.port or stop it");
+        }
         try {
             Files.createDirectories(pki);
             KeyStore ks = keyStore(pki.resolve("server.pfx"));

@@ -40,7 +40,13 @@ public class VigilService implements AutoCloseable {
         FunctionCounter.builder("vigil.parts.dropped", parts, PartStore::dropped)
                 .description("part records lost (queue full, disk refused the write)").register(registry);
         pipeline.start();
-        pipeline.startLine(accounts);
+        try {
+            pipeline.startLine(accounts);
+        } catch (RuntimeException e) { // a PLC port in use: stop cleanly with the reason, nothing left running
+            pipeline.close();
+            parts.close();
+            throw e;
+        }
     }
 
     /** parts.retentionDays in force: the pipeline's configuration follows every change. */

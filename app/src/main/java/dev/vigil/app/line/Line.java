@@ -57,6 +57,22 @@ public final class Line implements AutoCloseable {
         }
     }
 
+    /**
+     * The port a PLC server listens on: {@code configured}, or a free one on {@code host} when it is 0.
+     *
+     * @param key the configuration key, for the error
+     */
+    static int port(String host, int configured, String key) {
+        if (configured != 0) {
+            return configured;
+        }
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new dev.vigil.core.VigilException(key + ".host " + host + ": " + e.getMessage());
+        }
+    }
+
     /** Where part records go from now on (the traceability store). */
     public void partLog(PartLog target) {
         log.target = target == null ? PartLog.NONE : target;

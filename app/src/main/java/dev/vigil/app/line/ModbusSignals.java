@@ -23,6 +23,7 @@ import com.digitalpetri.modbus.pdu.WriteSingleRegisterResponse;
 import com.digitalpetri.modbus.server.ModbusRequestContext;
 import com.digitalpetri.modbus.server.ModbusServices;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The signal table as Modbus addresses (docs/plc.md has the same table). Camera {@code i} (its place in
@@ -98,11 +99,13 @@ public final class ModbusSignals implements ModbusServices {
         return out;
     }
 
-    private static byte[] registers(int[] v) {
-        byte[] out = new byte[v.length * 2];
-        for (int i = 0; i < v.length; i++) {
-            out[2 * i] = (byte) (v[i] >> 8);
-            out[2 * i + 1] = (byte) v[i];
+    /** Registers {@code [address, address + quantity)} of a block, big-endian, two bytes each. */
+    private static byte[] registers(int[] block, int address, int quantity) {
+        byte[] out = new byte[quantity * 2];
+        for (int i = 0; i < quantity; i++) {
+            int v = block[address % BLOCK + i];
+            out[2 * i] = (byte) (v >> 8);
+            out[2 * i + 1] = (byte) v;
         }
         return out;
     }
@@ -152,9 +155,8 @@ public final class ModbusSignals implements ModbusServices {
         LineStation st = block(FunctionCode.READ_COILS, r.address(), r.quantity(), COILS, "coils");
         LineStation.Signals s = st.signals();
         boolean[] all = {s.trigger(), s.resultAck(), s.resetCounters()};
-        boolean[] v = new boolean[r.quantity()];
-        System.arraycopy(all, r.address() % BLOCK, v, 0, v.length);
-        return new ReadCoilsResponse(bits(v));
+        return new ReadCoilsResponse(bits(Arrays.copyOfRange(all, r.address() % BLOCK, r.address() % BLOCK
+                + r.quantity())));
     }
 
     @Override
@@ -165,9 +167,8 @@ public final class ModbusSignals implements ModbusServices {
                 "discrete inputs");
         LineStation.Signals s = st.signals();
         boolean[] all = {s.ready(), s.busy(), s.resultReady(), s.ok(), s.ng(), s.error(), s.heartbeat()};
-        boolean[] v = new boolean[r.quantity()];
-        System.arraycopy(all, r.address() % BLOCK, v, 0, v.length);
-        return new ReadDiscreteInputsResponse(bits(v));
+        return new ReadDiscreteInputsResponse(bits(Arrays.copyOfRange(all, r.address() % BLOCK, r.address() % BLOCK
+                + r.quantity())));
     }
 
     @Override
@@ -176,10 +177,7 @@ public final class ModbusSignals implements ModbusServices {
         unit(unit);
         LineStation st = block(FunctionCode.READ_INPUT_REGISTERS, r.address(), r.quantity(), INPUT_REGISTERS,
                 "input registers");
-        int[] all = inputRegisters(st.signals());
-        int[] v = new int[r.quantity()];
-        System.arraycopy(all, r.address() % BLOCK, v, 0, v.length);
-        return new ReadInputRegistersResponse(registers(v));
+        return new ReadInputRegistersResponse(registers(inputRegisters(st.signals()), r.address(), r.quantity()));
     }
 
     @Override
@@ -188,10 +186,7 @@ public final class ModbusSignals implements ModbusServices {
         unit(unit);
         LineStation st = block(FunctionCode.READ_HOLDING_REGISTERS, r.address(), r.quantity(), HOLDING_REGISTERS,
                 "holding registers");
-        int[] all = holdingRegisters(st);
-        int[] v = new int[r.quantity()];
-        System.arraycopy(all, r.address() % BLOCK, v, 0, v.length);
-        return new ReadHoldingRegistersResponse(registers(v));
+        return new ReadHoldingRegistersResponse(registers(holdingRegisters(st), r.address(), r.quantity()));
     }
 
     @Override
@@ -269,7 +264,7 @@ public final class ModbusSignals implements ModbusServices {
         }
         String lot = null;
         if (last >= LOT) {
-            int[] regs = java.util.Arrays.copyOfRange(holdingRegisters(st), LOT, LOT + LOT_REGISTERS);
+            int[] regs = Arrays.copyOfRange(holdingRegisters(st), LOT, LOT + LOT_REGISTERS);
             for (int i = Math.max(first, LOT); i <= last; i++) {
                 regs[i - LOT] = v[i - first];
             }

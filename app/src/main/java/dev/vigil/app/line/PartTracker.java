@@ -6,9 +6,7 @@ import dev.vigil.app.mqtt.Region;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
@@ -184,8 +182,8 @@ public final class PartTracker {
             return null;
         }
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(image)));
-        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            return dev.vigil.core.Hashing.sha256(image);
+        } catch (java.io.IOException e) {
             return null;
         }
     }

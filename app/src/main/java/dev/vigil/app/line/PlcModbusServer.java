@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -23,7 +22,7 @@ public final class PlcModbusServer implements AutoCloseable {
     private final int port;
 
     public PlcModbusServer(DeviceConfig.Modbus config, LineStations stations) {
-        this.port = config.port() == 0 ? freePort(config.host()) : config.port();
+        this.port = Line.port(config.host(), config.port(), "plc.modbus");
         Set<InetAddress> allowed = new HashSet<>();
         for (String c : config.clients()) {
             try {
@@ -56,13 +55,6 @@ public final class PlcModbusServer implements AutoCloseable {
         return port;
     }
 
-    private static int freePort(String host) {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new dev.vigil.core.VigilException("plc.modbus.host " + host + ": " + e.getMessage());
-        }
-    }
 
     /** Closes connections from addresses not in plc.modbus.clients. */
     @ChannelHandler.Sharable

@@ -79,7 +79,7 @@ public final class PlcOpcUaServer implements AutoCloseable {
     private final String endpoint;
 
     public PlcOpcUaServer(DeviceConfig.OpcUa config, LineStations stations, AccountStore accounts, Path pki) {
-        int port = config.port() == 0 ? freePort(config.host()) : config.port();
+        int port = Line.port(config.host(), config.port(), "plc.opcua");
         // Milo logs a failed bind and starts anyway: find out first, and refuse with the reason
         try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
             probe.setReuseAddress(true);
@@ -152,13 +152,6 @@ public final class PlcOpcUaServer implements AutoCloseable {
         return endpoint;
     }
 
-    private static int freePort(String host) {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new VigilException("plc.opcua.host " + host + ": " + e.getMessage());
-        }
-    }
 
     /** The server's key and self-signed certificate, made once and kept (written whole, then moved into place). */
     private static KeyStore keyStore(Path file) throws Exception {

@@ -37,7 +37,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -d app/src/test/node/node_modules/node-opcua-client ]; then
+# ... and the page tests run npm's axe-core in headless Chromium
+if [ ! -d app/src/test/node/node_modules/node-opcua-client ] || [ ! -f app/src/test/node/node_modules/axe-core/axe.min.js ]; then
   (cd app/src/test/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -264,8 +264,10 @@ class LabellingPageTest {
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "2 to label"));
             String doomed = web.findElement(By.id("image")).getAttribute("data-id");
             Path image = p.samples().imageFile(p.samples().get(doomed).orElseThrow());
+            web.findElement(By.id("delete")).click(); // arms the button: no browser dialog
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("delete"), "Tap again to delete"));
+            assertTrue(p.samples().get(doomed).isPresent(), "one click alone deletes nothing");
             web.findElement(By.id("delete")).click();
-            wait.until(ExpectedConditions.alertIsPresent()).accept();
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "1 to label"));
             assertTrue(p.samples().get(doomed).isEmpty(), "deleted from the index");
             assertTrue(!Files.exists(image), "and from the disk");

@@ -23,12 +23,21 @@ public final class TestModels {
      */
     public static Path casting(Path work, String name, int from, int perClass, int epochs, long seed)
             throws Exception {
+        return casting(work, name, from, perClass, epochs, seed, 0);
+    }
+
+    /**
+     * As {@link #casting(Path, String, int, int, int, long)} with {@code folds} cross-validation folds (0: none): a
+     * package with out-of-fold figures, for the tests that read them.
+     */
+    public static Path casting(Path work, String name, int from, int perClass, int epochs, long seed, int folds)
+            throws Exception {
         Path subset = SharedAssets.subset(SharedAssets.casting().resolve("train"), work.resolve(name + "-data"), from,
                 perClass);
         Backbone bb = new BackboneResolver(work.resolve("models"), s -> { }).resolve(
                 SharedAssets.squeezenet().toString());
         try (TransferTrainer t = new TransferTrainer(bb, ImageDataset.scan(subset, 2),
-                TrainOptions.defaults().withUnfreeze(0).withEpochs(epochs).withSeed(seed).withFolds(0),
+                TrainOptions.defaults().withUnfreeze(0).withEpochs(epochs).withSeed(seed).withFolds(folds),
                 work.resolve("features"),
                 new PrintStream(OutputStream.nullOutputStream()))) {
             t.train();

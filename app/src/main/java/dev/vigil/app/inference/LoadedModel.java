@@ -33,8 +33,21 @@ public final class LoadedModel implements AutoCloseable {
     /** A multi-task model's heads other than the verdict head, read once (empty for a single classifier). */
     private final List<dev.vigil.core.model.Manifest.Head> otherHeads;
 
+    /**
+     * The drift reference of the graph ({@code vigil_drift_mean}, {@code vigil_drift_scale}, each {@code [K][D]}) and
+     * their means over the classes, read from model.onnx once at load, to recover each image's pooled features from
+     * the drift output for its embedding ({@link Inference#embeddings}); null when the model has no drift features or
+     * they cannot be read.
+     */
+    private final float[][][] driftReference;
+
+    /** The graph initializers of the drift reference (the trainer's {@code ModelExporter.DRIFT_MEAN/SCALE}). */
+    static final String DRIFT_MEAN = "vigil_drift_mean";
+    static final String DRIFT_SCALE = "vigil_drift_scale";
+
     private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
         this.pkg = pkg;
+        this.driftReference = pkg.driftTensor() == null ? null : driftReference(pkg);
         this.otherHeads = pkg.manifest().output() == null ? List.of() : pkg.manifest().output().otherHeads();
         this.model = model;
         this.predictor = model.newPredictor();
@@ -84,6 +97,104 @@ public final class LoadedModel implements AutoCloseable {
             throw new VigilException("model package " + dir + ": ONNX Runtime cannot load model.onnx ("
                     + e.getMessage() + "); retrain or restore the package");
         }
+    }
+
+    /** {mean, scale} of the package's drift reference, {@code [K][D]} each; null (with a log line) when unreadable. */
+    private static float[][][] driftReference(ModelPackage pkg) {
+        try {
+            var t = dev.vigil.core.model.OnnxOutputs.floatInitializers(pkg.modelFile(),
+                    java.util.Set.of(DRIFT_MEAN, DRIFT_SCALE));
+            var mean = t.get(DRIFT_MEAN);
+            var scale = t.get(DRIFT_SCALE);
+            if (mean == null || scale == null || mean.dims().length != 2
+                    || !java.util.Arrays.equals(mean.dims(), scale.dims())
+                    || mean.values().length != mean.dims()[0] * mean.dims()[1]) {
+                throw new VigilException("model.onnx has no readable " + DRIFT_MEAN + "/" + DRIFT_SCALE + " [K,D]");
+            }
+            int k = (int) mean.dims()[0];
+            int d = (int) mean.dims()[1];
+            // {mean [K][D], scale [K][D], {centre of the class means}, {mean scale}}
+            float[][][] out = {new float[k][], new float[k][], {new float[d]}, {new float[d]}};
+            for (int c = 0; c < k; c++) {
+                out[0][c] = java.util.Arrays.copyOfRange(mean.values(), c * d, (c + 1) * d);
+                out[1][c] = java.util.Arrays.copyOfRange(scale.values(), c * d, (c + 1) * d);
+                for (int j = 0; j < d; j++) {
+                    out[2][0][j] += out[0][c][j] / k;
+                    out[3][0][j] += out[1][c][j] / k;
+                }
+            }
+            return out;
+        } catch (VigilException e) {
+            LOG.log(System.Logger.Level.WARNING, "model " + pkg.manifest().id() + ": " + e.getMessage()
+                    + "; its samples are stored without embeddings (no similar examples for them)");
+            return null;
+        }
+    }
+
+    /**
+     * Each image's embedding for finding similar samples: its pooled features standardised about the centre of the
+     * classes ({@code e = (f - mean_k mean[k]) * mean_k scale[k]}, with {@code f = z / scale[c] + mean[c]} the raw
+     * features recovered from the drift output, {@code c} the class the graph standardised by: the supervised head's
+     * prediction) and L2-normalised, so that a dot product is the cosine similarity. Centred rather than raw: pooled
+     * ReLU features are all positive, so raw cosines of any two parts crowd near 1 (0.97 for a defect and an ok part
+     * on casting) and the class that tells them apart is a small part of the angle; about the centre, a part points
+     * towards its class. Null when the model has no drift reference; a row is null when it cannot be recovered.
+     */
+    private float[][] embeddings(float[][] probabilities, float[][] drift) {
+        float[][][] ref = driftReference;
+        if (ref == null || drift == null) {
+            return null;
+        }
+        int k = ref[0].length;
+        float[] centre = ref[2][0];
+        float[] spread = ref[3][0];
+        float[][] out = new float[drift.length][];
+        for (int i = 0; i < drift.length; i++) {
+            int c = headClass(probabilities[i], k, pkg.okIndex());
+            float[] z = drift[i];
+            if (c < 0 || z.length != centre.length) {
+                continue;
+            }
+            float[] e = new float[z.length];
+            double norm = 0;
+            for (int j = 0; j < z.length; j++) {
+                float s = ref[1][c][j];
+                float f = (s == 0 ? 0 : z[j] / s) + ref[0][c][j];
+                e[j] = (f - centre[j]) * spread[j];
+                norm += (double) e[j] * e[j];
+            }
+            if (!(norm > 0) || Double.isInfinite(norm)) {
+                continue;
+            }
+            float inv = (float) (1 / Math.sqrt(norm));
+            for (int j = 0; j < e.length; j++) {
+                e[j] *= inv;
+            }
+            out[i] = e;
+        }
+        return out;
+    }
+
+    /**
+     * The class the graph's drift output was standardised by, from the served probabilities: their argmax over the
+     * head's {@code k} classes; a combined package adds an {@code anomaly} column after them, whose value stands in
+     * the ok class's place (as the trainer's {@code Adaptation.headClass}). -1 when the row is shorter than {@code k}.
+     */
+    static int headClass(float[] probabilities, int k, int ok) {
+        if (probabilities.length < k) {
+            return -1;
+        }
+        float[] head = java.util.Arrays.copyOf(probabilities, k);
+        if (probabilities.length > k && ok >= 0 && ok < k) {
+            head[ok] = probabilities[k];
+        }
+        int best = 0;
+        for (int j = 1; j < k; j++) {
+            if (head[j] > head[best]) {
+                best = j;
+            }
+        }
+        return best;
     }
 
     private static ZooModel<NDList, NDList> load(ModelPackage pkg, String device)
@@ -147,11 +258,24 @@ public final class LoadedModel implements AutoCloseable {
      * @param drift each image's standardised features for the drift watch; null when the model has none
      * @param attributes each image's other heads of a multi-task model ({@link dev.vigil.app.mqtt.Attribute}); null
      *     for a single classifier
+     * @param embeddings each image's L2-normalised standardised pooled features (what
+     *     {@code /api/samples/{id}/similar} compares); null when the model has no drift features, a row null when it
+     *     could not be recovered
      */
     public record Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift,
-            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes) {
+            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes, float[][] embeddings) {
         public Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
-            this(probabilities, maps, drift, null);
+            this(probabilities, maps, drift, null, null);
+        }
+
+        public Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift,
+                List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes) {
+            this(probabilities, maps, drift, attributes, null);
+        }
+
+        /** Image {@code index}'s embedding; null when there is none. */
+        public float[] embedding(int index) {
+            return embeddings == null ? null : embeddings[index];
         }
 
         /** Image {@code index}'s other heads; null for a single classifier. */
@@ -233,7 +357,7 @@ public final class LoadedModel implements AutoCloseable {
                     attributes.add(dev.vigil.app.mqtt.Attribute.of(heads, row));
                 }
             }
-            return new Inference(out, maps, drift, attributes);
+            return new Inference(out, maps, drift, attributes, embeddings(out, drift));
         } catch (TranslateException e) {
             throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
         }

@@ -43,6 +43,15 @@ public final class FlaggedFrames {
     /** The same with what a multi-task model's other heads said ({@code attributes}; null for one head). */
     public Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map,
             java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes) {
+        return flag(f, reason, m, d, map, attributes, null);
+    }
+
+    /**
+     * The same with the frame's embedding ({@link LoadedModel.Inference#embeddings}; null when the model gives none),
+     * stored beside the sample for {@code GET /api/samples/{id}/similar}.
+     */
+    public Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map,
+            java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes, float[] embedding) {
         MatOfByte jpeg = new MatOfByte();
         try {
             Imgcodecs.imencode(".jpg", f.image(), jpeg, new MatOfInt(Imgcodecs.IMWRITE_JPEG_QUALITY,
@@ -56,7 +65,7 @@ public final class FlaggedFrames {
             return store.add(f.cameraId(), f.capturedAt(), jpeg.toArray(), reason, m == null ? null : m.id(),
                     d == null ? Verdict.UNCLASSIFIED.id() : d.verdict().id(), d == null ? null : d.label(),
                     d == null ? 0 : d.confidence(), m == null ? null : m.labels(), probs, f.sourceName(), map,
-                    attributes);
+                    attributes, m == null ? null : embedding);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "could not store a flagged frame of " + f.cameraId() + ": "
                     + e.getMessage());

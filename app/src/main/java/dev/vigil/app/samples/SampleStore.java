@@ -30,8 +30,10 @@ import java.util.regex.Pattern;
  * model gives a defect map, its grid as {@code <id>.heatmap.png}, indexed in an embedded H2 database
  * ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a crash never leaves a
  * half-written image behind an index row. A grid thumbnail ({@code <id>.thumb.jpg}) is made on first request
- * ({@link #thumbnail}). A disk quota (counting JPEG, heatmap and thumbnail) removes the oldest samples first
- * and a retention period removes old ones, each with all its files. Thread-safe.
+ * ({@link #thumbnail}). When the model gives drift features, the frame's embedding (its L2-normalised pooled features,
+ * float32 little-endian) is kept as {@code <id>.embedding.f32} with the id of the model that made it, for finding the
+ * labelled samples most like it ({@link #similar}). A disk quota (counting JPEG, heatmap, embedding and thumbnail)
+ * removes the oldest samples first and a retention period removes old ones, each with all its files. Thread-safe.
  */
 public final class SampleStore implements AutoCloseable {
     /** Sample ids: what {@link #newId} makes, and all that lookups accept (no path tricks). */
@@ -46,6 +48,8 @@ public final class SampleStore implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     /** Thumbnails being made at once: at most two. */
     private final java.util.concurrent.Semaphore thumbnailing = new java.util.concurrent.Semaphore(2);
+    /** The labelled samples' embeddings in memory: null until the first {@link #similar} loads them. */
+    private SimilarIndex similarIndex;
 
     /** New limits (a configuration change); the next {@link #enforce} applies them. */
     public void limits(long quotaBytes, int retentionDays) {
@@ -72,6 +76,8 @@ public final class SampleStore implements AutoCloseable {
                 // added with multi-task models: the other heads' predictions and the operator's class per head (JSON)
                 s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS attributes VARCHAR(8192)");
                 s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS assigned_attributes VARCHAR(4096)");
+                // added with similar samples: the model that made the stored embedding, null for a sample without one
+                s.execute("ALTER TABLE samples ADD COLUMN IF NOT EXISTS embedding_model VARCHAR(128)");
                 s.execute("CREATE INDEX IF NOT EXISTS samples_time ON samples(time)");
                 s.execute("CREATE TABLE IF NOT EXISTS label_history (sample_id VARCHAR(32) NOT NULL,"
                         + " at TIMESTAMP WITH TIME ZONE NOT NULL, who VARCHAR(64) NOT NULL, label VARCHAR(128),"
@@ -118,7 +124,21 @@ public final class SampleStore implements AutoCloseable {
             String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
             String source, DefectMap map, java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes)
             throws IOException {
+        return add(camera, time, jpeg, reason, modelId, verdict, label, confidence, labels, probabilities, source, map,
+                attributes, null);
+    }
+
+    /**
+     * The same with the frame's embedding ({@code embedding}: model {@code modelId}'s L2-normalised pooled features;
+     * null = none), written like the JPEG as {@code <id>.embedding.f32} (float32 little-endian) before the index row,
+     * which names the model that made it; its bytes count in the sample's.
+     */
+    public synchronized Sample add(String camera, Instant time, byte[] jpeg, String reason, String modelId,
+            String verdict, String label, double confidence, List<String> labels, List<Double> probabilities,
+            String source, DefectMap map, java.util.Map<String, dev.vigil.app.mqtt.Attribute> attributes,
+            float[] embedding) throws IOException {
         String id = newId(time);
+        byte[] emb = embedding == null || modelId == null || embedding.length == 0 ? null : encode(embedding);
         String rel = "samples/" + DAY.format(time) + "/" + id + ".jpg";
         byte[] png = map == null ? null : map.toPng();
         SampleHeatmap heatmap = null;
@@ -126,16 +146,20 @@ public final class SampleStore implements AutoCloseable {
             DefectMap.Peak peak = map.peak();
             heatmap = new SampleHeatmap(heatmapPath(rel), peak.score(), peak.region(), map.geometry());
         }
-        Sample s = new Sample(id, camera, time, rel, jpeg.length + (png == null ? 0 : png.length), reason, modelId,
+        Sample s = new Sample(id, camera, time, rel, jpeg.length + (png == null ? 0 : png.length)
+                + (emb == null ? 0 : emb.length), reason, modelId,
                 verdict, label, confidence, labels, probabilities, null, source, heatmap, attributes, null);
         AtomicFiles.write(dir.resolve(rel), jpeg);
         if (png != null) {
             AtomicFiles.write(dir.resolve(heatmap.file()), png);
         }
+        if (emb != null) {
+            AtomicFiles.write(dir.resolve(embeddingPath(rel)), emb);
+        }
         AtomicFiles.write(dir.resolve(rel.replace(".jpg", ".json")), JSON.writeValueAsBytes(s));
         try (PreparedStatement p = db.prepareStatement("INSERT INTO samples (id, camera, time, file, bytes, reason,"
                 + " model_id, verdict, label, confidence, labels, probabilities, assigned_label, source, heatmap,"
-                + " attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                + " attributes, embedding_model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             p.setString(1, id);
             p.setString(2, camera);
             p.setTimestamp(3, Timestamp.from(time));
@@ -152,10 +176,12 @@ public final class SampleStore implements AutoCloseable {
             p.setString(14, source);
             p.setString(15, heatmap == null ? null : JSON.writeValueAsString(heatmap));
             p.setString(16, attributes == null ? null : JSON.writeValueAsString(attributes));
+            p.setString(17, emb == null ? null : modelId);
             p.executeUpdate();
         } catch (SQLException e) {
             Files.deleteIfExists(dir.resolve(rel));
             Files.deleteIfExists(dir.resolve(heatmapPath(rel)));
+            Files.deleteIfExists(dir.resolve(embeddingPath(rel)));
             Files.deleteIfExists(dir.resolve(rel.replace(".jpg", ".json")));
             throw new IOException("sample index in " + dir + " rejected sample " + id + ": " + e.getMessage(), e);
         }
@@ -262,6 +288,7 @@ public final class SampleStore implements AutoCloseable {
                 r.executeUpdate();
             }
         });
+        unique.forEach(id -> indexLabel(id, label));
         return new LabelBatch(batch, label, unique, who, at);
     }
 
@@ -325,6 +352,7 @@ public final class SampleStore implements AutoCloseable {
                 d.executeUpdate();
             }
         });
+        restored.forEach(this::indexLabel);
         return restored;
     }
 
@@ -389,6 +417,7 @@ public final class SampleStore implements AutoCloseable {
         } catch (SQLException e) {
             throw new IllegalStateException("cannot label sample " + id + " in " + dir + ": " + e.getMessage(), e);
         }
+        indexLabel(id, label);
         return get(id);
     }
 
@@ -498,6 +527,142 @@ public final class SampleStore implements AutoCloseable {
         }
     }
 
+    /** Where a sample's embedding lives, relative to the store: beside its JPEG. */
+    private static String embeddingPath(String jpegRel) {
+        return jpegRel.substring(0, jpegRel.length() - ".jpg".length()) + ".embedding.f32";
+    }
+
+    private static byte[] encode(float[] v) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(v);
+        return b.array();
+    }
+
+    /** A stored embedding: the model that made it and the unit vector. */
+    public record Embedding(String model, float[] vector) {}
+
+    /**
+     * The embedding stored with sample {@code id}; empty when there is no such sample, it has none (stored before
+     * embeddings, in collect mode, or by a model without drift features) or its file is gone or damaged.
+     */
+    public synchronized Optional<Embedding> embedding(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            return Optional.empty();
+        }
+        try (PreparedStatement p = db.prepareStatement("SELECT file, embedding_model FROM samples WHERE id = ?")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                return r.next() ? readEmbedding(r.getString(1), r.getString(2)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Optional<Embedding> readEmbedding(String file, String model) {
+        if (model == null) {
+            return Optional.empty();
+        }
+        byte[] b;
+        try {
+            b = Files.readAllBytes(dir.resolve(embeddingPath(file)));
+        } catch (IOException e) {
+            return Optional.empty(); // removed meanwhile, or unreadable: as if it had none
+        }
+        if (b.length == 0 || b.length % 4 != 0) {
+            return Optional.empty();
+        }
+        float[] v = new float[b.length / 4];
+        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+        return Optional.of(new Embedding(model, v));
+    }
+
+    /** The index of labelled embeddings, loaded from the stored files on first use. Called holding this store. */
+    private SimilarIndex similarIndex() {
+        if (similarIndex == null) {
+            SimilarIndex index = new SimilarIndex();
+            try (Statement st = db.createStatement(); ResultSet r = st.executeQuery("SELECT id, file, embedding_model,"
+                    + " assigned_label FROM samples WHERE assigned_label IS NOT NULL AND embedding_model IS NOT NULL")) {
+                while (r.next()) {
+                    String id = r.getString(1);
+                    String label = r.getString(4);
+                    readEmbedding(r.getString(2), r.getString(3)).ifPresent(e -> index.put(id, e.model(), label,
+                            e.vector()));
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException("sample index in " + dir + ": " + e.getMessage(), e);
+            }
+            similarIndex = index;
+        }
+        return similarIndex;
+    }
+
+    /** Keeps the loaded index in step with sample {@code id}'s label ({@code label} null = unlabelled). */
+    private void indexLabel(String id, String label) {
+        if (similarIndex == null) {
+            return; // not loaded: loading reads the labels as they are then
+        }
+        Optional<Embedding> e = label == null ? Optional.empty() : embedding(id);
+        if (e.isPresent()) {
+            similarIndex.put(id, e.get().model(), label, e.get().vector());
+        } else {
+            similarIndex.remove(id);
+        }
+    }
+
+    /** One labelled sample near another, with its cosine similarity. */
+    public record Match(Sample sample, double similarity) {}
+
+    /**
+     * The labelled samples nearest to a sample ({@link #similar}).
+     *
+     * @param model the model that made the sample's embedding (null when it has none)
+     * @param nearest the {@code limit} nearest labelled samples embedded by that model, most similar first
+     * @param byClass the nearest of each class, by class name
+     * @param compared how many labelled samples were compared
+     * @param reason why the list is empty (no embedding, no labelled sample of the model); null otherwise
+     */
+    public record Similar(Sample sample, String model, List<Match> nearest, java.util.Map<String, Match> byClass,
+            int compared, String reason) {}
+
+    /**
+     * The {@code limit} labelled samples most like sample {@code id} by the cosine similarity of their embeddings,
+     * among those embedded by the same model (another model's features are not comparable), never the sample itself;
+     * and the nearest of each class. Empty when there is no such sample. The search runs outside this store's lock
+     * (on the in-memory index, loaded on first use), so inspection never waits for it.
+     */
+    public Optional<Similar> similar(String id, int limit) {
+        Optional<Sample> sample;
+        Optional<Embedding> e;
+        SimilarIndex index;
+        synchronized (this) {
+            sample = get(id);
+            if (sample.isEmpty()) {
+                return Optional.empty();
+            }
+            e = embedding(id);
+            index = similarIndex();
+        }
+        Sample s = sample.get();
+        if (e.isEmpty()) {
+            return Optional.of(new Similar(s, null, List.of(), java.util.Map.of(), 0, "sample " + id + " has no"
+                    + " embedding: " + (s.modelId() == null ? "it was collected without a model"
+                    : "the model that judged it (" + s.modelId() + ") gives no drift features, or it was stored"
+                    + " before embeddings were kept")));
+        }
+        SimilarIndex.Nearest n = index.nearest(e.get().model(), e.get().vector(), id, limit);
+        List<Match> nearest = new ArrayList<>();
+        for (SimilarIndex.Neighbour x : n.nearest()) {
+            get(x.id()).ifPresent(m -> nearest.add(new Match(m, x.similarity()))); // deleted meanwhile: left out
+        }
+        java.util.Map<String, Match> byClass = new java.util.LinkedHashMap<>();
+        n.byClass().forEach((label, x) -> get(x.id()).ifPresent(m -> byClass.put(label, new Match(m,
+                x.similarity()))));
+        return Optional.of(new Similar(s, e.get().model(), nearest, byClass, n.compared(), nearest.isEmpty()
+                ? "no labelled sample embedded by model " + e.get().model() + " yet: label some samples it judged"
+                : null));
+    }
+
     /** Where a sample's heatmap lives, relative to the store: beside its JPEG. */
     private static String heatmapPath(String jpegRel) {
         return jpegRel.substring(0, jpegRel.length() - ".jpg".length()) + ".heatmap.png";
@@ -584,7 +749,11 @@ public final class SampleStore implements AutoCloseable {
             Files.deleteIfExists(dir.resolve(s.file()));
             Files.deleteIfExists(dir.resolve(heatmapPath(s.file())));
             Files.deleteIfExists(dir.resolve(thumbnailPath(s.file())));
+            Files.deleteIfExists(dir.resolve(embeddingPath(s.file())));
             Files.deleteIfExists(dir.resolve(s.file().replace(".jpg", ".json")));
+            if (similarIndex != null) {
+                similarIndex.remove(s.id());
+            }
             return true;
         } catch (SQLException | IOException e) {
             throw new IllegalStateException("cannot delete sample " + s.id() + " from " + dir + ": " + e.getMessage(),

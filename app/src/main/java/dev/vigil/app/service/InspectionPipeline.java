@@ -420,7 +420,8 @@ public final class InspectionPipeline implements AutoCloseable {
                     DefectMap map = inferred.map(i, pre, f.image()); // null when the model has none
                     String reason = flags.reason(camera, v, f.capturedAt());
                     var attributes = inferred.attributes(i); // null unless a multi-task model
-                    Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map, attributes);
+                    Sample sample = reason == null ? null : flagged.flag(f, reason, m, d, map, attributes,
+                            inferred.embedding(i));
                     publisher.publish(camera, f.capturedAt(), m.id(), d, sample == null ? null : sample.id(),
                             Region.of(map), attributes);
                     line.parts().judged(f.trigger(), m.id(), d, Region.of(map), stored(sample));

@@ -33,7 +33,8 @@ import java.util.Set;
  * </ul>
  * With a session, roles decide: a {@code viewer} may only read; state-changing methods need an operator or an admin
  * and the session's CSRF token in {@link Sessions#CSRF_HEADER}; changing models, training and configuration needs
- * an admin ({@link #ADMIN_ONLY}), and so does reading the configuration ({@link #ADMIN_READS}). A refused request gets 401 or 403 with a JSON reason before
+ * an admin ({@link #ADMIN_ONLY}), and so does reading the configuration ({@link #ADMIN_READS}); the similar labelled
+ * examples shown while labelling need an operator or an admin ({@link #labellersOnly}). A refused request gets 401 or 403 with a JSON reason before
  * any controller runs, so it changes nothing. A new endpoint is therefore closed until it is added here
  * ({@code RouteAccessTest} walks every route the router has).
  */
@@ -50,6 +51,14 @@ public class AuthFilter {
     static final List<String> ADMIN_ONLY = List.of("/api/models", "/api/training", "/api/config");
     /** Path prefixes only an admin may even read (the configuration: where cameras and brokers are). */
     static final List<String> ADMIN_READS = List.of("/api/config");
+    /**
+     * Reads only those who label may make (operator, admin): the labelled examples shown beside the sample being
+     * labelled ({@code GET /api/samples/{id}/similar}).
+     */
+    static boolean labellersOnly(String path) {
+        return path.startsWith("/api/samples/") && path.endsWith("/similar");
+    }
+
     private final Sessions sessions;
     private final Provider<InspectionPipeline> pipeline;
 
@@ -87,6 +96,10 @@ public class AuthFilter {
                 return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "a viewer account may only"
                         + " look; an operator or admin account is needed for " + method + " " + path));
             }
+        }
+        if (read && s.role() == AccountStore.Role.VIEWER && labellersOnly(path)) {
+            return HttpResponse.status(HttpStatus.FORBIDDEN).body(Map.of("error", "a viewer account may not label;"
+                    + " an operator or admin account is needed for " + path));
         }
         if (s.role() != AccountStore.Role.ADMIN && (read ? ADMIN_READS : ADMIN_ONLY).stream().anyMatch(p ->
                 path.equals(p) || path.startsWith(p + "/"))) {

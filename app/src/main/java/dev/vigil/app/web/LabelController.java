@@ -3,6 +3,7 @@ package dev.vigil.app.web;
 import dev.vigil.app.web.AuthFilter;
 import dev.vigil.app.auth.Sessions;
 import dev.vigil.app.samples.ClassList;
+import dev.vigil.app.samples.Sample;
 import dev.vigil.app.samples.SampleStore;
 import dev.vigil.core.VigilException;
 import io.micronaut.http.HttpRequest;
@@ -189,6 +190,72 @@ public class LabelController {
                     + body.head() + "'; its classes are " + allowed));
         }
         return HttpResponse.ok(samples.labelAttribute(id, body.head(), body.label()).orElseThrow());
+    }
+
+    /** Most neighbours {@link #similar} answers, and how many without {@code limit}. */
+    static final int MAX_SIMILAR = 24;
+    static final int DEFAULT_SIMILAR = 6;
+
+    /**
+     * "Look closer": the labelled samples most like this one, to compare it with before labelling it. The nearest
+     * {@code limit} (default 6, at most 24) labelled samples by the cosine similarity of their embeddings (the
+     * model's L2-normalised pooled features, stored with each sample), among those embedded by the same model —
+     * never the sample itself, never an unlabelled one — most similar first, each with its id, label, similarity,
+     * camera, time and thumbnail URL; and {@code byClass}, the nearest labelled sample of each class. An operator or
+     * admin only (the ones who label; a viewer gets 403). 404 for an unknown sample; 200 with an empty list and a
+     * {@code reason} when the sample has no embedding or there is no labelled sample of its model.
+     */
+    @Get("/samples/{id}/similar")
+    public HttpResponse<?> similar(@PathVariable String id,
+            @io.micronaut.http.annotation.QueryValue(defaultValue = "" + DEFAULT_SIMILAR) int limit) {
+        if (limit < 1 || limit > MAX_SIMILAR) {
+            return HttpResponse.badRequest(Map.of("error", "limit must be between 1 and " + MAX_SIMILAR + ", found "
+                    + limit));
+        }
+        long t0 = System.nanoTime();
+        var found = samples.similar(id, limit);
+        if (found.isEmpty()) {
+            return HttpResponse.notFound(Map.of("error", "no sample '" + id + "'"));
+        }
+        SampleStore.Similar r = found.get();
+        Map<String, Neighbour> byClass = new java.util.LinkedHashMap<>();
+        r.byClass().forEach((label, m) -> byClass.put(label, Neighbour.of(m)));
+        return HttpResponse.ok(new SimilarSamples(r.sample().id(), r.model(), r.nearest().stream()
+                .map(Neighbour::of).toList(), byClass, r.compared(),
+                Math.round((System.nanoTime() - t0) / 1e4) / 100.0, r.reason()));
+    }
+
+    /**
+     * The answer of {@link #similar}. Every field is always present (an empty list is {@code []}, not left out).
+     *
+     * @param id the sample asked about
+     * @param model the model that made its embedding; null when it has none
+     * @param similar the nearest labelled samples, most similar first
+     * @param byClass the nearest labelled sample of each class, by class name
+     * @param compared how many labelled samples of the model were compared
+     * @param millis how long the search took, milliseconds
+     * @param reason why {@code similar} is empty (no embedding, no labelled sample of the model); null otherwise
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.ALWAYS)
+    public record SimilarSamples(String id, String model, List<Neighbour> similar, Map<String, Neighbour> byClass,
+            int compared, double millis, String reason) {}
+
+    /**
+     * One labelled sample near the one asked about.
+     *
+     * @param label the operator's label
+     * @param similarity the cosine similarity of the two embeddings (1 = the same features)
+     * @param modelId the model that judged it (and made its embedding)
+     * @param thumbnail its grid thumbnail, {@code /api/samples/{id}/thumbnail}
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.ALWAYS)
+    public record Neighbour(String id, String label, double similarity, String camera, Instant time, String modelId,
+            String thumbnail) {
+        static Neighbour of(SampleStore.Match m) {
+            Sample s = m.sample();
+            return new Neighbour(s.id(), s.assignedLabel(), m.similarity(), s.camera(), s.time(), s.modelId(),
+                    "/api/samples/" + s.id() + "/thumbnail");
+        }
     }
 
     @Get("/samples/{id}/history")

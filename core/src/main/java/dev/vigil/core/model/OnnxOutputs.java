@@ -15,7 +15,8 @@ import java.util.List;
  * The output names of an ONNX model, read by walking the protobuf wire format of the file and skipping everything
  * else (the weights are never held in memory): serving needs the names to check a package's manifest, and parsing
  * the whole graph for that would cost the model's size in heap. ONNX: {@code ModelProto.graph} is field 7,
- * {@code GraphProto.output} field 12, {@code ValueInfoProto.name} field 1.
+ * {@code GraphProto.output} field 12, {@code ValueInfoProto.name} field 1. The same walk reads a few named float
+ * initializers ({@link #floatInitializers}).
  */
 public final class OnnxOutputs {
     private static final int MODEL_GRAPH = 7;
@@ -63,6 +64,95 @@ public final class OnnxOutputs {
                         + " the package again");
             }
             return List.copyOf(outputs);
+        } catch (EOFException e) {
+            throw new VigilException(model + " ends in the middle of the ONNX model (truncated?); copy the package"
+                    + " again");
+        } catch (IOException e) {
+            throw new VigilException("cannot read " + model + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code GraphProto.initializer}; {@code TensorProto} {@code dims}, {@code data_type}, {@code float_data},
+     * {@code name}, {@code raw_data}. */
+    private static final int GRAPH_INITIALIZER = 5;
+    private static final int TENSOR_DIMS = 1;
+    private static final int TENSOR_DATA_TYPE = 2;
+    private static final int TENSOR_FLOAT_DATA = 4;
+    private static final int TENSOR_NAME = 8;
+    private static final int TENSOR_RAW_DATA = 9;
+    private static final int FLOAT = 1;
+
+    /** A float initializer of the graph: its shape and values (row-major). */
+    public record FloatTensor(long[] dims, float[] values) {}
+
+    /**
+     * The graph initializers named {@code wanted} that hold floats (raw little-endian data or {@code float_data}),
+     * read in one pass that skips every other tensor's bytes: the service reads a few small constants of a package
+     * (the drift reference) without holding the weights. A name not found (or not a float tensor) is absent from
+     * the answer.
+     */
+    public static java.util.Map<String, FloatTensor> floatInitializers(Path model, java.util.Set<String> wanted) {
+        java.util.Map<String, FloatTensor> out = new java.util.HashMap<>();
+        try (InputStream raw = Files.newInputStream(model);
+                Reader in = new Reader(new BufferedInputStream(raw, 1 << 16))) {
+            while (in.hasMore() && out.size() < wanted.size()) {
+                long tag = in.varint();
+                if (fieldOf(tag) != MODEL_GRAPH || wireOf(tag) != 2) {
+                    in.skip(wireOf(tag));
+                    continue;
+                }
+                long end = in.position() + in.varint();
+                while (in.position() < end && out.size() < wanted.size()) {
+                    long t = in.varint();
+                    if (fieldOf(t) != GRAPH_INITIALIZER || wireOf(t) != 2) {
+                        in.skip(wireOf(t));
+                        continue;
+                    }
+                    long tensorEnd = in.position() + in.varint();
+                    String name = null;
+                    int type = 0;
+                    List<Long> dims = new ArrayList<>();
+                    byte[] data = null;
+                    java.io.ByteArrayOutputStream floats = new java.io.ByteArrayOutputStream();
+                    while (in.position() < tensorEnd) {
+                        long f = in.varint();
+                        int field = fieldOf(f);
+                        int wire = wireOf(f);
+                        // protobuf writers put fields in number order, so the name (8) comes before the data (9);
+                        // data before any name is kept in case the name that follows is wanted
+                        boolean keep = name == null || wanted.contains(name);
+                        if (field == TENSOR_NAME && wire == 2) {
+                            name = new String(in.bytes((int) in.varint()), StandardCharsets.UTF_8);
+                        } else if (field == TENSOR_DATA_TYPE && wire == 0) {
+                            type = (int) in.varint();
+                        } else if (field == TENSOR_DIMS && wire == 0) {
+                            dims.add(in.varint());
+                        } else if (field == TENSOR_DIMS && wire == 2) {
+                            long dimsEnd = in.position() + in.varint();
+                            while (in.position() < dimsEnd) {
+                                dims.add(in.varint());
+                            }
+                        } else if (field == TENSOR_RAW_DATA && wire == 2 && keep) {
+                            data = in.bytes((int) in.varint());
+                        } else if (field == TENSOR_FLOAT_DATA && wire == 2 && keep) {
+                            floats.write(in.bytes((int) in.varint()));
+                        } else if (field == TENSOR_FLOAT_DATA && wire == 5 && keep) {
+                            floats.write(in.bytes(4));
+                        } else {
+                            in.skip(wire);
+                        }
+                    }
+                    if (name == null || !wanted.contains(name) || type != FLOAT
+                            || (data == null && floats.size() == 0)) { // external data: not read here
+                        continue;
+                    }
+                    byte[] bytes = data != null ? data : floats.toByteArray();
+                    float[] values = new float[bytes.length / 4];
+                    java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+                    out.put(name, new FloatTensor(dims.stream().mapToLong(Long::longValue).toArray(), values));
+                }
+            }
+            return out;
         } catch (EOFException e) {
             throw new VigilException(model + " ends in the middle of the ONNX model (truncated?); copy the package"
                     + " again");

@@ -16,7 +16,8 @@ import java.util.List;
  * @param probabilities the model's class probabilities in the order of {@code labels}
  * @param assignedLabel the operator's label, null until labelled
  * @param source what the camera's source called the frame (a file name, a frame number), may be null
- * @param bytes size on disk of the JPEG and the heatmap (what the quota counts)
+ * @param bytes size on disk of the JPEG, the heatmap, the embedding and (once made) the thumbnail: what the quota
+ *     counts
  * @param heatmap the model's defect map stored beside the JPEG; null when the model had none (or in collect mode)
  * @param attributes what a multi-task model's other heads said (by head name); null for a single classifier
  * @param assignedAttributes the operator's class per other head (by head name; a head not set is absent)

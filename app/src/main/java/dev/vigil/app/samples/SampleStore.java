@@ -30,9 +30,10 @@ import java.util.regex.Pattern;
  * model gives a defect map, its grid as {@code <id>.heatmap.png}, indexed in an embedded H2 database
  * ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a crash never leaves a
  * half-written image behind an index row. A grid thumbnail ({@code <id>.thumb.jpg}) is made on first request
- * ({@link #thumbnail}). When the model gives drift features, the frame's embedding (its L2-normalised pooled features,
- * float32 little-endian) is kept as {@code <id>.embedding.f32} with the id of the model that made it, for finding the
- * labelled samples most like it ({@link #similar}). A disk quota (counting JPEG, heatmap, embedding and thumbnail)
+ * ({@link #thumbnail}). When the model gives drift features, the frame's embedding (its standardised pooled features,
+ * L2-normalised, float32 little-endian; {@link dev.vigil.app.inference.LoadedModel.Inference#embeddings}) is kept as
+ * {@code <id>.embedding.f32} with the id of the model that made it, for finding the labelled samples most like it
+ * ({@link #similar}). A disk quota (counting JPEG, heatmap, embedding and thumbnail)
  * removes the oldest samples first and a retention period removes old ones, each with all its files. Thread-safe.
  */
 public final class SampleStore implements AutoCloseable {
@@ -129,7 +130,7 @@ public final class SampleStore implements AutoCloseable {
     }
 
     /**
-     * The same with the frame's embedding ({@code embedding}: model {@code modelId}'s L2-normalised pooled features;
+     * The same with the frame's embedding ({@code embedding}: model {@code modelId}'s unit vector for the frame;
      * null = none), written like the JPEG as {@code <id>.embedding.f32} (float32 little-endian) before the index row,
      * which names the model that made it; its bytes count in the sample's.
      */

@@ -199,13 +199,21 @@ public class LabelController {
     /**
      * "Look closer": the labelled samples most like this one, to compare it with before labelling it. The nearest
      * {@code limit} (default 6, at most 24) labelled samples by the cosine similarity of their embeddings (the
-     * model's L2-normalised pooled features, stored with each sample), among those embedded by the same model —
+     * model's pooled features, standardised and L2-normalised, stored with each sample), among those embedded by the
+     * same model —
      * never the sample itself, never an unlabelled one — most similar first, each with its id, label, similarity,
      * camera, time and thumbnail URL; and {@code byClass}, the nearest labelled sample of each class. An operator or
      * admin only (the ones who label; a viewer gets 403). 404 for an unknown sample; 200 with an empty list and a
      * {@code reason} when the sample has no embedding or there is no labelled sample of its model.
      */
     @Get("/samples/{id}/similar")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the nearest labelled"
+            + " samples (an empty list with a reason when there are none)", content = @io.swagger.v3.oas.annotations
+            .media.Content(mediaType = "application/json", schema = @io.swagger.v3.oas.annotations.media.Schema(
+                    implementation = SimilarSamples.class)))
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "400", description = "limit outside 1..24")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "403", description = "a viewer account")
+    @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "404", description = "no such sample")
     public HttpResponse<?> similar(@PathVariable String id,
             @io.micronaut.http.annotation.QueryValue(defaultValue = "" + DEFAULT_SIMILAR) int limit) {
         if (limit < 1 || limit > MAX_SIMILAR) {
@@ -237,8 +245,9 @@ public class LabelController {
      * @param reason why {@code similar} is empty (no embedding, no labelled sample of the model); null otherwise
      */
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.ALWAYS)
-    public record SimilarSamples(String id, String model, List<Neighbour> similar, Map<String, Neighbour> byClass,
-            int compared, double millis, String reason) {}
+    public record SimilarSamples(String id, @io.micronaut.core.annotation.Nullable String model,
+            List<Neighbour> similar, Map<String, Neighbour> byClass, int compared, double millis,
+            @io.micronaut.core.annotation.Nullable String reason) {}
 
     /**
      * One labelled sample near the one asked about.

@@ -56,6 +56,17 @@ class LoadedModelTest {
     }
 
     @Test
+    void theClassTheDriftOutputWasStandardisedByIsTheHeadsPrediction() {
+        // a supervised head: the argmax of its K probabilities
+        assertEquals(2, LoadedModel.headClass(new float[] {0.1f, 0.2f, 0.7f}, 3, 0));
+        // a combined package: the anomaly column (after the K) stands in the ok class's place
+        assertEquals(0, LoadedModel.headClass(new float[] {0.05f, 0.15f, 0.1f, 0.7f}, 3, 0));
+        assertEquals(1, LoadedModel.headClass(new float[] {0.6f, 0.3f, 0.05f, 0.05f}, 3, 0));
+        // a row shorter than the reference: none
+        assertEquals(-1, LoadedModel.headClass(new float[] {1f}, 3, 0));
+    }
+
+    @Test
     void aBatchGivesEachFrameItsOwnMapFoundByName() throws Exception {
         Path pkg = MapModels.write(tmp.resolve("pkg"), "map-djl", 64, 48, Preprocessing.Fit.LETTERBOX, 8, true).dir();
         Mat[] f = frames();

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Embeddings in the sample store and the in-memory index behind {@code GET /api/samples/{id}/similar}: stored
  * atomically beside the image with the model that made them, counted in the quota, gone with the sample; searches
  * see labels, relabels, bulk labels, undo and deletes; samples without an embedding or of another model are left out.
- * Also measures a search over 5000 samples of 512 dimensions (docs/benchmarks.md).
+ * Also measures a search over 5000 samples of 512 and of 1536 dimensions (docs/benchmarks.md).
  */
 class SimilarSamplesTest {
     private static final byte[] JPEG = {(byte) 0xff, (byte) 0xd8, 1, 2, 3, (byte) 0xff, (byte) 0xd9};
@@ -137,9 +137,12 @@ class SimilarSamplesTest {
     }
 
     @Test
-    void aSearchOver5000SamplesOf512DimensionsTakesAboutAMillisecond() {
-        int n = 5000;
-        int d = 512;
+    void aSearchOver5000SamplesTakesMilliseconds() {
+        search(5000, 512);
+        search(5000, 1536); // the shared SqueezeNet's pooled features (the casting packages' embeddings)
+    }
+
+    private static void search(int n, int d) {
         Random random = new Random(7);
         SimilarIndex index = new SimilarIndex();
         List<String> labels = List.of("ok", "crack", "pit", "scratch");
@@ -177,7 +180,7 @@ class SimilarSamplesTest {
         System.out.printf(java.util.Locale.ROOT, "SIMILAR %d samples x %d dims, top 24 + nearest per class:"
                 + " median %.2f ms, p95 %.2f ms, max %.2f ms (%d runs)%n", n, d, nanos[runs / 2] / 1e6,
                 nanos[runs * 95 / 100] / 1e6, nanos[runs - 1] / 1e6, runs);
-        assertTrue(nanos[runs / 2] < 50_000_000L, "a search stays well under 50 ms: " + nanos[runs / 2]);
+        assertTrue(nanos[runs / 2] < 100_000_000L, "a search stays well under 100 ms: " + nanos[runs / 2]);
         long heap = (long) n * d * 4;
         System.out.printf(java.util.Locale.ROOT, "SIMILAR memory: %d samples x %d dims float32 = %.1f MiB%n", n, d,
                 heap / 1048576.0);

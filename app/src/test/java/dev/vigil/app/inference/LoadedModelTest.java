@@ -64,6 +64,9 @@ class LoadedModelTest {
         assertEquals(1, LoadedModel.headClass(new float[] {0.6f, 0.3f, 0.05f, 0.05f}, 3, 0));
         // a row shorter than the reference: none
         assertEquals(-1, LoadedModel.headClass(new float[] {1f}, 3, 0));
+        // the drift reference is read by the names the exporter gives it
+        assertEquals(dev.vigil.trainer.model.ModelExporter.DRIFT_MEAN, LoadedModel.DRIFT_MEAN);
+        assertEquals(dev.vigil.trainer.model.ModelExporter.DRIFT_SCALE, LoadedModel.DRIFT_SCALE);
     }
 
     @Test

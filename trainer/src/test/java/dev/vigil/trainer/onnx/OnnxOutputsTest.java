@@ -39,6 +39,35 @@ class OnnxOutputsTest {
     }
 
     @Test
+    void floatInitializersAreReadFromRawDataOrFloatDataAndTheRestSkipped() throws Exception {
+        float[] big = new float[100_000];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = i * 0.5f;
+        }
+        float[] mean = {0.25f, -1f, 3f, 4.5f, 5f, 6f};
+        // raw_data as the exporter writes (OnnxTensors.floatTensor), float_data (packed), a big tensor not asked for,
+        // and a tensor of another type under a wanted name
+        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(
+                ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("g")
+                        .addInitializer(OnnxTensors.floatTensor("weights", new long[] {big.length}, big))
+                        .addInitializer(OnnxTensors.floatTensor("vigil_drift_mean", new long[] {2, 3}, mean))
+                        .addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName("f").setDataType(1)
+                                .addDims(2).addDims(2).addAllFloatData(List.of(1f, -2f, 3.5f, 0f)))
+                        .addInitializer(OnnxTensors.longTensor("l", new long[] {1}, new long[] {7})))
+                .build();
+        Path small = tmp.resolve("small.onnx");
+        Files.write(small, m.toByteArray());
+        var read = OnnxOutputs.floatInitializers(small, java.util.Set.of("vigil_drift_mean", "f", "l", "absent"));
+        assertEquals(java.util.Set.of("vigil_drift_mean", "f"), read.keySet());
+        assertTrue(Arrays.equals(mean, read.get("vigil_drift_mean").values()));
+        assertTrue(Arrays.equals(new long[] {2, 3}, read.get("vigil_drift_mean").dims()));
+        assertTrue(Arrays.equals(new float[] {1f, -2f, 3.5f, 0f}, read.get("f").values()));
+        assertTrue(Arrays.equals(new long[] {2, 2}, read.get("f").dims()));
+        assertTrue(Arrays.equals(big, OnnxOutputs.floatInitializers(small, java.util.Set.of("weights")).get("weights")
+                .values()));
+    }
+
+    @Test
     void aTruncatedOrForeignFileIsAClearError() throws Exception {
         byte[] whole = Files.readAllBytes(SharedAssets.squeezenet());
         Path cut = tmp.resolve("cut.onnx");

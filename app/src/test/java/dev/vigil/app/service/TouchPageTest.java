@@ -70,7 +70,7 @@ class TouchPageTest {
         // cross-validated (3 folds): the package has out-of-fold per-class figures and a learning curve
         Path model = TestModels.casting(tmp, "model", 0, 12, 4, 42, 3);
         Path frames = tmp.resolve("frames");
-        ApiClient.writeFrames(frames, 1, 96, 96);
+        ApiClient.writeFrames(frames, 2, 96, 96);
         Path data = tmp.resolve("data");
         new AccountStore(data.resolve("accounts.json")).put("ada", AccountStore.Role.ADMIN,
                 "line two admin".toCharArray());
@@ -88,18 +88,20 @@ class TouchPageTest {
         List<String> violations = new ArrayList<>();
         try {
             InspectionPipeline p = ctx.getBean(VigilService.class).pipeline();
-            await(() -> p.samples().count() == 1, Duration.ofSeconds(30), "the camera's frame flagged");
-            // and 29 casting test images as the model judged them: more than one grid screen (24 tiles)
+            await(() -> p.samples().count() == 2, Duration.ofSeconds(30), "the camera's two frames flagged");
+            List<String> live = p.samples().list(null, 10).stream().map(dev.vigil.app.samples.Sample::id).toList();
+            // and 28 casting test images, stored as audited ok frames a day old: more than one grid screen (24 tiles),
+            // queued after the camera's two (the queue: most uncertain verdict first, newest first within)
             List<Path> images;
             try (java.util.stream.Stream<Path> st = Files.walk(casting.resolve("test"))) {
                 images = st.filter(f -> f.toString().endsWith(".jpeg")).sorted().toList();
             }
-            java.time.Instant t0 = java.time.Instant.now();
-            for (int i = 0; i < 29; i++) {
-                Path img = images.get(i * (images.size() / 29));
+            java.time.Instant t0 = java.time.Instant.now().minus(Duration.ofDays(1));
+            for (int i = 0; i < 28; i++) {
+                Path img = images.get(i * (images.size() / 28));
                 boolean defective = img.getParent().getFileName().toString().startsWith("def");
-                p.samples().add("cam1", t0.minusSeconds(i), Files.readAllBytes(img), defective ? "defect" : "audit",
-                        p.model().id(), defective ? "defect" : "ok", defective ? "defective" : "ok", 0.8,
+                p.samples().add("cam1", t0.minusSeconds(i), Files.readAllBytes(img), "audit",
+                        p.model().id(), "ok", defective ? "defective" : "ok", 0.8,
                         List.of("defective", "ok"), List.of(defective ? 0.8 : 0.2, defective ? 0.2 : 0.8),
                         img.getFileName().toString());
             }
@@ -139,6 +141,11 @@ class TouchPageTest {
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("remaining"), "29 to label"));
             assertEquals(10, visibleClasses(web).size(), "the filter is cleared after labelling");
             String second = imageId(web);
+            // the camera's two frames came first: beside the second, the first (labelled now, embedded by the same
+            // model) is among the nearest labelled examples
+            assertTrue(live.containsAll(List.of(first, second)), live + " " + first + " " + second);
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector(
+                    "#similar-list figure[data-id='" + first + "'][data-label='" + tenth + "']")));
             tap(web, web.findElement(By.cssSelector("#classes button[data-label='inclusion']")));
             wait.until(d -> "inclusion".equals(p.samples().get(second).orElseThrow().assignedLabel()));
 

@@ -534,7 +534,8 @@ public final class TrainingJobs implements AutoCloseable {
         boolean goodAlone = counts.size() == 1 && ImageDataset.isOkName(counts.keySet().iterator().next());
         if (counts.size() < 2 && !goodAlone) {
             throw new dev.vigil.core.VigilException("training needs labelled samples of at least two classes,"
-                    + " or good samples alone (labelled ok) for a model from good parts; labelled so far: " + counts);
+                    + " or good samples alone (labelled ok) for a model from good parts; labelled so far: "
+                    + (counts.isEmpty() ? "nothing" : counts));
         }
         if (goodAlone && counts.values().iterator().next() < AnomalyOptions.MIN_GOOD_IMAGES) {
             throw new dev.vigil.core.VigilException("a model from good parts alone needs at least "

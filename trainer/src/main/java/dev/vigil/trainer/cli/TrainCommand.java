@@ -202,6 +202,12 @@ public final class TrainCommand implements Callable<Integer> {
             + " good images' scores; 0 = the held-out split alone; default ${DEFAULT-VALUE})")
     int folds = D.folds();
 
+    @Option(names = "--learning-curve", paramLabel = "on|off", description = "with cross-validation: each fold"
+            + " also trains on 25%, 50% and 75% of its training images, and report.json says how the figures grow"
+            + " with the labels and which class needs more (about 3x the folds' training time; default on when"
+            + " --folds is 2 or more)")
+    String learningCurve;
+
     @Option(names = "--group-by", paramLabel = "REGEX", description = "the first capturing group of REGEX in a file"
             + " name names the part (e.g. '^(part\\d+)_'): no part is ever on both sides of a split (default:"
             + " near-duplicate images are grouped automatically)")
@@ -222,6 +228,11 @@ public final class TrainCommand implements Callable<Integer> {
             throw new dev.vigil.core.VigilException("--init must be pretrained or random, found '" + init + "'");
         }
         int unfreezeBlocks = parseUnfreeze(unfreeze);
+        if (learningCurveAskedFor() && folds == 0) {
+            throw new dev.vigil.core.VigilException("--learning-curve on trains on parts of each cross-validation"
+                    + " fold's training images, but --folds 0 turns cross-validation off: give --folds 2 or more,"
+                    + " or leave --learning-curve out");
+        }
         dev.vigil.trainer.train.Finetune finetune = new dev.vigil.trainer.train.Finetune(lrDecay,
                 dev.vigil.trainer.train.Finetune.parseBn(bn), dev.vigil.trainer.train.Finetune.parseSchedule(schedule));
         if ((data == null) == (labels == null)) {
@@ -240,6 +251,11 @@ public final class TrainCommand implements Callable<Integer> {
         PackageTraining.Kind kind = PackageTraining.kind(ds, okLabel, anomaly, PackageTraining.Combine.parse(combine),
                 init.equals("random"));
         if (kind == PackageTraining.Kind.ANOMALY) {
+            if (learningCurveAskedFor()) {
+                throw new dev.vigil.core.VigilException("--learning-curve on is for a classifier learnt from labelled"
+                        + " classes; an anomaly model learns from good parts alone and has no learning curve: leave"
+                        + " --learning-curve out");
+            }
             return trainAnomaly(ds, onlyGood && !anomaly);
         }
         TrainOptions o = options(unfreezeBlocks, finetune);
@@ -263,7 +279,12 @@ public final class TrainCommand implements Callable<Integer> {
                 backboneLrFactor, weightDecay, dropout, valFraction, seed, init.equals("random"),
                 geometry(), taps != null ? taps : D.taps(), PoolMode.parse(pool),
                 Variant.parseList(augment), !noTta, targetRecall, okLabel, !noRefit, headKind(head), lseR, folds,
-                groupBy, finetune);
+                groupBy, finetune, learningCurve == null || TrainOptions.parseLearningCurve(learningCurve));
+    }
+
+    /** {@code --learning-curve on} given explicitly (a bad value is an error here). */
+    private boolean learningCurveAskedFor() {
+        return learningCurve != null && TrainOptions.parseLearningCurve(learningCurve);
     }
 
     /** {@code --labels}: one shared suffix, one head per column; the package decides on the verdict head. */
@@ -271,6 +292,10 @@ public final class TrainCommand implements Callable<Integer> {
         PrintStream err = System.err;
         if (anomaly) {
             throw new dev.vigil.core.VigilException("--anomaly learns from good parts alone; it does not take --labels");
+        }
+        if (learningCurveAskedFor()) {
+            throw new dev.vigil.core.VigilException("--learning-curve on is computed for a classifier from class"
+                    + " folders (--data); a multi-task model (--labels) has none: leave --learning-curve out");
         }
         if (!combine.equals("auto") && !combine.equals("off")) {
             throw new dev.vigil.core.VigilException("--combine on does not go with --labels: a multi-task model has"

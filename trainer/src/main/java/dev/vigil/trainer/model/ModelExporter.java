@@ -680,6 +680,56 @@ public final class ModelExporter {
         return m;
     }
 
+    /** The {@code learningCurve} block of report.json (docs/model-package.md); NaN figures are written as null. */
+    public static Map<String, Object> learningCurveJson(dev.vigil.trainer.train.LearningCurve c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", "out-of-fold: each fold also trains on nested, class-stratified parts of its training"
+                + " images, whole groups kept together");
+        m.put("folds", c.folds());
+        m.put("epochs", c.epochs());
+        List<Map<String, Object>> points = new ArrayList<>();
+        for (var p : c.points()) {
+            Map<String, Object> pt = new LinkedHashMap<>();
+            pt.put("fraction", p.fraction());
+            pt.put("trainImages", p.trainImages());
+            pt.put("perClassTrain", p.perClassTrain());
+            pt.put("images", p.images());
+            pt.put("accuracy", finite(p.accuracy()));
+            pt.put("balancedAccuracy", finite(p.balancedAccuracy()));
+            var d = p.defectRecall();
+            pt.put("defectRecall", d == null ? null : finite(d.recall()));
+            pt.put("defectsCaught", d == null ? null : d.caught());
+            pt.put("defects", d == null ? null : d.total());
+            pt.put("defectRecallLower95", d == null ? null : finite(d.lower95()));
+            Map<String, Object> perClass = new LinkedHashMap<>();
+            p.perClass().forEach((cls, b) -> {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("recall", finite(b.recall()));
+                r.put("caught", b.caught());
+                r.put("n", b.total());
+                r.put("lower95", finite(b.lower95()));
+                perClass.put(cls, r);
+            });
+            pt.put("perClass", perClass);
+            points.add(pt);
+        }
+        m.put("points", points);
+        m.put("skipped", c.skipped());
+        var s = c.needsMoreExamples();
+        Map<String, Object> needs = new LinkedHashMap<>();
+        needs.put("class", s.className());
+        needs.put("reason", s.reason());
+        needs.put("currentImages", s.currentImages());
+        needs.put("suggestedImages", s.suggestedImages());
+        m.put("needsMoreExamples", needs);
+        m.put("seconds", c.seconds());
+        return m;
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
     /** The report of the supervised package (a combined package starts from it). */
     public Map<String, Object> report(Verification v) {
         TrainingResult r = trainer.result();
@@ -703,6 +753,9 @@ public final class ModelExporter {
         rep.put("operatingPoint", r.operatingPoint());
         rep.put("calibration", calibrationJson(r.calibration()));
         rep.put("thresholdCurve", r.thresholdCurve());
+        if (r.learningCurve() != null) {
+            rep.put("learningCurve", learningCurveJson(r.learningCurve()));
+        }
         Map<String, Object> timing = new LinkedHashMap<>();
         timing.put("prefixForwardSeconds", r.prefixSeconds());
         timing.put("prefixForwardSecondsOriginalOnly", r.prefixSecondsOriginal());

@@ -45,12 +45,16 @@ import java.util.List;
  *     near-duplicate images automatically. No part is ever on both sides of a split.
  * @param finetune how unfrozen pretrained blocks learn: learning-rate decay towards the input, BatchNorm statistics,
  *     constant or progressive unfreezing
+ * @param learningCurve with cross-validation (2 folds or more) and a single classifier: each fold also trains on
+ *     nested, class-stratified parts of its training images ({@link LearningCurve#FRACTIONS}), so the package's report
+ *     says how the out-of-fold figures grow with the labelled images and which class needs more (about 1 + 3x the
+ *     folds' training time, docs/trainer.md); off without cross-validation, for multi-task and anomaly models
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,
         boolean random, InputGeometry geometry, List<Integer> taps, PoolMode pool, List<Variant> augment,
         boolean tta, double targetRecall, String okLabel, boolean refit, HeadKind head, float lseR, int folds,
-        String groupBy, Finetune finetune) {
+        String groupBy, Finetune finetune, boolean learningCurve) {
 
     public TrainOptions {
         taps = List.copyOf(taps);
@@ -108,115 +112,133 @@ public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize
     public static TrainOptions defaults() {
         return new TrainOptions(-1, 40, 8, 32, 1e-3f, 0.1f, 1e-2f, 0.2f, 0.2, 42L, false, InputGeometry.AUTO,
                 List.of(0, 4), PoolMode.AVGMAX, Variant.parseList(Variant.DIHEDRAL), true, 0.99, null, true,
-                HeadKind.AUTO, DEFAULT_LSE_R, DEFAULT_FOLDS, null, Finetune.DEFAULT);
+                HeadKind.AUTO, DEFAULT_LSE_R, DEFAULT_FOLDS, null, Finetune.DEFAULT, true);
     }
 
     public TrainOptions withUnfreeze(int n) {
         return new TrainOptions(n, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy, finetune);
+                head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withEpochs(int n) {
         return new TrainOptions(unfreeze, n, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy, finetune);
+                head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withSeed(long s) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, s, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withRandom(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, r, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withHead(int size, List<Integer> t, PoolMode p) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, InputGeometry.square(size), t, p, augment, tta, targetRecall, okLabel,
-                refit, head, lseR, folds, groupBy, finetune);
+                refit, head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withAugment(List<Variant> a) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, a, tta, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withLr(float lr) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, lr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy, finetune);
+                head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withTta(boolean t) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, t, targetRecall, okLabel, refit, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withRegularisation(float wd, float drop) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, wd, drop,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy, finetune);
+                head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withOkLabel(String ok) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, ok, refit, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withRefit(boolean r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, r, head,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withGeometry(InputGeometry g) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, g, taps, pool, augment, tta, targetRecall, okLabel, refit, head, lseR,
-                folds, groupBy, finetune);
+                folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withHeadKind(HeadKind h) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit, h,
-                lseR, folds, groupBy, finetune);
+                lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withLseR(float r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, r, folds, groupBy, finetune);
+                head, r, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withFolds(int k) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, k, groupBy, finetune);
+                head, lseR, k, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withGroupBy(String regex) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, regex, finetune);
+                head, lseR, folds, regex, finetune, learningCurve);
     }
 
     public TrainOptions withTargetRecall(double r) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, r, okLabel, refit,
-                head, lseR, folds, groupBy, finetune);
+                head, lseR, folds, groupBy, finetune, learningCurve);
     }
 
     public TrainOptions withFinetune(Finetune f) {
         return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
                 validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
-                head, lseR, folds, groupBy, f);
+                head, lseR, folds, groupBy, f, learningCurve);
+    }
+
+    public TrainOptions withLearningCurve(boolean on) {
+        return new TrainOptions(unfreeze, epochs, patience, batchSize, headLr, backboneLrFactor, weightDecay, dropout,
+                validationFraction, seed, random, geometry, taps, pool, augment, tta, targetRecall, okLabel, refit,
+                head, lseR, folds, groupBy, finetune, on);
+    }
+
+    /**
+     * Parses {@code --learning-curve}: {@code on} or {@code off} (any case); the error names the bad value.
+     */
+    public static boolean parseLearningCurve(String s) {
+        return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new VigilException("--learning-curve must be on (each cross-validation fold also trains"
+                    + " on 25%, 50% and 75% of its training images) or off, found '" + s + "'");
+        };
     }
 
     /** Whether the unfrozen blocks are trained all at once or added one by one ({@code --schedule progressive}). */

@@ -16,12 +16,14 @@ import java.util.Map;
  * @param operatingPoint null when the dataset has no good-part class
  * @param thresholdCurve validation defect recall and false-reject rate per threshold; null without a good-part class
  * @param calibration where the operating point's scores came from and how far its recall can be trusted
+ * @param learningCurve the out-of-fold figures against the number of training images; null when it was not
+ *     computed ({@code --learning-curve off}, no cross-validation, multi-task)
  */
 public record TrainingResult(TrainingPlan plan, List<EpochStats> history, int bestEpoch, boolean refitted,
         Metrics validation,
         OperatingPoint operatingPoint, List<OperatingPoint.CurvePoint> thresholdCurve, Map<String, int[]> counts, int skippedImages, int featuresFromCache,
         String datasetSha256, double prefixSeconds, double prefixSecondsOriginal, double trainSeconds,
-        double totalSeconds, Calibration calibration) {
+        double totalSeconds, Calibration calibration, LearningCurve learningCurve) {
 
     /** One epoch; {@code trainedBlocks}: backbone blocks that learned in it (progressive unfreezing adds them). */
     public record EpochStats(int epoch, double trainLoss, double validationLoss, double validationAccuracy,

@@ -383,9 +383,15 @@ public final class TransferTrainer implements AutoCloseable {
         int[] scoredIdx;
         int[] scoredLabels;
         List<LabelledImage> scoredImages;
+        CurveRuns curveRuns = null;
         if (folds >= 2) {
             int[] foldOf = GroupKFold.assign(strata, groups, folds, options.seed());
             scoredHeads = new float[headCount()][labels.length][];
+            List<int[]> foldTrain = new ArrayList<>();
+            for (int f = 0; f < folds; f++) {
+                foldTrain.add(GroupKFold.trainValidation(foldOf, f).get(0));
+            }
+            curveRuns = learningCurvePlan(foldOf, foldTrain, strata, labels, groups, folds);
             for (int f = 0; f < folds; f++) {
                 List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
                 fitOn(tv.get(0), null, fit.bestEpoch(), "fold " + (f + 1) + "/" + folds);
@@ -451,14 +457,125 @@ public final class TransferTrainer implements AutoCloseable {
                     .filter(l -> l == cls).count(), (int) java.util.Arrays.stream(valLabels).filter(l -> l == cls)
                     .count()});
         }
+        // the curve's trainings come last, after everything the package holds: the engine's random state (dropout)
+        // runs on from one training to the next, so the package is the same with the curve on or off
+        LearningCurve learningCurve = curveRuns == null ? null : curveRuns.run(scoredProbs,
+                op == null ? 0.5 : op.defectThreshold(), fit.bestEpoch());
         double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
         result = new TrainingResult(plan, fit.history(), fit.bestEpoch(), refitted, valMetrics, op, curve, counts,
                 skipped, all.fromCache(), datasetHash(all), prefixSeconds, prefixOriginal, trainSeconds,
-                (System.nanoTime() - t0) / 1e9, calibration);
+                (System.nanoTime() - t0) / 1e9, calibration, learningCurve);
         if (calibration.warning() != null) {
             log.println("warning: " + calibration.warning());
         }
         return result;
+    }
+
+    /**
+     * The learning curve's parts of every fold, or null when it is off or does not apply (multi-task: the curve is
+     * the single classifier's). Says in the log what it will cost and which fractions it leaves out.
+     */
+    private CurveRuns learningCurvePlan(int[] foldOf, List<int[]> foldTrain, int[] strata, int[] labels,
+            int[] groups, int folds) {
+        if (!options.learningCurve() || heads != null) {
+            return null;
+        }
+        LearningCurve.Plan p = LearningCurve.plan(foldTrain, strata, labels, dataset.classes(), groups,
+                options.seed());
+        for (String s : p.skipped()) {
+            log.printf(Locale.ROOT, "learning curve: %s, left out%n", s);
+        }
+        log.printf(Locale.ROOT, "learning curve: once the package is trained, each of the %d folds also trains on %s"
+                + " of its training images (%d more trainings; --learning-curve off skips them)%n", folds,
+                percentages(p.fractions()), folds * p.fractions().length);
+        return new CurveRuns(p, foldOf, labels, folds);
+    }
+
+    private static String percentages(double[] fractions) {
+        List<String> out = new ArrayList<>();
+        for (double f : fractions) {
+            out.add(String.format(Locale.ROOT, "%.0f%%", 100 * f));
+        }
+        return out.isEmpty() ? "no part" : String.join(", ", out);
+    }
+
+    /** The learning curve's trainings, fold by fold, and their out-of-fold probabilities. */
+    private final class CurveRuns {
+        final LearningCurve.Plan plan;
+        final int[] foldOf;
+        final int[] labels;
+        final int folds;
+
+        CurveRuns(LearningCurve.Plan plan, int[] foldOf, int[] labels, int folds) {
+            this.plan = plan;
+            this.foldOf = foldOf;
+            this.labels = labels;
+            this.folds = folds;
+        }
+
+        /**
+         * Trains every fold on each kept part of its training images for {@code epochs} epochs, scores the fold's
+         * held-out images, and puts the network and stage of the package back. {@code wholeProbs}: the folds' own
+         * out-of-fold probabilities (the 100% point).
+         */
+        LearningCurve run(float[][] wholeProbs, double threshold, int epochs) {
+            long t = System.nanoTime();
+            TransferNetwork kept = network;
+            int keptStage = stage;
+            int parts = plan.fractions().length;
+            float[][][] probs = new float[parts][labels.length][];
+            int[][][] trainCounts = new int[parts + 1][folds][];
+            for (int f = 0; f < folds; f++) {
+                List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
+                trainCounts[parts][f] = classCounts(tv.get(0));
+                for (int p = 0; p < parts; p++) {
+                    int[] part = plan.parts()[p][f];
+                    trainCounts[p][f] = classCounts(part);
+                    fitOn(part, null, epochs, String.format(Locale.ROOT, "fold %d/%d at %.0f%%", f + 1, folds,
+                            100 * plan.fractions()[p]));
+                    float[][] q = headProbabilities(all.select(tv.get(1), ttaIndex()), all.cutShape())
+                            [verdictHead()];
+                    for (int i = 0; i < q.length; i++) {
+                        probs[p][tv.get(1)[i]] = q[i];
+                    }
+                }
+            }
+            moveTo(keptStage);
+            network = kept;
+            double seconds = (System.nanoTime() - t) / 1e9;
+            List<LearningCurve.Point> points = new ArrayList<>();
+            List<String> classes = dataset.classes();
+            for (int p = 0; p < parts; p++) {
+                points.add(LearningCurve.point(plan.fractions()[p], classes, labels, probs[p], okIndex, threshold,
+                        trainCounts[p]));
+            }
+            points.add(LearningCurve.point(1.0, classes, labels, wholeProbs, okIndex, threshold, trainCounts[parts]));
+            Map<String, Integer> labelled = new LinkedHashMap<>();
+            for (int c = 0; c < classes.size(); c++) {
+                final int cls = c;
+                labelled.put(classes.get(c), (int) java.util.Arrays.stream(labels).filter(l -> l == cls).count());
+            }
+            LearningCurve.Suggestion s = LearningCurve.suggest(points, labelled, options.targetRecall());
+            for (LearningCurve.Point pt : points) {
+                log.printf(Locale.ROOT, "learning curve: %3.0f%% (%.1f training images a fold): accuracy %.3f,"
+                        + " balanced %.3f%s%n", 100 * pt.fraction(), pt.trainImages(), pt.accuracy(),
+                        pt.balancedAccuracy(), pt.defectRecall() == null ? "" : String.format(Locale.ROOT,
+                                ", defect recall %d/%d", pt.defectRecall().caught(), pt.defectRecall().total()));
+            }
+            log.printf(Locale.ROOT, "learning curve: %s%s (%.1fs)%n", s.className() == null ? ""
+                    : "needs more '" + s.className() + "': ", s.reason(), seconds);
+            return new LearningCurve(folds, epochs, points, plan.skipped(), s, seconds);
+        }
+
+        private int[] classCounts(int[] idx) {
+            int[] n = new int[dataset.classes().size()];
+            for (int i : idx) {
+                if (labels[i] >= 0) {
+                    n[labels[i]]++;
+                }
+            }
+            return n;
+        }
     }
 
     /**

@@ -131,6 +131,26 @@ class BadInputTest {
     }
 
     @Test
+    void aBadLearningCurveValueOrOneWithoutCrossValidationIsNamed() throws Exception {
+        String data = datasetWith(2, 2).toString();
+        Run bad = train("--data", data, "--backbone", "x", "--out", "o", "--learning-curve", "maybe");
+        assertEquals(1, bad.code());
+        assertEquals("vigil train: --learning-curve must be on (each cross-validation fold also trains on 25%, 50%"
+                + " and 75% of its training images) or off, found 'maybe'", bad.line());
+        Run noFolds = train("--data", data, "--backbone", "x", "--out", "o", "--learning-curve", "on", "--folds",
+                "0");
+        assertEquals(1, noFolds.code());
+        assertTrue(noFolds.line().startsWith("vigil train: --learning-curve on trains on parts of each"
+                + " cross-validation fold's training images, but --folds 0 turns cross-validation off"),
+                noFolds.line());
+        Run anomaly = train("--data", data, "--backbone", "x", "--out", "o", "--learning-curve", "ON", "--anomaly");
+        assertEquals(1, anomaly.code());
+        assertTrue(anomaly.line().contains("an anomaly model learns from good parts alone and has no learning"
+                + " curve"), anomaly.line());
+        assertFalse(Files.exists(tmp.resolve("o")));
+    }
+
+    @Test
     void badFlagValues() throws Exception {
         String data = datasetWith(2, 2).toString();
         Run notANumber = train("--data", data, "--backbone", "x", "--out", "o", "--epochs", "many");

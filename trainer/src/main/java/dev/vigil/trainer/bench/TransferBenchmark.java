@@ -137,6 +137,14 @@ public final class TransferBenchmark implements Callable<Integer> {
 
     private final List<String> summaries = new ArrayList<>();
 
+    /**
+     * The options every configuration starts from: benchmarks compare packages, so no learning curve (it leaves the
+     * package as it is and would only add 3 trainings per fold to the measured time).
+     */
+    private TrainOptions base() {
+        return TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds).withLearningCurve(false);
+    }
+
     @Override
     public Integer call() throws Exception {
         Path dir = work != null ? work : Files.createTempDirectory("vigil-bench");
@@ -150,15 +158,15 @@ public final class TransferBenchmark implements Callable<Integer> {
                 throw new dev.vigil.core.VigilException("--multitask needs --casting DIR and --kolektor DIR (the"
                         + " product head tells casting impellers from KolektorSDD commutators)");
             }
-            new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest, size).run(draws,
-                    TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds));
+            new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest, size)
+                    .run(draws, base());
             System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
             return 0;
         }
         if (adapt) {
             AdaptBenchmark.header(driftWindow, driftThreshold);
             AdaptBenchmark b = new AdaptBenchmark(bb, dir, quiet, driftWindow, driftThreshold);
-            TrainOptions o = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds);
+            TrainOptions o = base();
             for (int d = 0; d < draws; d++) {
                 if (neu != null) {
                     Path test = dir.resolve("neu-test-" + d);
@@ -196,8 +204,7 @@ public final class TransferBenchmark implements Callable<Integer> {
             runAll(bb, "casting", k, splits, dir, quiet);
         }
         if (kolektor != null) {
-            TrainOptions k = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds)
-                    .withTargetRecall(kolektorTargetRecall);
+            TrainOptions k = base().withTargetRecall(kolektorTargetRecall);
             new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws, kolektorInput == null ? k
                     : k.withGeometry(dev.vigil.trainer.train.InputGeometry.parse(kolektorInput)));
         }
@@ -267,7 +274,7 @@ public final class TransferBenchmark implements Callable<Integer> {
     }
 
     private TrainOptions options(String config) {
-        TrainOptions d = TrainOptions.defaults().withEpochs(epochs).withRefit(!noRefit).withFolds(folds);
+        TrainOptions d = base();
         TrainOptions vigil = d.withHead(size, taps, PoolMode.parse(pool));
         return switch (config) {
             case "baseline" -> d.withUnfreeze(0).withHead(0, List.of(0), PoolMode.AVG)

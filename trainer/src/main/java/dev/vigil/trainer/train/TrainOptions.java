@@ -47,8 +47,8 @@ import java.util.List;
  *     constant or progressive unfreezing
  * @param learningCurve with cross-validation (2 folds or more) and a single classifier: each fold also trains on
  *     nested, class-stratified parts of its training images ({@link LearningCurve#FRACTIONS}), so the package's report
- *     says how the out-of-fold figures grow with the labelled images and which class needs more (about 1 + 3x the
- *     folds' training time, docs/trainer.md); off without cross-validation, for multi-task and anomaly models
+ *     says how the out-of-fold figures grow with the labelled images and which class needs more (3 more trainings
+ *     per fold, docs/trainer.md); never without cross-validation, for multi-task or for anomaly models
  */
 public record TrainOptions(int unfreeze, int epochs, int patience, int batchSize, float headLr,
         float backboneLrFactor, float weightDecay, float dropout, double validationFraction, long seed,

@@ -108,7 +108,7 @@ class TilingTest {
         dev.vigil.core.model.ModelPackage pkg;
         try (var t = new dev.vigil.trainer.train.TransferTrainer(bb, dev.vigil.trainer.data.ImageDataset.scan(data, 2),
                 dev.vigil.trainer.train.TrainOptions.defaults().withGeometry(geometry).withUnfreeze(0).withEpochs(5)
-                        .withFolds(2), tmp.resolve("features"),
+                        .withFolds(2).withLearningCurve(false), tmp.resolve("features"),
                 new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))) {
             t.train();
             pkg = new dev.vigil.trainer.model.ModelExporter(t).write(tmp.resolve("pkg"));

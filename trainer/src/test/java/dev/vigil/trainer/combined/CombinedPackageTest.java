@@ -66,7 +66,7 @@ class CombinedPackageTest {
         test = SharedAssets.subset(SharedAssets.casting().resolve("test"), tmp.resolve("test"), 0, 20);
         ImageDataset ds = ImageDataset.scan(data, 2);
         try (TransferTrainer t = new TransferTrainer(squeezenet, ds, TrainOptions.defaults().withUnfreeze(0)
-                .withEpochs(15).withFolds(3), tmp.resolve("features"), QUIET)) {
+                .withEpochs(15).withFolds(3).withLearningCurve(false), tmp.resolve("features"), QUIET)) {
             t.train();
             AnomalyModel memory = new AnomalyTrainer(squeezenet, ds, AnomalyOptions.defaults(),
                     t.plan().preprocessing(), QUIET).train();

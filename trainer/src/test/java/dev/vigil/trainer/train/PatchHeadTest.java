@@ -78,7 +78,7 @@ class PatchHeadTest {
         m.release();
         // a small input keeps the test quick; the aspect ratio is the images' own
         TrainOptions o = TrainOptions.defaults().withEpochs(12).withHeadKind(HeadKind.PATCH).withFolds(3)
-                .withGeometry(new InputGeometry(0, 0, 512));
+                .withGeometry(new InputGeometry(0, 0, 512)).withLearningCurve(false);
         try (TransferTrainer t = new TransferTrainer(squeezenet, ImageDataset.scan(data, 2), o,
                 tmp.resolve("features"), QUIET)) {
             t.train();

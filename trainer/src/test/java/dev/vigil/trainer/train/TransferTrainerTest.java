@@ -181,9 +181,11 @@ class TransferTrainerTest {
         Path train = SharedAssets.subset(SharedAssets.casting().resolve("train"), tmp.resolve("cast-train"), 0, 50);
         Path test = SharedAssets.subset(SharedAssets.casting().resolve("test"), tmp.resolve("cast-test"), 0, 40);
         ModelPackage pkg;
-        // two folds keep this test quick: each fold trains the unfrozen block again (PatchHeadTest covers more)
+        // two folds keep this test quick: each fold trains the unfrozen block again (PatchHeadTest covers more); the
+        // learning curve would train each fold 3 times more and does not change the package (LearningCurveTrainingTest)
         try (TransferTrainer t = new TransferTrainer(squeezenet, ImageDataset.scan(train, 2),
-                TrainOptions.defaults().withEpochs(25).withFolds(2), tmp.resolve("features"), QUIET)) {
+                TrainOptions.defaults().withEpochs(25).withFolds(2).withLearningCurve(false), tmp.resolve("features"),
+                QUIET)) {
             t.train();
             pkg = new ModelExporter(t).write(tmp.resolve("cast-model"));
         }

@@ -185,6 +185,7 @@ class MultiTaskTest {
                 .withEpochs(2), tmp.resolve("cache"), QUIET, heads)) {
             t.train();
             assertEquals(3, t.result().calibration().folds(), "cross-validated with the folds asked for");
+            assertEquals(null, t.result().learningCurve(), "the learning curve is the single classifier's");
             assertTrue(t.outOfFold().crossValidated());
             assertEquals(table.rows().size() - noVerdict.size(), t.outOfFold().images().size(),
                     "every image with a verdict is scored out of fold, the others not");

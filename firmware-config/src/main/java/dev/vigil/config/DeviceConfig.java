@@ -414,7 +414,10 @@ public record DeviceConfig(
                     + " more block every E epochs (default 3) up to training.unfreeze (0 = every block), early"
                     + " stopping over the whole schedule (docs/trainer.md, fine-tuning strategies).",
                     pattern = "constant|progressive(:[1-9][0-9]{0,2})?",
-                    patternDoc = "constant, progressive or progressive:E with E from 1 to 999") String schedule) {
+                    patternDoc = "constant, progressive or progressive:E with E from 1 to 999") String schedule,
+            @Key(doc = "Train the learning curve the models view shows (\"have I labelled enough?\": each"
+                    + " cross-validation fold also trains on 25, 50 and 75% of its images, about three times the"
+                    + " training time of a head-only run); false = a faster run without it.") Boolean learningCurve) {
         public Training {
             backbone = backbone == null ? "squeezenet1.1-fp16" : backbone;
             unfreeze = unfreeze == null ? 0 : unfreeze;
@@ -425,6 +428,7 @@ public record DeviceConfig(
             autoPromote = autoPromote == null ? Boolean.TRUE : autoPromote;
             maxMemoryMb = maxMemoryMb == null ? 2048 : maxMemoryMb;
             schedule = schedule == null ? "constant" : schedule;
+            learningCurve = learningCurve == null ? Boolean.TRUE : learningCurve;
         }
 
         /** {@link #threads}, or the cores less one (at least 1) when it is left out. */
@@ -435,7 +439,20 @@ public record DeviceConfig(
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache, Integer autoAfterLabels,
                 Double evaluationShare, Integer shadowFrames, Boolean autoPromote) {
             this(backbone, unfreeze, epochs, modelCache, autoAfterLabels, evaluationShare, shadowFrames, autoPromote,
-                    null, null, null);
+                    null, null, null, null);
+        }
+
+        public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache, Integer autoAfterLabels,
+                Double evaluationShare, Integer shadowFrames, Boolean autoPromote, Integer threads,
+                Integer maxMemoryMb, String schedule) {
+            this(backbone, unfreeze, epochs, modelCache, autoAfterLabels, evaluationShare, shadowFrames, autoPromote,
+                    threads, maxMemoryMb, schedule, null);
+        }
+
+        /** A copy with the learning curve on or off. */
+        public Training withLearningCurve(boolean on) {
+            return new Training(backbone, unfreeze, epochs, modelCache, autoAfterLabels, evaluationShare,
+                    shadowFrames, autoPromote, threads, maxMemoryMb, schedule, on);
         }
 
         public Training(String backbone, Integer unfreeze, Integer epochs, String modelCache) {

@@ -223,6 +223,9 @@ public final class TrainingJobs implements AutoCloseable {
             args.addAll(List.of("--backbone", bb.file().toString(), "--out", dir.resolve("model").toString(), "--epochs",
                     Integer.toString(t.epochs()), "--cache", Path.of(config.storage().dir()).resolve("features")
                             .toString(), "--model-cache", cache.toString(), "--schedule", t.schedule()));
+            if (!t.learningCurve()) {
+                args.addAll(List.of("--learning-curve", "off"));
+            }
             boolean progressive = !t.schedule().equals("constant");
             if (!progressive || t.unfreeze() > 0) {
                 // progressive: training.unfreeze caps the blocks it adds; 0 leaves it to go through every block

@@ -59,7 +59,7 @@ class ModelsPageTest {
                 .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, 1.0, 1000, null))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, null, 6,
-                        false))
+                        false).withLearningCurve(false))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         WebDriver web = LabellingPageTest.chrome(tmp.resolve("chrome-profile"));

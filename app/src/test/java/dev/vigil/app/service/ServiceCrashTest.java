@@ -72,7 +72,8 @@ class ServiceCrashTest {
                 "mqtt: { url: 'tcp://127.0.0.1:9' }",
                 "storage: { dir: '" + data + "', auditShare: 1.0, flagsPerHour: 1000 }",
                 "web: { port: " + port + ", host: 127.0.0.1 }",
-                "training: { backbone: '" + SharedAssets.squeezenet() + "', epochs: 200, shadowFrames: 0 }",
+                "training: { backbone: '" + SharedAssets.squeezenet() + "', epochs: 200, shadowFrames: 0,"
+                        + " learningCurve: false }",
                 ""));
         try {
             // 1. killed while training: the candidate never appears, the active model serves on

@@ -221,6 +221,11 @@ class TouchPageTest {
                     .map(r -> r.getAttribute("data-class")).toList());
             assertTrue(web.findElement(By.id("recall-bound")).getText().contains("with 95% confidence at least"),
                     web.findElement(By.id("recall-bound")).getText());
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("learning")));
+            assertFalse(web.findElement(By.id("learning-advice")).getText().isBlank());
+            assertEquals(2, web.findElements(By.cssSelector("#learning-curve polyline")).size(), "one line per class");
+            assertTrue(web.findElements(By.cssSelector("#learning-table tr")).size() >= 3,
+                    "the curve as a table: a header and a row per point (at least two points)");
             assertTrue(web.findElement(By.id("confusion")).getAttribute("aria-label").contains("validation images"),
                     "the confusion matrix has a text alternative");
             check(web, "models", violations);

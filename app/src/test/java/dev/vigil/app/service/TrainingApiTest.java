@@ -72,7 +72,7 @@ class TrainingApiTest {
                 .offline()
                 .storage(new DeviceConfig.Storage(data.toString(), null, null, null, null, null))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, SHARE,
-                        SHADOW_FRAMES, true))
+                        SHADOW_FRAMES, true).withLearningCurve(false))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {

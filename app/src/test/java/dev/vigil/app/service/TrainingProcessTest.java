@@ -52,7 +52,7 @@ class TrainingProcessTest {
                         false), null, "triggered")))
                 .model(new DeviceConfig.ModelSettings(pkg.toString(), false))
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 2000, null, null, null,
-                        0, null, 1, 1024, null))
+                        0, null, 1, 1024, null).withLearningCurve(false))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {

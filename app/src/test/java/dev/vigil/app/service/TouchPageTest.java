@@ -226,6 +226,8 @@ class TouchPageTest {
             assertEquals(2, web.findElements(By.cssSelector("#learning-curve polyline")).size(), "one line per class");
             assertTrue(web.findElements(By.cssSelector("#learning-table tr")).size() >= 3,
                     "the curve as a table: a header and a row per point (at least two points)");
+            ((JavascriptExecutor) web).executeScript("document.getElementById('per-class-box').scrollIntoView()");
+            shot(web, shots, "desktop-learning");
             assertTrue(web.findElement(By.id("confusion")).getAttribute("aria-label").contains("validation images"),
                     "the confusion matrix has a text alternative");
             check(web, "models", violations);

@@ -77,7 +77,7 @@ class AnomalyServiceTest {
                 // a tenth held out for evaluation (by a hash of the sample id): the 24 good ones leave at least 10 to
                 // train on, as a model from good parts alone needs (the odds of fewer are below 1e-7)
                 .training(new DeviceConfig.Training(SharedAssets.squeezenet().toString(), 0, 8, null, 0, 0.1, 0,
-                        true))
+                        true).withLearningCurve(false))
                 .build();
         ApplicationContext ctx = ServeCommand.start(c);
         try {

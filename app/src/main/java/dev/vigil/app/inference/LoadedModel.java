@@ -34,12 +34,11 @@ public final class LoadedModel implements AutoCloseable {
     private final List<dev.vigil.core.model.Manifest.Head> otherHeads;
 
     /**
-     * The drift reference of the graph ({@code vigil_drift_mean}, {@code vigil_drift_scale}, each {@code [K][D]}) and
-     * their means over the classes, read from model.onnx once at load, to recover each image's pooled features from
-     * the drift output for its embedding ({@link Inference#embeddings}); null when the model has no drift features or
+     * The drift reference of the graph, read from model.onnx once at load, to recover an image's pooled features from
+     * the drift output for its embedding ({@link Inference#embedding}); null when the model has no drift features or
      * they cannot be read.
      */
-    private final float[][][] driftReference;
+    private final DriftReference driftReference;
 
     /** The graph initializers of the drift reference (the trainer's {@code ModelExporter.DRIFT_MEAN/SCALE}). */
     static final String DRIFT_MEAN = "vigil_drift_mean";
@@ -47,7 +46,7 @@ public final class LoadedModel implements AutoCloseable {
 
     private LoadedModel(ModelPackage pkg, ZooModel<NDList, NDList> model, String device) {
         this.pkg = pkg;
-        this.driftReference = pkg.driftTensor() == null ? null : driftReference(pkg);
+        this.driftReference = pkg.driftTensor() == null ? null : DriftReference.of(pkg);
         this.otherHeads = pkg.manifest().output() == null ? List.of() : pkg.manifest().output().otherHeads();
         this.model = model;
         this.predictor = model.newPredictor();
@@ -99,80 +98,77 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    /** {mean, scale} of the package's drift reference, {@code [K][D]} each; null (with a log line) when unreadable. */
-    private static float[][][] driftReference(ModelPackage pkg) {
-        try {
-            var t = dev.vigil.core.model.OnnxOutputs.floatInitializers(pkg.modelFile(),
-                    java.util.Set.of(DRIFT_MEAN, DRIFT_SCALE));
-            var mean = t.get(DRIFT_MEAN);
-            var scale = t.get(DRIFT_SCALE);
-            if (mean == null || scale == null || mean.dims().length != 2
-                    || !java.util.Arrays.equals(mean.dims(), scale.dims())
-                    || mean.values().length != mean.dims()[0] * mean.dims()[1]) {
-                throw new VigilException("model.onnx has no readable " + DRIFT_MEAN + "/" + DRIFT_SCALE + " [K,D]");
-            }
-            int k = (int) mean.dims()[0];
-            int d = (int) mean.dims()[1];
-            // {mean [K][D], scale [K][D], {centre of the class means}, {mean scale}}
-            float[][][] out = {new float[k][], new float[k][], {new float[d]}, {new float[d]}};
-            for (int c = 0; c < k; c++) {
-                out[0][c] = java.util.Arrays.copyOfRange(mean.values(), c * d, (c + 1) * d);
-                out[1][c] = java.util.Arrays.copyOfRange(scale.values(), c * d, (c + 1) * d);
-                for (int j = 0; j < d; j++) {
-                    out[2][0][j] += out[0][c][j] / k;
-                    out[3][0][j] += out[1][c][j] / k;
-                }
-            }
-            return out;
-        } catch (VigilException e) {
-            LOG.log(System.Logger.Level.WARNING, "model " + pkg.manifest().id() + ": " + e.getMessage()
-                    + "; its samples are stored without embeddings (no similar examples for them)");
-            return null;
-        }
-    }
-
     /**
-     * Each image's embedding for finding similar samples: its pooled features standardised about the centre of the
-     * classes ({@code e = (f - mean_k mean[k]) * mean_k scale[k]}, with {@code f = z / scale[c] + mean[c]} the raw
-     * features recovered from the drift output, {@code c} the class the graph standardised by: the supervised head's
-     * prediction) and L2-normalised, so that a dot product is the cosine similarity. Centred rather than raw: pooled
-     * ReLU features are all positive, so raw cosines of any two parts crowd near 1 (0.97 for a defect and an ok part
-     * on casting) and the class that tells them apart is a small part of the angle; about the centre, a part points
-     * towards its class. Null when the model has no drift reference; a row is null when it cannot be recovered.
+     * The graph's drift reference ({@code vigil_drift_mean}, {@code vigil_drift_scale}, {@code [K][D]} each) and their
+     * means over the classes ({@code centre}, {@code spread}), which place an embedding.
      */
-    private float[][] embeddings(float[][] probabilities, float[][] drift) {
-        float[][][] ref = driftReference;
-        if (ref == null || drift == null) {
-            return null;
+    public record DriftReference(float[][] mean, float[][] scale, float[] centre, float[] spread, int okIndex) {
+        /** The package's reference; null (with a log line) when model.onnx has none readable. */
+        static DriftReference of(ModelPackage pkg) {
+            try {
+                var t = dev.vigil.core.model.OnnxOutputs.floatInitializers(pkg.modelFile(),
+                        java.util.Set.of(DRIFT_MEAN, DRIFT_SCALE));
+                var mean = t.get(DRIFT_MEAN);
+                var scale = t.get(DRIFT_SCALE);
+                if (mean == null || scale == null || mean.dims().length != 2
+                        || !java.util.Arrays.equals(mean.dims(), scale.dims())
+                        || mean.values().length != mean.dims()[0] * mean.dims()[1]) {
+                    throw new VigilException("model.onnx has no readable " + DRIFT_MEAN + "/" + DRIFT_SCALE
+                            + " [K,D]");
+                }
+                int k = (int) mean.dims()[0];
+                int d = (int) mean.dims()[1];
+                float[][] m = new float[k][];
+                float[][] sc = new float[k][];
+                float[] centre = new float[d];
+                float[] spread = new float[d];
+                for (int c = 0; c < k; c++) {
+                    m[c] = java.util.Arrays.copyOfRange(mean.values(), c * d, (c + 1) * d);
+                    sc[c] = java.util.Arrays.copyOfRange(scale.values(), c * d, (c + 1) * d);
+                    for (int j = 0; j < d; j++) {
+                        centre[j] += m[c][j] / k;
+                        spread[j] += sc[c][j] / k;
+                    }
+                }
+                return new DriftReference(m, sc, centre, spread, pkg.okIndex());
+            } catch (VigilException e) {
+                LOG.log(System.Logger.Level.WARNING, "model " + pkg.manifest().id() + ": " + e.getMessage()
+                        + "; its samples are stored without embeddings (no similar examples for them)");
+                return null;
+            }
         }
-        int k = ref[0].length;
-        float[] centre = ref[2][0];
-        float[] spread = ref[3][0];
-        float[][] out = new float[drift.length][];
-        for (int i = 0; i < drift.length; i++) {
-            int c = headClass(probabilities[i], k, pkg.okIndex());
-            float[] z = drift[i];
+
+        /**
+         * An image's embedding for finding similar samples: its pooled features standardised about the centre of the
+         * classes ({@code e = (f - mean_k mean[k]) * mean_k scale[k]}, with {@code f = z / scale[c] + mean[c]} the
+         * raw features recovered from the drift output {@code z}, {@code c} the class the graph standardised by: the
+         * supervised head's prediction) and L2-normalised, so that a dot product is the cosine similarity. Centred
+         * rather than raw: pooled ReLU features are all positive, so raw cosines of any two parts crowd near 1 (0.97
+         * for a defect and an ok part on casting) and the class that tells them apart is a small part of the angle;
+         * about the centre, a part points towards its class. Null when it cannot be recovered.
+         */
+        float[] embed(float[] probabilities, float[] z) {
+            int c = headClass(probabilities, mean.length, okIndex);
             if (c < 0 || z.length != centre.length) {
-                continue;
+                return null;
             }
             float[] e = new float[z.length];
             double norm = 0;
             for (int j = 0; j < z.length; j++) {
-                float s = ref[1][c][j];
-                float f = (s == 0 ? 0 : z[j] / s) + ref[0][c][j];
+                float s = scale[c][j];
+                float f = (s == 0 ? 0 : z[j] / s) + mean[c][j];
                 e[j] = (f - centre[j]) * spread[j];
                 norm += (double) e[j] * e[j];
             }
             if (!(norm > 0) || Double.isInfinite(norm)) {
-                continue;
+                return null;
             }
             float inv = (float) (1 / Math.sqrt(norm));
             for (int j = 0; j < e.length; j++) {
                 e[j] *= inv;
             }
-            out[i] = e;
+            return e;
         }
-        return out;
     }
 
     /**
@@ -258,12 +254,11 @@ public final class LoadedModel implements AutoCloseable {
      * @param drift each image's standardised features for the drift watch; null when the model has none
      * @param attributes each image's other heads of a multi-task model ({@link dev.vigil.app.mqtt.Attribute}); null
      *     for a single classifier
-     * @param embeddings each image's L2-normalised standardised pooled features (what
-     *     {@code /api/samples/{id}/similar} compares); null when the model has no drift features, a row null when it
-     *     could not be recovered
+     * @param driftReference what turns an image's drift features into its embedding ({@link #embedding}); null when
+     *     the model has none
      */
     public record Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift,
-            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes, float[][] embeddings) {
+            List<java.util.Map<String, dev.vigil.app.mqtt.Attribute>> attributes, DriftReference driftReference) {
         public Inference(float[][] probabilities, DefectMap.Batch maps, float[][] drift) {
             this(probabilities, maps, drift, null, null);
         }
@@ -273,9 +268,14 @@ public final class LoadedModel implements AutoCloseable {
             this(probabilities, maps, drift, attributes, null);
         }
 
-        /** Image {@code index}'s embedding; null when there is none. */
+        /**
+         * Image {@code index}'s L2-normalised standardised pooled features (what {@code /api/samples/{id}/similar}
+         * compares), made on request: only flagged frames need one. Null when the model has no drift features or
+         * they cannot be recovered.
+         */
         public float[] embedding(int index) {
-            return embeddings == null ? null : embeddings[index];
+            return driftReference == null || drift == null ? null
+                    : driftReference.embed(probabilities[index], drift[index]);
         }
 
         /** Image {@code index}'s other heads; null for a single classifier. */
@@ -357,7 +357,7 @@ public final class LoadedModel implements AutoCloseable {
                     attributes.add(dev.vigil.app.mqtt.Attribute.of(heads, row));
                 }
             }
-            return new Inference(out, maps, drift, attributes, embeddings(out, drift));
+            return new Inference(out, maps, drift, attributes, driftReference);
         } catch (TranslateException e) {
             throw new IllegalStateException("inference failed with model " + id() + ": " + e.getMessage(), e);
         }

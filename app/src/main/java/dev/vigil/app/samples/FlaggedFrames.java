@@ -47,7 +47,7 @@ public final class FlaggedFrames {
     }
 
     /**
-     * The same with the frame's embedding ({@link LoadedModel.Inference#embeddings}; null when the model gives none),
+     * The same with the frame's embedding ({@link LoadedModel.Inference#embedding}; null when the model gives none),
      * stored beside the sample for {@code GET /api/samples/{id}/similar}.
      */
     public Sample flag(CapturedFrame f, String reason, LoadedModel m, Decision d, DefectMap map,

@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  * ({@code <dir>/index}). Files are written to a temporary name and renamed, then indexed, so a crash never leaves a
  * half-written image behind an index row. A grid thumbnail ({@code <id>.thumb.jpg}) is made on first request
  * ({@link #thumbnail}). When the model gives drift features, the frame's embedding (its standardised pooled features,
- * L2-normalised, float32 little-endian; {@link dev.vigil.app.inference.LoadedModel.Inference#embeddings}) is kept as
+ * L2-normalised, float32 little-endian; {@link dev.vigil.app.inference.LoadedModel.Inference#embedding}) is kept as
  * {@code <id>.embedding.f32} with the id of the model that made it, for finding the labelled samples most like it
  * ({@link #similar}). A disk quota (counting JPEG, heatmap, embedding and thumbnail)
  * removes the oldest samples first and a retention period removes old ones, each with all its files. Thread-safe.
@@ -602,6 +602,9 @@ public final class SampleStore implements AutoCloseable {
     private void indexLabel(String id, String label) {
         if (similarIndex == null) {
             return; // not loaded: loading reads the labels as they are then
+        }
+        if (label != null && similarIndex.relabel(id, label)) {
+            return; // in already: its vector does not change with its label
         }
         Optional<Embedding> e = label == null ? Optional.empty() : embedding(id);
         if (e.isPresent()) {

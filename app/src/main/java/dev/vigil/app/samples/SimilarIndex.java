@@ -79,6 +79,17 @@ public final class SimilarIndex {
         System.arraycopy(unit, 0, g.flat, r * g.dims, g.dims);
     }
 
+    /** Sets the label of sample {@code id} when it is in; false when it is not (its vector must be read first). */
+    public synchronized boolean relabel(String id, String label) {
+        String model = modelOf.get(id);
+        Integer r = model == null ? null : groups.get(model).row.get(id);
+        if (r == null) {
+            return false;
+        }
+        groups.get(model).labels[r] = label;
+        return true;
+    }
+
     /** Takes sample {@code id} out (unlabelled or deleted); nothing when it is not in. */
     public synchronized void remove(String id) {
         String model = modelOf.remove(id);

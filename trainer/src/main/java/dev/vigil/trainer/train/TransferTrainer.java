@@ -387,13 +387,13 @@ public final class TransferTrainer implements AutoCloseable {
         if (folds >= 2) {
             int[] foldOf = GroupKFold.assign(strata, groups, folds, options.seed());
             scoredHeads = new float[headCount()][labels.length][];
-            List<int[]> foldTrain = new ArrayList<>();
+            List<List<int[]>> splits = new ArrayList<>();
             for (int f = 0; f < folds; f++) {
-                foldTrain.add(GroupKFold.trainValidation(foldOf, f).get(0));
+                splits.add(GroupKFold.trainValidation(foldOf, f));
             }
-            curveRuns = learningCurvePlan(foldOf, foldTrain, strata, labels, groups, folds);
+            curveRuns = learningCurvePlan(splits, strata, labels, groups);
             for (int f = 0; f < folds; f++) {
-                List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
+                List<int[]> tv = splits.get(f);
                 fitOn(tv.get(0), null, fit.bestEpoch(), "fold " + (f + 1) + "/" + folds);
                 float[][][] p = headProbabilities(all.select(tv.get(1), ttaIndex()), all.cutShape());
                 for (int h = 0; h < p.length; h++) {
@@ -475,12 +475,12 @@ public final class TransferTrainer implements AutoCloseable {
      * The learning curve's parts of every fold, or null when it is off or does not apply (multi-task: the curve is
      * the single classifier's). Says in the log what it will cost and which fractions it leaves out.
      */
-    private CurveRuns learningCurvePlan(int[] foldOf, List<int[]> foldTrain, int[] strata, int[] labels,
-            int[] groups, int folds) {
+    private CurveRuns learningCurvePlan(List<List<int[]>> splits, int[] strata, int[] labels, int[] groups) {
         if (!options.learningCurve() || heads != null) {
             return null;
         }
-        LearningCurve.Plan p = LearningCurve.plan(foldTrain, strata, labels, dataset.classes(), groups,
+        int folds = splits.size();
+        LearningCurve.Plan p = LearningCurve.plan(splits.stream().map(tv -> tv.get(0)).toList(), strata, labels, dataset.classes(), groups,
                 options.seed());
         for (String s : p.skipped()) {
             log.printf(Locale.ROOT, "learning curve: %s, left out%n", s);
@@ -488,7 +488,7 @@ public final class TransferTrainer implements AutoCloseable {
         log.printf(Locale.ROOT, "learning curve: once the package is trained, each of the %d folds also trains on %s"
                 + " of its training images (%d more trainings; --learning-curve off skips them)%n", folds,
                 percentages(p.fractions()), folds * p.fractions().length);
-        return new CurveRuns(p, foldOf, labels, folds);
+        return new CurveRuns(p, splits, labels);
     }
 
     private static String percentages(double[] fractions) {
@@ -502,15 +502,16 @@ public final class TransferTrainer implements AutoCloseable {
     /** The learning curve's trainings, fold by fold, and their out-of-fold probabilities. */
     private final class CurveRuns {
         final LearningCurve.Plan plan;
-        final int[] foldOf;
+        /** Per fold: its training and its held-out images. */
+        final List<List<int[]>> splits;
         final int[] labels;
         final int folds;
 
-        CurveRuns(LearningCurve.Plan plan, int[] foldOf, int[] labels, int folds) {
+        CurveRuns(LearningCurve.Plan plan, List<List<int[]>> splits, int[] labels) {
             this.plan = plan;
-            this.foldOf = foldOf;
+            this.splits = splits;
             this.labels = labels;
-            this.folds = folds;
+            this.folds = splits.size();
         }
 
         /**
@@ -526,7 +527,7 @@ public final class TransferTrainer implements AutoCloseable {
             float[][][] probs = new float[parts][labels.length][];
             int[][][] trainCounts = new int[parts + 1][folds][];
             for (int f = 0; f < folds; f++) {
-                List<int[]> tv = GroupKFold.trainValidation(foldOf, f);
+                List<int[]> tv = splits.get(f);
                 trainCounts[parts][f] = classCounts(tv.get(0));
                 for (int p = 0; p < parts; p++) {
                     int[] part = plan.parts()[p][f];

@@ -46,14 +46,7 @@ public final class ImageIo {
      */
     public static Mat resize(Mat bgr, Preprocessing p) {
         Preprocessing.Placement at = p.placement(bgr.cols(), bgr.rows());
-        Mat out = new Mat();
-        boolean shrink = bgr.cols() > at.width() || bgr.rows() > at.height();
-        int interpolation = shrink ? Imgproc.INTER_AREA : Imgproc.INTER_LINEAR;
-        if (at.width() == bgr.cols() && at.height() == bgr.rows()) {
-            bgr.copyTo(out);
-        } else {
-            Imgproc.resize(bgr, out, new Size(at.width(), at.height()), 0, 0, interpolation);
-        }
+        Mat out = fitted(bgr, p);
         if (at.width() == p.width() && at.height() == p.height()) {
             return out;
         }
@@ -64,6 +57,23 @@ public final class ImageIo {
                 new Scalar(p.padBgr()));
         out.release();
         return padded;
+    }
+
+    /**
+     * The image scaled to its place inside the input ({@link Preprocessing#placement}), without the letterbox
+     * padding: what {@link #resize} pads (area interpolation when shrinking, linear otherwise); a new Mat.
+     */
+    public static Mat fitted(Mat bgr, Preprocessing p) {
+        Preprocessing.Placement at = p.placement(bgr.cols(), bgr.rows());
+        Mat out = new Mat();
+        boolean shrink = bgr.cols() > at.width() || bgr.rows() > at.height();
+        int interpolation = shrink ? Imgproc.INTER_AREA : Imgproc.INTER_LINEAR;
+        if (at.width() == bgr.cols() && at.height() == bgr.rows()) {
+            bgr.copyTo(out);
+        } else {
+            Imgproc.resize(bgr, out, new Size(at.width(), at.height()), 0, 0, interpolation);
+        }
+        return out;
     }
 
     /** Writes a resized BGR image of exactly the network's size into {@code out} as CHW floats. */

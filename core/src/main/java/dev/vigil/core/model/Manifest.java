@@ -89,13 +89,27 @@ public record Manifest(int schemaVersion, String id, String createdAt, List<Stri
      * @param excess how much the raw score of frames from parts the reference never saw exceeds 1 per frame of
      *     window (cross-fitted at training); the score reported is {@code raw / (1 + window * excess)}
      */
-    public record Drift(String tensor, String reference, int images, String adaptedFrom, Double excess) {
+    public record Drift(String tensor, String reference, int images, String adaptedFrom, Double excess,
+            InputFigures input) {
+        public Drift(String tensor, String reference, int images, String adaptedFrom, Double excess) {
+            this(tensor, reference, images, adaptedFrom, excess, null);
+        }
+
         /** The score of a window of {@code window} frames whose raw score is {@code raw}: about 1 on frames like the
          * training parts'. */
         public double normalise(double raw, int window) {
             return raw / (1 + window * (excess == null ? 0 : excess));
         }
     }
+
+    /**
+     * The training images' per-channel mean and standard deviation as the network receives them (normalised units,
+     * channels in the input's order, the letterbox padding left out; {@code dev.vigil.core.image.InputStatistics}),
+     * a row per verdict class in label order; {@code images} = the images behind each row (at most 64 a class).
+     * {@code vigil adapt} brings a new condition's frames back to them by rewriting {@code input.mean} and
+     * {@code input.std}. Null in packages from before it was kept.
+     */
+    public record InputFigures(float[][] mean, float[][] std, int[] images) {}
 
     /**
      * @param file where the backbone file was when the package was trained (absolute; a hint: the registry keeps a

@@ -6,6 +6,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.vigil.core.VigilException;
 import dev.vigil.core.drift.DriftWindow;
 import dev.vigil.core.image.ImageIo;
+import dev.vigil.core.image.InputStatistics;
 import dev.vigil.core.image.Preprocessing;
 import dev.vigil.core.image.Variant;
 import dev.vigil.core.model.Manifest;
@@ -16,6 +17,7 @@ import dev.vigil.trainer.model.OrtClassifier;
 import dev.vigil.trainer.model.PackageWriter;
 import dev.vigil.trainer.onnx.OnnxGraph;
 import dev.vigil.trainer.onnx.OnnxTensors;
+import dev.vigil.trainer.train.InputReference;
 import dev.vigil.trainer.train.TransferNetwork;
 import dev.vigil.trainer.util.Progress;
 import java.io.IOException;
@@ -34,6 +36,10 @@ import java.util.Random;
  * retraining (docs/trainer.md, "Adaptation to a new condition").
  *
  * <ol>
+ *   <li>The input normalisation (per channel mean and std) is rewritten so that the frames reach the network with
+ *       the training images' per-channel mean and spread ({@link InputStatistics#alignedTo}; packages that keep
+ *       their training figures in {@code output.drift.input}): a change of exposure, gain or white balance is undone
+ *       before the first layer. Everything after it runs on the frames so normalised.</li>
  *   <li>The package runs on unlabelled frames of the new condition; its drift output gives each frame's pooled
  *       features (undone from their standardisation).</li>
  *   <li>The features' per-feature mean and spread on those frames are matched to the training images' — those of the
@@ -56,7 +62,8 @@ public final class Adaptation {
      * @param fineTuneSteps gradient steps on the labelled frames (0 = none)
      * @param window frames per drift window in the reported scores (the service's default)
      */
-    public record Options(String reference, int fineTuneSteps, float fineTuneLr, float anchor, int window, long seed) {
+    public record Options(String reference, int fineTuneSteps, float fineTuneLr, float anchor, int window, long seed,
+            boolean input) {
         public Options {
             if (!reference.equals("good") && !reference.equals("all")) {
                 throw new VigilException("--reference must be good (frames are mostly good parts) or all (frames"
@@ -68,11 +75,16 @@ public final class Adaptation {
         }
 
         public static Options defaults() {
-            return new Options("good", 300, 0.05f, 1e-2f, 50, 42L);
+            return new Options("good", 300, 0.05f, 1e-2f, 50, 42L, true);
         }
 
         public Options withReference(String r) {
-            return new Options(r, fineTuneSteps, fineTuneLr, anchor, window, seed);
+            return new Options(r, fineTuneSteps, fineTuneLr, anchor, window, seed, input);
+        }
+
+        /** Whether the input normalisation is re-estimated too (when the package keeps its training figures). */
+        public Options withInput(boolean on) {
+            return new Options(reference, fineTuneSteps, fineTuneLr, anchor, window, seed, on);
         }
     }
 
@@ -144,15 +156,19 @@ public final class Adaptation {
         PackageWriter.requireEmpty(out);
         OnnxGraph graph = OnnxGraph.load(source.modelFile());
         Head head = head(graph);
-        Run before = run(source, null, frames, "features of the new frames");
-        // first the BatchNorm layers of the trainable suffix (if any) take the new frames' statistics; the head's
+        Run before = run(source.preprocessing(), null, frames, "features of the new frames");
+        // first the input normalisation takes the frames to the training images' per-channel figures, then the
+        // BatchNorm layers of the trainable suffix (if any) take the new frames' statistics; the head's
         // standardisation is then aligned on the features they give
+        InputAlignment input = inputAlignment(frames);
+        Preprocessing pre = input == null ? source.preprocessing() : input.pre();
         BatchNormReestimation.Outcome bn = BatchNormReestimation.reestimate(graph,
                 BatchNormReestimation.suffixBatchNorms(graph, source.manifest().training().cut()),
-                source.preprocessing(), frames, log);
+                pre, frames, log);
         byte[] bnModel = bn.nodes().isEmpty() ? null : bn.graph().toBytes();
         graph = bn.graph();
-        Run base = bnModel == null ? before : run(source, bnModel, frames, "features after the BatchNorm statistics");
+        Run base = bnModel == null && input == null ? before : run(pre, bnModel, frames,
+                "features after the new normalisation");
         float[][] f = unstandardise(base, head);
 
         Alignment all = alignment(f, head, allIndices(f.length));
@@ -172,24 +188,25 @@ public final class Adaptation {
         int[] y = null;
         List<Path> labPaths = lab.stream().map(LabelledImage::path).toList();
         if (!lab.isEmpty()) {
-            Run r = run(source, null, labPaths, "features of the labelled frames");
+            Run r = run(source.preprocessing(), null, labPaths, "features of the labelled frames");
             y = labels(labelled, head.classes());
             accBefore = accuracy(r.probabilities(), y);
             if (options.fineTuneSteps() > 0) {
-                Run rb = bnModel == null ? r : run(source, bnModel, labPaths, "labelled frames, new BatchNorm");
+                Run rb = bnModel == null && input == null ? r : run(pre, bnModel, labPaths,
+                        "labelled frames, new normalisation");
                 adapted = fineTune(adapted, unstandardise(rb, head), y);
             }
         }
         byte[] model = rewrite(graph, adapted).toBytes();
         Map<String, Object> report = report(frames.size(), lab.size(), driftBefore, heldOutBefore, heldOutAfter,
-                accBefore, bn);
+                accBefore, bn, input);
         // the adapted package's own view of the frames, for the in-sample score after
         ModelPackage pkg = PackageWriter.write(out, model, report, (modelSha, reportSha) -> manifest(modelSha,
-                reportSha, frames.size()));
-        Run after = run(pkg, null, frames, "checking the adapted package");
+                reportSha, pre));
+        Run after = run(pkg, pkg.preprocessing(), null, frames, "checking the adapted package");
         double driftAfter = meanScore(after.drift());
-        double accAfter = y == null ? Double.NaN : accuracy(run(pkg, null, labPaths, "labelled frames, adapted")
-                .probabilities(), y);
+        double accAfter = y == null ? Double.NaN : accuracy(run(pkg, pkg.preprocessing(), null, labPaths,
+                "labelled frames, adapted").probabilities(), y);
         log.printf(Locale.ROOT, "adapted %s -> %s on %d frames (reference %s)%s%n", source.manifest().id(),
                 pkg.manifest().id(), frames.size(), options.reference(), lab.isEmpty() ? ""
                         : ", head fine-tuned on " + lab.size() + " labelled frames");
@@ -200,9 +217,13 @@ public final class Adaptation {
     /** Probabilities and drift features of a package on image files. */
     private record Run(float[][] probabilities, float[][] drift) {}
 
+    /** The source package on images normalised by {@code pre}, with {@code model} in place of its graph if given. */
+    private Run run(Preprocessing pre, byte[] model, List<Path> images, String label) {
+        return run(source, pre, model, images, label);
+    }
+
     /** {@code model}: a graph to run in place of the package's file (null = the file). */
-    private Run run(ModelPackage pkg, byte[] model, List<Path> images, String label) {
-        Preprocessing pre = pkg.preprocessing();
+    private Run run(ModelPackage pkg, Preprocessing pre, byte[] model, List<Path> images, String label) {
         float[][] probs = new float[images.size()][];
         float[][] drift = new float[images.size()][];
         int batch = 4;
@@ -457,24 +478,28 @@ public final class Adaptation {
         return new OnnxGraph(m);
     }
 
-    private Manifest manifest(String modelSha, String reportSha, int frames) {
+    private Manifest manifest(String modelSha, String reportSha, Preprocessing pre) {
         Manifest s = source.manifest();
         Instant now = Instant.now();
         Manifest.Drift d = s.output().drift();
         Manifest.Output output = new Manifest.Output(s.output().tensor(), s.output().kind(), s.output().defectMap(),
-                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id(), d.excess()),
+                new Manifest.Drift(d.tensor(), d.reference(), d.images(), s.id(), d.excess(), d.input()),
                 s.output().verdictHead(), s.output().heads());
+        Manifest.Input in = s.input();
+        Manifest.Input input = new Manifest.Input(in.tensor(), in.width(), in.height(), in.colorOrder(), in.scale(),
+                pre.mean(), pre.std(), in.layout(), in.fit(), in.tiles());
         Map<String, String> files = new LinkedHashMap<>();
         files.put(ModelPackage.MODEL, modelSha);
         files.put(ModelPackage.REPORT, reportSha);
         return new Manifest(s.schemaVersion(), PackageWriter.id(now, modelSha), now.toString(), s.labels(),
-                s.okLabel(), s.input(), output, s.backbone(), s.training(), s.operatingPoint(), s.metrics(),
+                s.okLabel(), input, output, s.backbone(), s.training(), s.operatingPoint(), s.metrics(),
                 modelSha, files);
     }
 
     @SuppressWarnings("unchecked")
     private Map<String, Object> report(int frames, int labelled, double driftBefore, double heldOutBefore,
-            double heldOutAfter, double accBefore, BatchNormReestimation.Outcome bn) throws IOException {
+            double heldOutAfter, double accBefore, BatchNormReestimation.Outcome bn, InputAlignment input)
+            throws IOException {
         Map<String, Object> rep = ModelPackage.json().readValue(
                 source.dir().resolve(ModelPackage.REPORT).toFile(), LinkedHashMap.class);
         Map<String, Object> a = new LinkedHashMap<>();
@@ -493,10 +518,58 @@ public final class Adaptation {
         bnReport.put("note", "running mean and variance of the BatchNormalization nodes of the trainable suffix,"
                 + " from every frame (the held-out drift figure uses them too)");
         a.put("batchNorm", bnReport);
+        a.put("input", input == null ? null : input.report(source.preprocessing()));
         a.put("note", "the operating point and validation figures are the source package's, measured before the"
                 + " change of condition; evaluate the adapted package on labelled frames of the new condition");
         rep.put("adaptation", a);
         return rep;
+    }
+
+    /**
+     * The input normalisation the frames are brought back with, and the frames' per-channel pixel figures behind it.
+     */
+    private record InputAlignment(Preprocessing pre, InputStatistics.Channels frames,
+            InputStatistics.Channels reference) {
+        Map<String, Object> report(Preprocessing from) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("framesPixelMean", frames.mean());
+            m.put("framesPixelStd", frames.std());
+            m.put("referenceMean", reference.mean());
+            m.put("referenceStd", reference.std());
+            m.put("meanBefore", from.mean());
+            m.put("stdBefore", from.std());
+            m.put("meanAfter", pre.mean());
+            m.put("stdAfter", pre.std());
+            m.put("note", "input.mean and input.std rewritten so that the frames reach the network with the training"
+                    + " images' per-channel mean and spread (output.drift.input); measured on every frame");
+            return m;
+        }
+    }
+
+    /** The input alignment for {@code frames}; null when it is off or the package keeps no training figures. */
+    private InputAlignment inputAlignment(List<Path> frames) {
+        Manifest.InputFigures ref = source.manifest().output().drift().input();
+        if (!options.input()) {
+            return null;
+        }
+        if (ref == null) {
+            log.println("note: " + source.dir() + " keeps no input figures of its training images (trained by an"
+                    + " earlier Vigil): only the features are aligned; retrain it to have the input normalisation"
+                    + " re-estimated too");
+            return null;
+        }
+        Preprocessing from = source.preprocessing();
+        InputStatistics stats = new InputStatistics(from);
+        try (Progress progress = new Progress(log, "input statistics of the new frames", frames.size())) {
+            for (Path f : frames) {
+                stats.add(ImageIo.read(f), f.toString());
+                progress.step(1);
+            }
+        }
+        InputStatistics.Channels reference = InputReference.reference(ref,
+                options.reference().equals("good") ? source.okIndex() : -1);
+        InputStatistics.Channels px = stats.pixels();
+        return new InputAlignment(InputStatistics.alignedTo(from, px, reference), px, reference);
     }
 
     private static Object nullIfNaN(double v) {

@@ -658,7 +658,7 @@ public final class ModelExporter {
     private Manifest.Drift driftRef() {
         dev.vigil.trainer.train.DriftReference d = trainer.driftReference();
         return d == null ? null : new Manifest.Drift(DRIFT_FEATURES, "class",
-                java.util.Arrays.stream(d.images()).max().orElse(0), null, d.excess());
+                java.util.Arrays.stream(d.images()).max().orElse(0), null, d.excess(), trainer.inputReference());
     }
 
     /** The {@code calibration} block of report.json. */

@@ -306,6 +306,7 @@ public final class TransferTrainer implements AutoCloseable {
     public TrainingResult train() {
         long t0 = System.nanoTime();
         driftReference = null;
+        inputReference = null;
         Engine.getEngine("PyTorch").setRandomSeed((int) options.seed());
         FeatureSpec spec = featureSpec();
         if (plan.patches()) {
@@ -1307,6 +1308,20 @@ public final class TransferTrainer implements AutoCloseable {
                     pick(allLabels, known), dataset.classes().size(), pick(groups, known), options.seed());
         }
         return driftReference;
+    }
+
+    private dev.vigil.core.model.Manifest.InputFigures inputReference;
+
+    /**
+     * The training images' per-channel input figures ({@link InputReference}); null for the patch head and before
+     * training.
+     */
+    public dev.vigil.core.model.Manifest.InputFigures inputReference() {
+        if (inputReference == null && !plan.patches() && labelledImages != null && result != null) {
+            inputReference = InputReference.measure(labelledImages, allLabels, dataset.classes().size(),
+                    plan.preprocessing(), options.seed());
+        }
+        return inputReference;
     }
 
     /** The head-input features ({@code vigil_features}, before standardisation) of variant 0 of every image of set. */

@@ -73,6 +73,29 @@ class AdaptationTest {
         assertNotEquals(pkg.manifest().id(), r.pkg().manifest().id());
         String report = Files.readString(r.pkg().dir().resolve(ModelPackage.REPORT));
         assertEquals(40, ModelPackage.json().readTree(report).at("/adaptation/frames").asInt());
+
+        // the training images' input figures travel in the package, a row per class
+        var figures = pkg.manifest().output().drift().input();
+        assertEquals(2, figures.images().length);
+        assertTrue(figures.images()[0] > 0 && figures.images()[0] <= 64, "images " + figures.images()[0]);
+        assertEquals(figures.images()[0], r.pkg().manifest().output().drift().input().images()[0], "kept");
+        // the input normalisation takes the darker frames back: their spread is 0.6 of the training images'
+        for (int c = 0; c < 3; c++) {
+            float ratio = r.pkg().preprocessing().std()[c] / pkg.preprocessing().std()[c];
+            assertEquals(0.6, ratio, 0.06, "channel " + c + " std ratio");
+        }
+        assertEquals(3, ModelPackage.json().readTree(report).at("/adaptation/input/stdAfter").size());
+    }
+
+    @Test
+    void withoutTheInputAlignmentTheNormalisationStaysAndOnlyTheFeaturesMove() throws Exception {
+        List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
+        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all")
+                .withInput(false), QUIET).adapt(frames, null, tmp.resolve("features-only"));
+        assertEquals(pkg.preprocessing(), r.pkg().preprocessing());
+        assertTrue(r.heldOutAfter() < r.heldOutBefore(), r.heldOutBefore() + " -> " + r.heldOutAfter());
+        String report = Files.readString(r.pkg().dir().resolve(ModelPackage.REPORT));
+        assertTrue(ModelPackage.json().readTree(report).at("/adaptation/input").isNull(), report);
     }
 
     @Test
@@ -150,9 +173,11 @@ class AdaptationTest {
         assertEquals(suffix.size(), report.at("/adaptation/batchNorm/nodes").size(), report.toString());
         assertTrue(report.at("/adaptation/batchNorm/meanShift").asDouble() > 0);
         dev.vigil.trainer.onnx.OnnxGraph adapted = dev.vigil.trainer.onnx.OnnxGraph.load(r.pkg().modelFile());
-        // the first suffix node's input does not depend on any re-estimated node: measure it on the source graph
+        // the first suffix node's input does not depend on any re-estimated node: measure it on the source graph,
+        // the frames normalised as the adapted package normalises them (its input alignment comes first)
         var first = suffix.get(0);
-        double[][] expected = inputStats(source, first.getInput(0), frames, bnPkg.preprocessing());
+        assertNotEquals(bnPkg.preprocessing(), r.pkg().preprocessing());
+        double[][] expected = inputStats(source, first.getInput(0), frames, r.pkg().preprocessing());
         float[] mean = dev.vigil.trainer.onnx.OnnxTensors.toFloats(adapted.initializer(first.getInput(3)));
         float[] var = dev.vigil.trainer.onnx.OnnxTensors.toFloats(adapted.initializer(first.getInput(4)));
         for (int c = 0; c < mean.length; c++) {

@@ -174,7 +174,7 @@ final class MultiTaskBenchmark {
 
     private final List<Row[]> draws = new ArrayList<>();
 
-    void run(int nDraws, TrainOptions base) throws IOException {
+    void run(int firstDraw, int nDraws, TrainOptions base) throws IOException {
         List<KolektorBenchmark.Item> items = new KolektorBenchmark(backbone, kolektor, work, log).items();
         System.out.printf(Locale.ROOT, "multi-task heads: one model with heads product (casting|kolektor) and verdict"
                 + " (ok|defective) against two separate models (verdict; product) on the same %d images per"
@@ -194,7 +194,7 @@ final class MultiTaskBenchmark {
         System.out.printf("%4s %-9s %5s %5s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %6s %5s%n", "draw", "model",
                 "nTrain", "nTest", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3], COLUMNS[4], COLUMNS[5],
                 COLUMNS[6], COLUMNS[7], COLUMNS[8], COLUMNS[9], COLUMNS[10], COLUMNS[11], COLUMNS[12]);
-        for (int d = 0; d < nDraws; d++) {
+        for (int d = firstDraw; d < firstDraw + nDraws; d++) {
             draws.add(runDraw(d, items, base.withSeed(base.seed() + d)));
         }
         summary();

@@ -100,6 +100,11 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " rows report the mean, the standard deviation and the worst draw (default 3)")
     int draws = 3;
 
+    @Option(names = "--first-draw", description = "with --multitask or --adapt: number the draws from N (default 0), so"
+            + " that a later run adds draws N.. to an earlier run's 0..N-1 instead of repeating them (a draw's"
+            + " images and seed follow from its number)")
+    int firstDraw = 0;
+
     @Option(names = "--adapt", description = "instead of the strategy table: for each dataset, the accuracy five"
             + " controlled shifts (brightness, gamma, blur, noise, JPEG) cost a model trained on --adapt-k images per"
             + " class, what vigil adapt wins back (unlabelled, and with 5 labelled per class), and the drift alarm's"
@@ -153,13 +158,16 @@ public final class TransferBenchmark implements Callable<Integer> {
         if (draws < 1) {
             throw new dev.vigil.core.VigilException("--draws must be at least 1, found " + draws);
         }
+        if (firstDraw < 0) {
+            throw new dev.vigil.core.VigilException("--first-draw must be 0 or more, found " + firstDraw);
+        }
         if (multitask) {
             if (casting == null || kolektor == null) {
                 throw new dev.vigil.core.VigilException("--multitask needs --casting DIR and --kolektor DIR (the"
                         + " product head tells casting impellers from KolektorSDD commutators)");
             }
             new MultiTaskBenchmark(bb, casting, kolektor, dir, quiet, multitaskK, multitaskCastingTest, size)
-                    .run(draws, base());
+                    .run(firstDraw, draws, base());
             System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
             return 0;
         }
@@ -167,7 +175,7 @@ public final class TransferBenchmark implements Callable<Integer> {
             AdaptBenchmark.header(driftWindow, driftThreshold);
             AdaptBenchmark b = new AdaptBenchmark(bb, dir, quiet, driftWindow, driftThreshold);
             TrainOptions o = base();
-            for (int d = 0; d < draws; d++) {
+            for (int d = firstDraw; d < firstDraw + draws; d++) {
                 if (neu != null) {
                     Path test = dir.resolve("neu-test-" + d);
                     Path train = dir.resolve("neu-train-" + adaptK + "-" + d);

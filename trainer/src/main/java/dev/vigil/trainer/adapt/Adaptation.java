@@ -63,11 +63,15 @@ public final class Adaptation {
      * @param window frames per drift window in the reported scores (the service's default)
      */
     public record Options(String reference, int fineTuneSteps, float fineTuneLr, float anchor, int window, long seed,
-            boolean input) {
+            String input) {
         public Options {
             if (!reference.equals("good") && !reference.equals("all")) {
                 throw new VigilException("--reference must be good (frames are mostly good parts) or all (frames"
                         + " have the training set's mix of classes), found '" + reference + "'");
+            }
+            if (!List.of("auto", "on", "off").contains(input)) {
+                throw new VigilException("--input must be auto (the input normalisation is re-estimated when that"
+                        + " brings the frames nearer the training images), on or off, found '" + input + "'");
             }
             if (fineTuneSteps < 0 || window < 2) {
                 throw new VigilException("--fine-tune-steps must be 0 or more and the drift window at least 2");
@@ -75,15 +79,19 @@ public final class Adaptation {
         }
 
         public static Options defaults() {
-            return new Options("good", 300, 0.05f, 1e-2f, 50, 42L, true);
+            return new Options("good", 300, 0.05f, 1e-2f, 50, 42L, "auto");
         }
 
         public Options withReference(String r) {
             return new Options(r, fineTuneSteps, fineTuneLr, anchor, window, seed, input);
         }
 
-        /** Whether the input normalisation is re-estimated too (when the package keeps its training figures). */
-        public Options withInput(boolean on) {
+        /**
+         * Whether the input normalisation is re-estimated too, for packages that keep their training figures:
+         * {@code on}, {@code off}, or {@code auto} (both ways are tried and the one whose held-out drift score is
+         * lower is kept).
+         */
+        public Options withInput(String on) {
             return new Options(reference, fineTuneSteps, fineTuneLr, anchor, window, seed, on);
         }
     }
@@ -161,28 +169,41 @@ public final class Adaptation {
         // BatchNorm layers of the trainable suffix (if any) take the new frames' statistics; the head's
         // standardisation is then aligned on the features they give
         InputAlignment input = inputAlignment(frames);
-        Preprocessing pre = input == null ? source.preprocessing() : input.pre();
-        BatchNormReestimation.Outcome bn = BatchNormReestimation.reestimate(graph,
-                BatchNormReestimation.suffixBatchNorms(graph, source.manifest().training().cut()),
-                pre, frames, log);
-        byte[] bnModel = bn.nodes().isEmpty() ? null : bn.graph().toBytes();
-        graph = bn.graph();
-        Run base = bnModel == null && input == null ? before : run(pre, bnModel, frames,
-                "features after the new normalisation");
-        float[][] f = unstandardise(base, head);
-
-        Alignment all = alignment(f, head, allIndices(f.length));
-        Head adapted = apply(head, all);
-        double heldOutBefore = Double.NaN;
-        double heldOutAfter = Double.NaN;
-        if (frames.size() >= 20) {
-            // honest figure: statistics from one half, the score on the other
-            int[][] halves = halves(f.length);
-            Head fromA = apply(head, alignment(f, head, halves[0]));
-            heldOutBefore = meanScore(pick(before.drift(), halves[1]));
-            heldOutAfter = meanScore(standardise(pick(f, halves[1]), fromA));
-        }
+        double heldOutBefore = frames.size() >= 20 ? meanScore(pick(before.drift(), halves(frames.size())[1]))
+                : Double.NaN;
         double driftBefore = meanScore(before.drift());
+        Candidate chosen;
+        Map<String, Object> choice = null;
+        if (input == null) {
+            chosen = candidate(graph, head, source.preprocessing(), frames, before, "features");
+        } else if (options.input().equals("on")) {
+            chosen = candidate(graph, head, input.pre(), frames, before, "input and features");
+        } else {
+            // auto: both, and the one whose frames end up nearer the training images' features (the held-out drift
+            // score, from unlabelled frames alone) is kept
+            Candidate withInput = candidate(graph, head, input.pre(), frames, before, "input and features");
+            Candidate featuresOnly = candidate(graph, head, source.preprocessing(), frames, before, "features");
+            boolean keep = withInput.score() <= featuresOnly.score();
+            chosen = keep ? withInput : featuresOnly;
+            choice = new LinkedHashMap<>();
+            choice.put("scoreWithInput", withInput.score());
+            choice.put("scoreFeaturesOnly", featuresOnly.score());
+            choice.put("applied", keep);
+            log.printf(Locale.ROOT, "input normalisation: drift score %.2f with it, %.2f without: %s%n",
+                    withInput.score(), featuresOnly.score(), keep ? "applied" : "left as it was");
+            if (!keep) {
+                input = null;
+            }
+        }
+        if (input != null && !chosen.pre().equals(input.pre())) {
+            throw new IllegalStateException("input alignment chosen without its normalisation");
+        }
+        Preprocessing pre = chosen.pre();
+        byte[] bnModel = chosen.bnModel();
+        BatchNormReestimation.Outcome bn = chosen.bn();
+        graph = bn.graph();
+        Head adapted = chosen.adapted();
+        double heldOutAfter = chosen.heldOut();
 
         double accBefore = Double.NaN;
         int[] y = null;
@@ -199,7 +220,7 @@ public final class Adaptation {
         }
         byte[] model = rewrite(graph, adapted).toBytes();
         Map<String, Object> report = report(frames.size(), lab.size(), driftBefore, heldOutBefore, heldOutAfter,
-                accBefore, bn, input);
+                accBefore, bn, input, choice);
         // the adapted package's own view of the frames, for the in-sample score after
         ModelPackage pkg = PackageWriter.write(out, model, report, (modelSha, reportSha) -> manifest(modelSha,
                 reportSha, pre));
@@ -498,8 +519,8 @@ public final class Adaptation {
 
     @SuppressWarnings("unchecked")
     private Map<String, Object> report(int frames, int labelled, double driftBefore, double heldOutBefore,
-            double heldOutAfter, double accBefore, BatchNormReestimation.Outcome bn, InputAlignment input)
-            throws IOException {
+            double heldOutAfter, double accBefore, BatchNormReestimation.Outcome bn, InputAlignment input,
+            Map<String, Object> choice) throws IOException {
         Map<String, Object> rep = ModelPackage.json().readValue(
                 source.dir().resolve(ModelPackage.REPORT).toFile(), LinkedHashMap.class);
         Map<String, Object> a = new LinkedHashMap<>();
@@ -518,6 +539,8 @@ public final class Adaptation {
         bnReport.put("note", "running mean and variance of the BatchNormalization nodes of the trainable suffix,"
                 + " from every frame (the held-out drift figure uses them too)");
         a.put("batchNorm", bnReport);
+        a.put("inputMode", options.input());
+        a.put("inputChoice", choice);
         a.put("input", input == null ? null : input.report(source.preprocessing()));
         a.put("note", "the operating point and validation figures are the source package's, measured before the"
                 + " change of condition; evaluate the adapted package on labelled frames of the new condition");
@@ -546,10 +569,40 @@ public final class Adaptation {
         }
     }
 
+    /**
+     * One way of adapting: the frames normalised by {@code pre}, the suffix's BatchNorm re-estimated on them, the
+     * head's standardisation aligned on the features they give.
+     *
+     * @param heldOut drift score of half the frames with the alignment from the other half (NaN below 20 frames)
+     * @param score what candidates are compared by: {@code heldOut}, or the in-sample score below 20 frames
+     */
+    private record Candidate(Preprocessing pre, BatchNormReestimation.Outcome bn, byte[] bnModel, Head adapted,
+            double heldOut, double score) {}
+
+    private Candidate candidate(OnnxGraph graph, Head head, Preprocessing pre, List<Path> frames, Run before,
+            String what) {
+        BatchNormReestimation.Outcome bn = BatchNormReestimation.reestimate(graph,
+                BatchNormReestimation.suffixBatchNorms(graph, source.manifest().training().cut()), pre, frames, log);
+        byte[] bnModel = bn.nodes().isEmpty() ? null : bn.graph().toBytes();
+        Run base = bnModel == null && pre.equals(source.preprocessing()) ? before : run(pre, bnModel, frames,
+                "features after the new normalisation (" + what + ")");
+        float[][] f = unstandardise(base, head);
+        Head adapted = apply(head, alignment(f, head, allIndices(f.length)));
+        double heldOut = Double.NaN;
+        if (frames.size() >= 20) {
+            // honest figure: statistics from one half, the score on the other
+            int[][] halves = halves(f.length);
+            Head fromA = apply(head, alignment(f, head, halves[0]));
+            heldOut = meanScore(standardise(pick(f, halves[1]), fromA));
+        }
+        double score = Double.isNaN(heldOut) ? meanScore(standardise(f, adapted)) : heldOut;
+        return new Candidate(pre, bn, bnModel, adapted, heldOut, score);
+    }
+
     /** The input alignment for {@code frames}; null when it is off or the package keeps no training figures. */
     private InputAlignment inputAlignment(List<Path> frames) {
         Manifest.InputFigures ref = source.manifest().output().drift().input();
-        if (!options.input()) {
+        if (options.input().equals("off")) {
             return null;
         }
         if (ref == null) {

@@ -39,11 +39,12 @@ public final class AdaptCommand implements Callable<Integer> {
             + " good parts, as on a line; default) or all (the training set's mix of classes)")
     String reference = Adaptation.Options.defaults().reference();
 
-    @Option(names = "--input", paramLabel = "on|off", description = "re-estimate the input normalisation too (per"
-            + " channel mean and std, so that the frames reach the network with the training images' mean and spread:"
-            + " undoes a change of exposure, gain or white balance); on by default, for packages that keep their"
-            + " training images' figures")
-    String input = "on";
+    @Option(names = "--input", paramLabel = "auto|on|off", description = "re-estimate the input normalisation too"
+            + " (per channel mean and std, so that the frames reach the network with the training images' mean and"
+            + " spread: undoes a change of exposure, gain or white balance): auto (default) tries with and without"
+            + " and keeps the one whose drift score on frames not used for the statistics is lower; for packages"
+            + " that keep their training images' figures")
+    String input = "auto";
 
     @Option(names = "--progress", paramLabel = "text|json", description = "progress as text for a person (default)"
             + " or as one JSON object a line for a program (the service reads it)")
@@ -58,11 +59,8 @@ public final class AdaptCommand implements Callable<Integer> {
         ModelPackage pkg = ModelPackage.open(model);
         List<Path> frames = images(data);
         ImageDataset lab = labelled == null ? null : ImageDataset.scan(labelled, 1);
-        if (!input.equals("on") && !input.equals("off")) {
-            throw new VigilException("--input must be on or off, found '" + input + "'");
-        }
         Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference(reference)
-                .withInput(input.equals("on")),
+                .withInput(input),
                 System.err).adapt(frames, lab, out);
         System.out.printf(Locale.ROOT, "adapted package %s (id %s) from %s on %d frames%n", out,
                 r.pkg().manifest().id(), pkg.manifest().id(), r.frames());

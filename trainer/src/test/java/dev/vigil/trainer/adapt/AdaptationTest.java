@@ -63,7 +63,8 @@ class AdaptationTest {
     @Test
     void adaptingToDarkerFramesBringsTheirDriftScoreDown() throws Exception {
         List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
-        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all").withInput("on"),
+                QUIET)
                 .adapt(frames, null, tmp.resolve("adapted"));
         assertEquals(40, r.frames());
         assertTrue(r.heldOutBefore() > 2 * r.heldOutAfter(), "drift on frames not used for the statistics: "
@@ -88,10 +89,26 @@ class AdaptationTest {
     }
 
     @Test
+    void automaticallyTheInputAlignmentIsKeptWhenItBringsTheFramesNearer() throws Exception {
+        List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
+        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+                .adapt(frames, null, tmp.resolve("auto"));
+        var a = ModelPackage.json().readTree(r.pkg().dir().resolve(ModelPackage.REPORT).toFile()).at("/adaptation");
+        assertEquals("auto", a.at("/inputMode").asText());
+        double with = a.at("/inputChoice/scoreWithInput").asDouble();
+        double without = a.at("/inputChoice/scoreFeaturesOnly").asDouble();
+        boolean applied = a.at("/inputChoice/applied").asBoolean();
+        assertEquals(with <= without, applied, a.toString());
+        assertEquals(applied, !r.pkg().preprocessing().equals(pkg.preprocessing()), a.toString());
+        assertEquals(applied, !a.at("/input").isNull(), a.toString());
+        assertEquals(Math.min(with, without), r.heldOutAfter(), 1e-9, "the kept one's score is the one reported");
+    }
+
+    @Test
     void withoutTheInputAlignmentTheNormalisationStaysAndOnlyTheFeaturesMove() throws Exception {
         List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
         Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference("all")
-                .withInput(false), QUIET).adapt(frames, null, tmp.resolve("features-only"));
+                .withInput("off"), QUIET).adapt(frames, null, tmp.resolve("features-only"));
         assertEquals(pkg.preprocessing(), r.pkg().preprocessing());
         assertTrue(r.heldOutAfter() < r.heldOutBefore(), r.heldOutBefore() + " -> " + r.heldOutAfter());
         String report = Files.readString(r.pkg().dir().resolve(ModelPackage.REPORT));
@@ -167,7 +184,8 @@ class AdaptationTest {
         long all = source.nodes().stream().filter(n -> n.getOpType().equals("BatchNormalization")).count();
         assertTrue(!suffix.isEmpty() && suffix.size() < all, suffix.size() + " of " + all + " in the suffix");
         List<Path> frames = ImageDataset.scan(darkTrain, 1).images().stream().map(LabelledImage::path).toList();
-        Adaptation.Result r = new Adaptation(bnPkg, Adaptation.Options.defaults().withReference("all"), QUIET)
+        Adaptation.Result r = new Adaptation(bnPkg, Adaptation.Options.defaults().withReference("all").withInput("on"),
+                QUIET)
                 .adapt(frames, null, tmp.resolve("bn-adapted"));
         var report = ModelPackage.json().readTree(r.pkg().dir().resolve(ModelPackage.REPORT).toFile());
         assertEquals(suffix.size(), report.at("/adaptation/batchNorm/nodes").size(), report.toString());

@@ -50,8 +50,8 @@ final class AdaptBenchmark {
                 + " cost that adapt won back; alarm = share of %d-frame windows whose drift score reached %.1f over"
                 + " a shuffled replay of the test set; score = mean window score (about 1 = like the training"
                 + " parts)%n", window, threshold);
-        System.out.printf("%-8s %4s %-4s %-24s %8s %8s %8s %10s %8s %8s %8s %9s%n", "data", "k", "draw", "shift",
-                "acc", "adapted", "+5/cls", "recovered", "alarm", "score", "max/min", "adaptScore");
+        System.out.printf("%-8s %4s %-4s %-24s %8s %8s %8s %10s %8s %8s %8s %9s %5s%n", "data", "k", "draw", "shift",
+                "acc", "adapted", "+5/cls", "recovered", "alarm", "score", "max/min", "adaptScore", "input");
     }
 
     /** One dataset: train on {@code train}, measure on {@code test}. */
@@ -68,7 +68,7 @@ final class AdaptBenchmark {
         List<LabelledImage> testImages = shuffled(ImageDataset.scan(test, 1), draw);
         ImageDataset testSet = ImageDataset.scan(test, 1);
         Measured clean = measure(pkg, testSet.classes(), testImages);
-        print(name, k, draw, "none", clean.accuracy(), Double.NaN, Double.NaN, Double.NaN, clean, Double.NaN);
+        print(name, k, draw, "none", clean.accuracy(), Double.NaN, Double.NaN, Double.NaN, clean, Double.NaN, "");
         for (Shift s : Shift.values()) {
             Path shiftedTest = dir.resolve("test-" + s.name().toLowerCase(Locale.ROOT));
             Path shiftedTrain = dir.resolve("train-" + s.name().toLowerCase(Locale.ROOT));
@@ -89,17 +89,19 @@ final class AdaptBenchmark {
             Measured withLabels = measure(tuned, st.classes(), stImages);
             double cost = clean.accuracy() - before.accuracy();
             double recovered = cost <= 0 ? Double.NaN : (after.accuracy() - before.accuracy()) / cost;
+            // whether adapt (--input auto) kept the input normalisation it re-estimated
+            String input = adapted.preprocessing().equals(pkg.preprocessing()) ? "no" : "yes";
             print(name, k, draw, s.description(), before.accuracy(), after.accuracy(), withLabels.accuracy(),
-                    recovered, before, after.meanScore());
+                    recovered, before, after.meanScore(), input);
         }
         Folders.deleteTree(dir);
     }
 
     private void print(String name, int k, int draw, String shift, double acc, double adapted, double tuned,
-            double recovered, Measured m, double adaptedScore) {
-        System.out.println(String.format(Locale.ROOT, "%-8s %4d %-4d %-24s %8.4f %8s %8s %10s %8.3f %8.2f %8.2f %9s",
+            double recovered, Measured m, double adaptedScore, String input) {
+        System.out.println(String.format(Locale.ROOT, "%-8s %4d %-4d %-24s %8.4f %8s %8s %10s %8.3f %8.2f %8.2f %9s %5s",
                 name, k, draw, shift, acc, f(adapted), f(tuned), f(recovered), m.alarmShare(), m.meanScore(),
-                shift.equals("none") ? m.maxScore() : m.minScore(), f(adaptedScore)));
+                shift.equals("none") ? m.maxScore() : m.minScore(), f(adaptedScore), input));
     }
 
     private static String f(double v) {

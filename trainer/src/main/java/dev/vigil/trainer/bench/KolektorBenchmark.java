@@ -118,7 +118,7 @@ final class KolektorBenchmark {
         return inside ? 0 : best;
     }
 
-    void run(List<String> configs, int draws, TrainOptions base) throws IOException {
+    void run(List<String> configs, int firstDraw, int draws, TrainOptions base) throws IOException {
         List<Item> items = items();
         int[] labels = items.stream().mapToInt(i -> i.defective() ? 0 : 1).toArray();
         int[] parts = dev.vigil.trainer.eval.Grouping.renumber(items.stream().mapToInt(Item::part).toArray());
@@ -132,7 +132,7 @@ final class KolektorBenchmark {
         for (int c = 0; c < configs.size(); c++) {
             rows[c] = new ArrayList<>();
         }
-        for (int d = 0; d < draws; d++) {
+        for (int d = firstDraw; d < firstDraw + draws; d++) {
             int[][] split = GroupKFold.holdOut(labels, List.of("defective", "ok"), parts, 0.2, 1000L + d);
             Path train = work.resolve("kolektor-train-" + d);
             Path test = work.resolve("kolektor-test-" + d);

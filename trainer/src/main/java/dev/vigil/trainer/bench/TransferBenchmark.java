@@ -100,9 +100,9 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " rows report the mean, the standard deviation and the worst draw (default 3)")
     int draws = 3;
 
-    @Option(names = "--first-draw", description = "with --multitask or --adapt: number the draws from N (default 0), so"
-            + " that a later run adds draws N.. to an earlier run's 0..N-1 instead of repeating them (a draw's"
-            + " images and seed follow from its number)")
+    @Option(names = "--first-draw", description = "number the draws from N (default 0), so that a later run adds draws"
+            + " N.. to an earlier run's 0..N-1 instead of repeating them (a draw's images and seed follow from its"
+            + " number): long rows can be measured a draw at a time")
     int firstDraw = 0;
 
     @Option(names = "--adapt", description = "instead of the strategy table: for each dataset, the accuracy five"
@@ -194,7 +194,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         header();
         for (int k : neu == null ? List.<Integer>of() : neuK) {
             List<Path[]> splits = new ArrayList<>();
-            for (int d = 0; d < draws; d++) {
+            for (int d = firstDraw; d < firstDraw + draws; d++) {
                 Path test = dir.resolve("neu-test-" + d);
                 Path train = dir.resolve("neu-train-" + k + "-" + d);
                 draw(neu, d, List.of(new Selection(test, 0, 100), new Selection(train, 100, k)));
@@ -204,7 +204,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         }
         for (int k : casting == null ? List.<Integer>of() : castingK) {
             List<Path[]> splits = new ArrayList<>();
-            for (int d = 0; d < draws; d++) {
+            for (int d = firstDraw; d < firstDraw + draws; d++) {
                 Path train = dir.resolve("casting-train-" + k + "-" + d);
                 draw(casting.resolve("train"), d, List.of(new Selection(train, 0, k)));
                 splits.add(new Path[] {train, casting.resolve("test")});
@@ -213,7 +213,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         }
         if (kolektor != null) {
             TrainOptions k = base().withTargetRecall(kolektorTargetRecall);
-            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, draws, kolektorInput == null ? k
+            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, firstDraw, draws, kolektorInput == null ? k
                     : k.withGeometry(dev.vigil.trainer.train.InputGeometry.parse(kolektorInput)));
         }
         if (neu == null && casting == null) {
@@ -242,10 +242,11 @@ public final class TransferBenchmark implements Callable<Integer> {
             double[] total = new double[splits.size()];
             double[] ratio = new double[splits.size()];
             for (int d = 0; d < splits.size(); d++) {
-                Path out = dir.resolve("pkg-" + name + "-" + k + "-" + c + "-" + d);
+                int draw = firstDraw + d;
+                Path out = dir.resolve("pkg-" + name + "-" + k + "-" + c + "-" + draw);
                 Folders.deleteTree(out);
                 ImageDataset ds = ImageDataset.scan(splits.get(d)[0], 2);
-                try (TransferTrainer t = new TransferTrainer(bb, ds, o.withSeed(o.seed() + d), dir.resolve("features"),
+                try (TransferTrainer t = new TransferTrainer(bb, ds, o.withSeed(o.seed() + draw), dir.resolve("features"),
                         log)) {
                     TrainingResult r = t.train();
                     ModelPackage pkg = new ModelExporter(t).write(out);
@@ -257,7 +258,7 @@ public final class TransferBenchmark implements Callable<Integer> {
                     ratio[d] = r.prefixSecondsOriginal() < 1e-3 ? Double.NaN
                             : r.totalSeconds() / r.prefixSecondsOriginal();
                     System.out.println(String.format(Locale.ROOT,
-                            "%-8s %4d %-11s %4d %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s", name, k, c, d,
+                            "%-8s %4d %-11s %4d %8.4f %8.4f %8s %8s %7.1f %7.1f %7.1f %6s", name, k, c, draw,
                             m.accuracy(), m.balancedAccuracy(), pct(m.defectRecall()), pct(m.falseRejectRate()),
                             r.prefixSecondsOriginal(), r.prefixSeconds(), r.totalSeconds(), Double.isNaN(ratio[d])
                                     ? "-" : String.format(Locale.ROOT, "%.2f", ratio[d])));

@@ -56,12 +56,12 @@ public final class AdaptCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         dev.vigil.trainer.util.Progress.mode(progress, "adapt");
+        // the options first: a wrong value is named before any file is read
+        Adaptation.Options options = Adaptation.Options.defaults().withReference(reference).withInput(input);
         ModelPackage pkg = ModelPackage.open(model);
         List<Path> frames = images(data);
         ImageDataset lab = labelled == null ? null : ImageDataset.scan(labelled, 1);
-        Adaptation.Result r = new Adaptation(pkg, Adaptation.Options.defaults().withReference(reference)
-                .withInput(input),
-                System.err).adapt(frames, lab, out);
+        Adaptation.Result r = new Adaptation(pkg, options, System.err).adapt(frames, lab, out);
         System.out.printf(Locale.ROOT, "adapted package %s (id %s) from %s on %d frames%n", out,
                 r.pkg().manifest().id(), pkg.manifest().id(), r.frames());
         System.out.printf(Locale.ROOT, "  drift score (about 1 = like the training parts): %.2f before, %.2f after"

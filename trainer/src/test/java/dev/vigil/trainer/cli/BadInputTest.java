@@ -59,6 +59,15 @@ class BadInputTest {
     }
 
     @Test
+    void adaptNamesAWrongInputModeBeforeReadingAnything() {
+        Run r = run(new AdaptCommand(), "--model", tmp.resolve("no-such-package").toString(), "--data",
+                tmp.toString(), "--out", tmp.resolve("out").toString(), "--input", "maybe");
+        assertEquals(1, r.code());
+        assertEquals("vigil adapt: --input must be auto (the input normalisation is re-estimated when that brings the"
+                + " frames nearer the training images), on or off, found 'maybe'", r.line());
+    }
+
+    @Test
     void missingDataFolder() {
         Run r = train("--data", tmp.resolve("nope").toString(), "--backbone", "squeezenet1.1-fp16", "--out",
                 tmp.resolve("out").toString());

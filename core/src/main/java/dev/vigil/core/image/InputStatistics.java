@@ -79,14 +79,19 @@ public final class InputStatistics {
         if (images == 0) {
             throw new IllegalStateException("no images added");
         }
+        return fromMoments(sum, sumSq, images);
+    }
+
+    /** Mean and standard deviation per channel from sums of values and of their squares over {@code n}. */
+    private static Channels fromMoments(double[] sum, double[] sumSq, double n) {
         float[] mean = new float[3];
         float[] std = new float[3];
         for (int c = 0; c < 3; c++) {
-            double m = sum[c] / images;
+            double m = sum[c] / n;
             mean[c] = (float) m;
-            std[c] = (float) Math.sqrt(Math.max(0, sumSq[c] / images - m * m));
+            std[c] = (float) Math.sqrt(Math.max(0, sumSq[c] / n - m * m));
         }
-        return new Channels(mean, std, images);
+        return new Channels(mean, std, (int) n);
     }
 
     /** Pixel-unit figures as the network receives them under {@code p}: {@code (v * scale - mean) / std}. */
@@ -119,14 +124,7 @@ public final class InputStatistics {
         if (n == 0) {
             throw new IllegalArgumentException("no images behind the figures to pool");
         }
-        float[] mean = new float[3];
-        float[] std = new float[3];
-        for (int c = 0; c < 3; c++) {
-            double m = s[c] / n;
-            mean[c] = (float) m;
-            std[c] = (float) Math.sqrt(Math.max(0, s2[c] / n - m * m));
-        }
-        return new Channels(mean, std, (int) n);
+        return fromMoments(s, s2, n);
     }
 
     /**

@@ -168,21 +168,21 @@ public final class Adaptation {
         // first the input normalisation takes the frames to the training images' per-channel figures, then the
         // BatchNorm layers of the trainable suffix (if any) take the new frames' statistics; the head's
         // standardisation is then aligned on the features they give
-        InputAlignment input = inputAlignment(frames);
+        InputAlignment aligned = inputAlignment(frames);
         double heldOutBefore = frames.size() >= 20 ? meanScore(pick(before.drift(), halves(frames.size())[1]))
                 : Double.NaN;
         double driftBefore = meanScore(before.drift());
         Candidate chosen;
         Map<String, Object> choice = null;
-        if (input == null) {
-            chosen = candidate(graph, head, source.preprocessing(), frames, before, "features");
+        if (aligned == null) {
+            chosen = candidate(graph, head, null, frames, before);
         } else if (options.input().equals("on")) {
-            chosen = candidate(graph, head, input.pre(), frames, before, "input and features");
+            chosen = candidate(graph, head, aligned, frames, before);
         } else {
             // auto: both, and the one whose frames end up nearer the training images' features (the held-out drift
             // score, from unlabelled frames alone) is kept
-            Candidate withInput = candidate(graph, head, input.pre(), frames, before, "input and features");
-            Candidate featuresOnly = candidate(graph, head, source.preprocessing(), frames, before, "features");
+            Candidate withInput = candidate(graph, head, aligned, frames, before);
+            Candidate featuresOnly = candidate(graph, head, null, frames, before);
             boolean keep = withInput.score() <= featuresOnly.score();
             chosen = keep ? withInput : featuresOnly;
             choice = new LinkedHashMap<>();
@@ -191,13 +191,8 @@ public final class Adaptation {
             choice.put("applied", keep);
             log.printf(Locale.ROOT, "input normalisation: drift score %.2f with it, %.2f without: %s%n",
                     withInput.score(), featuresOnly.score(), keep ? "applied" : "left as it was");
-            if (!keep) {
-                input = null;
-            }
         }
-        if (input != null && !chosen.pre().equals(input.pre())) {
-            throw new IllegalStateException("input alignment chosen without its normalisation");
-        }
+        InputAlignment input = chosen.input();
         Preprocessing pre = chosen.pre();
         byte[] bnModel = chosen.bnModel();
         BatchNormReestimation.Outcome bn = chosen.bn();
@@ -576,11 +571,13 @@ public final class Adaptation {
      * @param heldOut drift score of half the frames with the alignment from the other half (NaN below 20 frames)
      * @param score what candidates are compared by: {@code heldOut}, or the in-sample score below 20 frames
      */
-    private record Candidate(Preprocessing pre, BatchNormReestimation.Outcome bn, byte[] bnModel, Head adapted,
-            double heldOut, double score) {}
+    private record Candidate(InputAlignment input, Preprocessing pre, BatchNormReestimation.Outcome bn,
+            byte[] bnModel, Head adapted, double heldOut, double score) {}
 
-    private Candidate candidate(OnnxGraph graph, Head head, Preprocessing pre, List<Path> frames, Run before,
-            String what) {
+    /** {@code input}: the input alignment to adapt with, null to keep the source's normalisation. */
+    private Candidate candidate(OnnxGraph graph, Head head, InputAlignment input, List<Path> frames, Run before) {
+        Preprocessing pre = input == null ? source.preprocessing() : input.pre();
+        String what = input == null ? "features" : "input and features";
         BatchNormReestimation.Outcome bn = BatchNormReestimation.reestimate(graph,
                 BatchNormReestimation.suffixBatchNorms(graph, source.manifest().training().cut()), pre, frames, log);
         byte[] bnModel = bn.nodes().isEmpty() ? null : bn.graph().toBytes();
@@ -596,7 +593,7 @@ public final class Adaptation {
             heldOut = meanScore(standardise(pick(f, halves[1]), fromA));
         }
         double score = Double.isNaN(heldOut) ? meanScore(standardise(f, adapted)) : heldOut;
-        return new Candidate(pre, bn, bnModel, adapted, heldOut, score);
+        return new Candidate(input, pre, bn, bnModel, adapted, heldOut, score);
     }
 
     /** The input alignment for {@code frames}; null when it is off or the package keeps no training figures. */

@@ -481,8 +481,8 @@ public final class TransferTrainer implements AutoCloseable {
             return null;
         }
         int folds = splits.size();
-        LearningCurve.Plan p = LearningCurve.plan(splits.stream().map(tv -> tv.get(0)).toList(), strata, labels, dataset.classes(), groups,
-                options.seed());
+        List<int[]> foldTrain = splits.stream().map(tv -> tv.get(0)).toList();
+        LearningCurve.Plan p = LearningCurve.plan(foldTrain, strata, labels, dataset.classes(), groups, options.seed());
         for (String s : p.skipped()) {
             log.printf(Locale.ROOT, "learning curve: %s, left out%n", s);
         }

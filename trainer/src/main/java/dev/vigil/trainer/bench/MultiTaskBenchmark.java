@@ -11,7 +11,6 @@ import dev.vigil.core.image.Preprocessing;
 import dev.vigil.core.image.Variant;
 import dev.vigil.core.model.Manifest;
 import dev.vigil.core.model.ModelPackage;
-import dev.vigil.trainer.anomaly.AnomalyOptions;
 import dev.vigil.trainer.backbone.Backbone;
 import dev.vigil.trainer.combined.PackageTraining;
 import dev.vigil.trainer.data.ImageDataset;
@@ -46,7 +45,10 @@ import java.util.stream.Stream;
  * <p>Per draw: {@code k} training images per (product, verdict) cell. Casting: drawn from {@code train/{ok,defective}}
  * as the strategy table draws them ({@link TransferBenchmark#draw}); its test part is {@code test/} (all of it, or a
  * seeded subset per class). KolektorSDD has only 52 defective images, so its train and test folders are pooled and
- * split by commutator ({@link #kolektorSplit}): no commutator on both sides. Every package is then read back with
+ * split by commutator ({@link #kolektorSplit}): no commutator on both sides. The three packages train from label
+ * tables with the same rows in the same order (both columns for the multi model, one each for the separate ones), so
+ * that they differ in their heads only: the listing order seeds the held-out split and the shuffles, and moves a
+ * model's accuracy by as much as the heads might. Every package is then read back with
  * ONNX Runtime and measured on the same test images: verdict accuracy, balanced accuracy, defect recall and false
  * rejects at the package's own operating point (overall and per product), product accuracy, and the serving cost
  * side by side in one process (batch 1, after a warm-up, the models' runs interleaved, median of repetitions).
@@ -54,6 +56,8 @@ import java.util.stream.Stream;
 final class MultiTaskBenchmark {
     static final String CASTING = "casting";
     static final String KOLEKTOR = "kolektor";
+    /** The product head's (and the product model's) column. */
+    static final String PRODUCT = "product";
     /** Share of KolektorSDD's defective images that may train (the rest are its test part). */
     static final double KOLEKTOR_TRAIN_SHARE = 0.6;
     /** Images behind the serving-cost figure (half casting, half KolektorSDD test images). */
@@ -219,15 +223,15 @@ final class MultiTaskBenchmark {
         options = options.withGeometry(geometry(train));
         progress("draw %d: input %s for all three models", d, options.geometry());
 
-        // the three packages; the order rotates with the draw so that no model always pays the cold feature cache
-        Path csv = dir.resolve("labels.csv");
-        List<String> lines = new ArrayList<>(List.of("file,product,verdict"));
-        for (Image img : train) {
-            lines.add(csvCell(img.file().toAbsolutePath().toString()) + "," + img.product() + "," + img.verdict());
-        }
-        Files.write(csv, lines);
-        Path verdictDir = link(train, dir.resolve("by-verdict"), true);
-        Path productDir = link(train, dir.resolve("by-product"), false);
+        // the three packages, each from a label table with the same rows in the same order (the multi model's has
+        // both columns, the separate models' one each): the listing order seeds the held-out split and the epochs'
+        // shuffles, and on these ~180 images the order alone moves a model's verdict accuracy by up to 3 points, so
+        // the models differ in their heads only. The order of training rotates with the draw so that no model
+        // always pays the cold feature cache.
+        Map<String, Path> tables = new LinkedHashMap<>();
+        tables.put("multi", labelTable(train, dir.resolve("labels.csv"), true, true));
+        tables.put("verdict", labelTable(train, dir.resolve("labels-verdict.csv"), false, true));
+        tables.put("product", labelTable(train, dir.resolve("labels-product.csv"), true, false));
         Map<String, ModelPackage> pkgs = new LinkedHashMap<>();
         Row[] rows = new Row[MODELS.size()];
         for (int i = 0; i < MODELS.size(); i++) {
@@ -236,18 +240,10 @@ final class MultiTaskBenchmark {
             rows[m] = new Row();
             progress("draw %d: training the %s model", d, model);
             long t0 = System.nanoTime();
-            Path out = dir.resolve("pkg-" + model);
-            PackageTraining.Built built = switch (model) {
-                case "multi" -> {
-                    LabelTable table = LabelTable.read(csv);
-                    Heads heads = Heads.of(table, Heads.DEFAULT_VERDICT);
-                    yield PackageTraining.trainMultiTask(backbone, heads.dataset(table), heads, options,
-                            work.resolve("features"), out, log);
-                }
-                default -> PackageTraining.train(PackageTraining.Kind.SUPERVISED, backbone,
-                        ImageDataset.scan(model.equals("verdict") ? verdictDir : productDir, 2), options,
-                        AnomalyOptions.defaults(), work.resolve("features"), out, log);
-            };
+            LabelTable table = LabelTable.read(tables.get(model));
+            Heads heads = Heads.of(table, model.equals("product") ? PRODUCT : Heads.DEFAULT_VERDICT);
+            PackageTraining.Built built = PackageTraining.trainMultiTask(backbone, heads.dataset(table), heads,
+                    options, work.resolve("features"), dir.resolve("pkg-" + model), log);
             rows[m].trainSeconds = (System.nanoTime() - t0) / 1e9;
             rows[m].fitSeconds = built.supervised().trainSeconds();
             pkgs.put(model, built.pkg());
@@ -354,14 +350,16 @@ final class MultiTaskBenchmark {
         return out;
     }
 
-    /** {@code images} linked into one folder per verdict ({@code byVerdict}) or per product. */
-    private static Path link(List<Image> images, Path dir, boolean byVerdict) throws IOException {
+    /** A label table of {@code images} with a {@code product} column, a {@code verdict} column or both. */
+    private static Path labelTable(List<Image> images, Path csv, boolean product, boolean verdict)
+            throws IOException {
+        List<String> lines = new ArrayList<>();
+        lines.add("file" + (product ? "," + PRODUCT : "") + (verdict ? "," + Heads.DEFAULT_VERDICT : ""));
         for (Image img : images) {
-            Path d = Files.createDirectories(dir.resolve(byVerdict ? img.verdict() : img.product()));
-            Files.createSymbolicLink(d.resolve(img.product() + "-" + img.file().getFileName()),
-                    img.file().toAbsolutePath());
+            lines.add(csvCell(img.file().toAbsolutePath().toString()) + (product ? "," + img.product() : "")
+                    + (verdict ? "," + img.verdict() : ""));
         }
-        return dir;
+        return Files.write(csv, lines);
     }
 
     /** A package's model in ONNX Runtime, as the service loads it; its outputs read by name. */
@@ -389,7 +387,7 @@ final class MultiTaskBenchmark {
             String probs = m.output() == null || m.output().tensor() == null ? session.getOutputNames().iterator()
                     .next() : m.output().tensor();
             if (multiTask) {
-                Manifest.Head head = m.output().otherHeads().stream().filter(h -> h.name().equals("product"))
+                Manifest.Head head = m.output().otherHeads().stream().filter(h -> h.name().equals(PRODUCT))
                         .findFirst().orElseThrow(() -> new VigilException(pkg.dir() + ": no product head"));
                 verdictTensor = probs;
                 verdictLabels = m.labels();

@@ -118,7 +118,32 @@ final class KolektorBenchmark {
         return inside ? 0 : best;
     }
 
-    void run(List<String> configs, int firstDraw, int draws, TrainOptions base) throws IOException {
+    /**
+     * The training images of a draw cut to at most {@code k} per class ({@code k <= 0}: all of them): each class's
+     * images are shuffled with {@code seed} and the first k kept, so a draw's smaller set is part of its larger one,
+     * and a class with fewer than k images keeps them all. The order of {@code train} is kept.
+     */
+    static int[] subset(int[] train, int[] labels, int k, long seed) {
+        if (k <= 0) {
+            return train.clone();
+        }
+        java.util.Map<Integer, List<Integer>> byClass = new java.util.TreeMap<>();
+        for (int i : train) {
+            byClass.computeIfAbsent(labels[i], c -> new ArrayList<>()).add(i);
+        }
+        java.util.Set<Integer> keep = new java.util.HashSet<>();
+        for (List<Integer> members : byClass.values()) {
+            java.util.Collections.shuffle(members, new java.util.Random(seed));
+            keep.addAll(members.subList(0, Math.min(k, members.size())));
+        }
+        return Arrays.stream(train).filter(keep::contains).toArray();
+    }
+
+    /**
+     * Runs each configuration for each k (labelled training images per class, drawn from the draw's training
+     * commutators; 0 = all) and draw.
+     */
+    void run(List<String> configs, List<Integer> ks, int firstDraw, int draws, TrainOptions base) throws IOException {
         List<Item> items = items();
         int[] labels = items.stream().mapToInt(i -> i.defective() ? 0 : 1).toArray();
         int[] parts = dev.vigil.trainer.eval.Grouping.renumber(items.stream().mapToInt(Item::part).toArray());
@@ -126,37 +151,49 @@ final class KolektorBenchmark {
         System.out.printf(Locale.ROOT, "KolektorSDD: %d images (%d defective) of %d commutators; each draw holds out"
                 + " 20%% of the commutators%n", items.size(), Arrays.stream(labels).filter(l -> l == 0).count(),
                 dev.vigil.trainer.eval.Grouping.count(parts));
-        System.out.printf("%-10s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "draw", "AUROC",
+        System.out.printf("%-10s %4s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "draw", "AUROC",
                 "recall", "FRR", "promise", "lower95", "hits", "nDef", "train s", "ms/img", "p99 ms", "RSS MiB");
-        List<double[]>[] rows = new List[configs.size()];
-        for (int c = 0; c < configs.size(); c++) {
-            rows[c] = new ArrayList<>();
+        List<double[]>[][] rows = new List[ks.size()][configs.size()];
+        for (int j = 0; j < ks.size(); j++) {
+            for (int c = 0; c < configs.size(); c++) {
+                rows[j][c] = new ArrayList<>();
+            }
         }
         for (int d = firstDraw; d < firstDraw + draws; d++) {
             int[][] split = GroupKFold.holdOut(labels, List.of("defective", "ok"), parts, 0.2, 1000L + d);
-            Path train = work.resolve("kolektor-train-" + d);
             Path test = work.resolve("kolektor-test-" + d);
-            link(items, split[0], train);
             link(items, split[1], test);
-            for (int c = 0; c < configs.size(); c++) {
-                double[] row = runOne(configs.get(c), base.withSeed(base.seed() + d), train, items, split[1],
-                        work.resolve("pkg-kolektor-" + configs.get(c) + "-" + d));
-                rows[c].add(row);
-                print(configs.get(c), Integer.toString(d), row);
+            for (int j = 0; j < ks.size(); j++) {
+                int k = ks.get(j);
+                Path train = work.resolve("kolektor-train-" + kName(k) + "-" + d);
+                link(items, subset(split[0], labels, k, 2000L + d), train);
+                for (int c = 0; c < configs.size(); c++) {
+                    double[] row = runOne(configs.get(c), base.withSeed(base.seed() + d), train, items, split[1],
+                            work.resolve("pkg-kolektor-" + configs.get(c) + "-" + kName(k) + "-" + d));
+                    rows[j][c].add(row);
+                    print(configs.get(c), kName(k), Integer.toString(d), row);
+                }
             }
         }
         System.out.println("summary (means over draws; AUROC sd in brackets):");
-        for (int c = 0; c < configs.size(); c++) {
-            double[] mean = new double[rows[c].get(0).length];
-            for (double[] r : rows[c]) {
-                for (int i = 0; i < mean.length; i++) {
-                    mean[i] += r[i] / rows[c].size();
+        for (int j = 0; j < ks.size(); j++) {
+            for (int c = 0; c < configs.size(); c++) {
+                List<double[]> rs = rows[j][c];
+                double[] mean = new double[rs.get(0).length];
+                for (double[] r : rs) {
+                    for (int i = 0; i < mean.length; i++) {
+                        mean[i] += r[i] / rs.size();
+                    }
                 }
+                double sd = Math.sqrt(rs.stream().mapToDouble(r -> (r[0] - mean[0]) * (r[0] - mean[0])).sum()
+                        / Math.max(1, rs.size() - 1));
+                print(configs.get(c), kName(ks.get(j)), String.format(Locale.ROOT, "(%.3f)", sd), mean);
             }
-            double sd = Math.sqrt(rows[c].stream().mapToDouble(r -> (r[0] - mean[0]) * (r[0] - mean[0])).sum()
-                    / Math.max(1, rows[c].size() - 1));
-            print(configs.get(c), String.format(Locale.ROOT, "(%.3f)", sd), mean);
         }
+    }
+
+    private static String kName(int k) {
+        return k <= 0 ? "all" : Integer.toString(k);
     }
 
     private static TrainOptions unknown(String config) {
@@ -164,9 +201,9 @@ final class KolektorBenchmark {
                 + " anomaly, or the strategies u0, u1, all, progressive[:E] with the pooled head)");
     }
 
-    private static void print(String config, String draw, double[] r) {
-        System.out.printf(Locale.ROOT, "%-10s %4s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.0f %7.1f %7.1f %7.1f %7.0f%n",
-                config, draw, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]);
+    private static void print(String config, String k, String draw, double[] r) {
+        System.out.printf(Locale.ROOT, "%-10s %4s %4s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.0f %7.1f %7.1f %7.1f %7.0f%n",
+                config, k, draw, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]);
     }
 
     private static void link(List<Item> items, int[] idx, Path dir) throws IOException {
@@ -187,6 +224,7 @@ final class KolektorBenchmark {
     private double[] runOne(String config, TrainOptions base, Path train, List<Item> items, int[] test, Path out)
             throws IOException {
         Folders.deleteTree(out);
+        TransferBenchmark.resetPeakRss();
         TrainOptions pooled = base.withHeadKind(HeadKind.POOLED);
         TrainOptions o = switch (config) {
             case "patch" -> base.withHeadKind(HeadKind.PATCH).withUnfreeze(0);

@@ -61,6 +61,11 @@ public final class TransferBenchmark implements Callable<Integer> {
             + " one makes the strategy rows (u1, all, progressive) affordable on a CPU")
     String kolektorInput;
 
+    @Option(names = "--kolektor-k", split = ",", description = "KolektorSDD training images per class, drawn from each"
+            + " draw's training commutators (default all; a class with fewer keeps all of its images: about 43 are"
+            + " defective)")
+    List<String> kolektorK = List.of("all");
+
     @Option(names = "--kolektor-target-recall", description = "the recall each KolektorSDD package's operating point"
             + " aims at (default 0.95, the issue's target; the trainer's own default is 0.99)")
     double kolektorTargetRecall = 0.95;
@@ -161,6 +166,7 @@ public final class TransferBenchmark implements Callable<Integer> {
         if (firstDraw < 0) {
             throw new dev.vigil.core.VigilException("--first-draw must be 0 or more, found " + firstDraw);
         }
+        List<Integer> kolektorKs = kolektorKs();
         if (multitask) {
             if (casting == null || kolektor == null) {
                 throw new dev.vigil.core.VigilException("--multitask needs --casting DIR and --kolektor DIR (the"
@@ -213,7 +219,8 @@ public final class TransferBenchmark implements Callable<Integer> {
         }
         if (kolektor != null) {
             TrainOptions k = base().withTargetRecall(kolektorTargetRecall);
-            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, firstDraw, draws, kolektorInput == null ? k
+            new KolektorBenchmark(bb, kolektor, dir, quiet).run(kolektorConfigs, kolektorKs, firstDraw, draws,
+                    kolektorInput == null ? k
                     : k.withGeometry(dev.vigil.trainer.train.InputGeometry.parse(kolektorInput)));
         }
         if (neu == null && casting == null) {
@@ -229,6 +236,29 @@ public final class TransferBenchmark implements Callable<Integer> {
         summaries.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssMiB());
         return 0;
+    }
+
+    /** {@code --kolektor-k} as numbers, 0 for {@code all}. */
+    List<Integer> kolektorKs() {
+        List<Integer> out = new ArrayList<>();
+        for (String v : kolektorK) {
+            if (v.trim().equalsIgnoreCase("all")) {
+                out.add(0);
+                continue;
+            }
+            try {
+                int k = Integer.parseInt(v.trim());
+                if (k > 0) {
+                    out.add(k);
+                    continue;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new dev.vigil.core.VigilException("--kolektor-k: '" + v + "' is neither a positive number of images"
+                    + " per class nor 'all'; give for example --kolektor-k 10,50,all");
+        }
+        return out;
     }
 
     private void runAll(Backbone bb, String name, int k, List<Path[]> splits, Path dir, PrintStream log)

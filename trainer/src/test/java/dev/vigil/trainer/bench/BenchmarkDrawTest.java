@@ -87,4 +87,30 @@ class BenchmarkDrawTest {
         assertTrue(e.getMessage().contains("has 60 images") && e.getMessage().contains("needs 70 per class"),
                 e.getMessage());
     }
+
+    @Test
+    void kolektorSubsetsAreCappedPerClassNestedAndReproducible() {
+        // 30 training images: indices 0..29, class 0 (defective) for the first 8, class 1 (ok) for the rest
+        int[] labels = new int[40];
+        for (int i = 8; i < labels.length; i++) {
+            labels[i] = 1;
+        }
+        int[] train = java.util.stream.IntStream.range(0, 30).toArray();
+        int[] five = KolektorBenchmark.subset(train, labels, 5, 7);
+        int[] ten = KolektorBenchmark.subset(train, labels, 10, 7);
+        assertEquals(5, java.util.Arrays.stream(five).filter(i -> labels[i] == 0).count());
+        assertEquals(5, java.util.Arrays.stream(five).filter(i -> labels[i] == 1).count());
+        assertEquals(8, java.util.Arrays.stream(ten).filter(i -> labels[i] == 0).count(),
+                "a class with fewer than k keeps all of its images");
+        assertEquals(10, java.util.Arrays.stream(ten).filter(i -> labels[i] == 1).count());
+        Set<Integer> tenSet = new HashSet<>();
+        java.util.Arrays.stream(ten).forEach(tenSet::add);
+        assertTrue(java.util.Arrays.stream(five).allMatch(tenSet::contains), "k=5 is part of k=10 in the same draw");
+        assertTrue(java.util.Arrays.stream(ten).allMatch(i -> i < 30), "only training images are drawn");
+        assertEquals(java.util.Arrays.toString(five), java.util.Arrays.toString(KolektorBenchmark.subset(train, labels,
+                5, 7)), "the same seed draws the same images");
+        assertNotEquals(java.util.Arrays.toString(ten), java.util.Arrays.toString(KolektorBenchmark.subset(train,
+                labels, 10, 8)), "another draw draws other images");
+        assertEquals(30, KolektorBenchmark.subset(train, labels, 0, 7).length, "k <= 0 keeps every training image");
+    }
 }

@@ -151,7 +151,7 @@ final class KolektorBenchmark {
         System.out.printf(Locale.ROOT, "KolektorSDD: %d images (%d defective) of %d commutators; each draw holds out"
                 + " 20%% of the commutators%n", items.size(), Arrays.stream(labels).filter(l -> l == 0).count(),
                 dev.vigil.trainer.eval.Grouping.count(parts));
-        System.out.printf("%-10s %4s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "draw", "AUROC",
+        System.out.printf("%-10s %4s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "k", "draw", "AUROC",
                 "recall", "FRR", "promise", "lower95", "hits", "nDef", "train s", "ms/img", "p99 ms", "RSS MiB");
         List<double[]>[][] rows = new List[ks.size()][configs.size()];
         for (int j = 0; j < ks.size(); j++) {

@@ -40,5 +40,7 @@ mqtt: { url: tcp://127.0.0.1:1883 }
 storage: { dir: $work/data }
 web: { port: ${VIGIL_PORT:-8080} }
 YAML
-echo "demo: serving with $work/vigil.yml -> http://localhost:${VIGIL_PORT:-8080}/api/status" >&2
+echo "demo: serving with $work/vigil.yml -> http://localhost:${VIGIL_PORT:-8080}/ (the labelling page)" >&2
+echo "demo: to log in, create an account in another terminal (it counts at once, no restart):" >&2
+echo "demo:   ./vigil user add --storage $work/data --role admin NAME" >&2
 exec ./vigil serve --config "$work/vigil.yml"

@@ -40,16 +40,72 @@ public final class AccountStore {
             .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
     private final Path file;
     private final List<Account> accounts = new ArrayList<>();
+    private static final System.Logger LOG = System.getLogger(AccountStore.class.getName());
+    /** {@link #stamp()} of the file the accounts were read from (or last saved to); null when there was none. */
+    private String loaded;
 
     public AccountStore(Path file) {
         this.file = file;
         if (Files.exists(file)) {
-            try {
-                accounts.addAll(JSON.readValue(file.toFile(), new TypeReference<List<Account>>() {}));
-            } catch (IOException e) {
-                throw new VigilException("accounts file " + file + " cannot be read (" + e.getMessage()
-                        + "); restore it from a backup or move it aside and add the admin again");
+            loaded = stamp();
+            accounts.addAll(read());
+        }
+    }
+
+    private List<Account> read() {
+        try {
+            return JSON.readValue(file.toFile(), new TypeReference<List<Account>>() {});
+        } catch (IOException e) {
+            throw new VigilException("accounts file " + file + " cannot be read (" + e.getMessage()
+                    + "); restore it from a backup or move it aside and add the admin again");
+        }
+    }
+
+    /** What identifies one version of the file: its inode (a save replaces it), modification time and size. */
+    private String stamp() {
+        try {
+            var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            return a.fileKey() + "/" + a.lastModifiedTime().toMillis() + "/" + a.size();
+        } catch (IOException e) {
+            return "absent";
+        }
+    }
+
+    /**
+     * Reads the file again when another process replaced it ({@code vigil user add|remove} while the service runs),
+     * so an account added, changed or removed there counts at the next login or request. A file that cannot be read
+     * keeps the accounts read before (logged once per version), so a broken edit never locks everyone out.
+     */
+    private synchronized void refresh() {
+        String now = stamp();
+        if (now.equals(loaded)) {
+            return;
+        }
+        String before = loaded;
+        loaded = now;
+        if (now.equals("absent")) {
+            if (before != null) {
+                LOG.log(System.Logger.Level.WARNING, "accounts file " + file + " is gone; keeping the "
+                        + accounts.size() + " accounts read before (add an admin again with vigil user add)");
             }
+            return;
+        }
+        try {
+            List<Account> fresh = read();
+            accounts.clear();
+            accounts.addAll(fresh);
+            LOG.log(System.Logger.Level.INFO, "accounts file " + file + " changed: " + fresh.size() + " accounts");
+        } catch (VigilException e) {
+            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; keeping the " + accounts.size()
+                    + " accounts read before");
+        }
+    }
+
+    /** The current role of {@code name}; empty when there is no such account (any more). */
+    public Optional<Role> role(String name) {
+        refresh();
+        synchronized (this) {
+            return accounts.stream().filter(x -> x.name().equals(name)).map(Account::role).findFirst();
         }
     }
 
@@ -64,6 +120,7 @@ public final class AccountStore {
                     + " characters");
         }
         Account a = new Account(name, role, PasswordHasher.hash(password), Instant.now());
+        refresh();
         accounts.removeIf(x -> x.name().equals(name));
         accounts.add(a);
         save();
@@ -71,6 +128,7 @@ public final class AccountStore {
     }
 
     public synchronized boolean remove(String name) throws IOException {
+        refresh();
         boolean removed = accounts.removeIf(x -> x.name().equals(name));
         if (removed) {
             save();
@@ -81,6 +139,7 @@ public final class AccountStore {
     /** The account when name and password match; empty otherwise (the same answer for an unknown name). */
     public Optional<Account> authenticate(String name, char[] password) {
         Optional<Account> a;
+        refresh();
         synchronized (this) {
             a = accounts.stream().filter(x -> x.name().equals(name)).findFirst();
         }
@@ -93,10 +152,12 @@ public final class AccountStore {
     private static final String DUMMY = PasswordHasher.hash("no such account".toCharArray());
 
     public synchronized List<Account> accounts() {
+        refresh();
         return List.copyOf(accounts);
     }
 
     public synchronized boolean hasAdmin() {
+        refresh();
         return accounts.stream().anyMatch(a -> a.role() == Role.ADMIN);
     }
 
@@ -108,5 +169,6 @@ public final class AccountStore {
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: nothing more to do
         }
+        loaded = stamp();
     }
 }

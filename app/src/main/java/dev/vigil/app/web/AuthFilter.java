@@ -31,7 +31,8 @@ import java.util.Set;
  *   <li>{@code /prometheus}, as {@code web.metrics} says: {@code loopback} (default: this machine only), {@code token}
  *       (a bearer token), {@code open} or {@code off}.</li>
  * </ul>
- * With a session, roles decide: a {@code viewer} may only read; state-changing methods need an operator or an admin
+ * A session whose account was removed or given another role since it began ({@code vigil user} on a running
+ * service) ends at its next request. With a session, roles decide: a {@code viewer} may only read; state-changing methods need an operator or an admin
  * and the session's CSRF token in {@link Sessions#CSRF_HEADER}; changing models, training and configuration needs
  * an admin ({@link #ADMIN_ONLY}), and so does reading the configuration ({@link #ADMIN_READS}); the similar labelled
  * examples shown while labelling need an operator or an admin ({@link #labellersOnly}). A refused request gets 401 or 403 with a JSON reason before
@@ -60,10 +61,12 @@ public class AuthFilter {
     }
 
     private final Sessions sessions;
+    private final AccountStore accounts;
     private final Provider<InspectionPipeline> pipeline;
 
-    public AuthFilter(Sessions sessions, Provider<InspectionPipeline> pipeline) {
+    public AuthFilter(Sessions sessions, AccountStore accounts, Provider<InspectionPipeline> pipeline) {
         this.sessions = sessions;
+        this.accounts = accounts;
         this.pipeline = pipeline;
     }
 
@@ -84,6 +87,12 @@ public class AuthFilter {
             return HttpResponse.unauthorized().body(Map.of("error", "log in first (POST /api/login)"));
         }
         Sessions.Session s = session.get();
+        if (!accounts.role(s.name()).equals(java.util.Optional.of(s.role()))) {
+            // removed or given another role with vigil user while logged in: that session ends here
+            sessions.remove(s.token());
+            return HttpResponse.unauthorized().body(Map.of("error", "the account '" + s.name() + "' was removed or"
+                    + " its role changed since this session began; log in again (POST /api/login)"));
+        }
         boolean read = READS.contains(method);
         if (!read) {
             String csrf = request.getHeaders().get(Sessions.CSRF_HEADER);

@@ -79,4 +79,28 @@ class AccountStoreTest {
         assertTrue(s.authenticate("admin", "install secret 1".toCharArray()).isPresent());
         assertEquals(1, s.accounts().size());
     }
+
+    @Test
+    void aRunningStoreSeesChangesMadeByAnotherProcessAndSurvivesABrokenFile() throws Exception {
+        Path f = tmp.resolve("accounts.json");
+        AccountStore serving = new AccountStore(f);
+        assertTrue(serving.accounts().isEmpty());
+        new AccountStore(f).put("anna", AccountStore.Role.ADMIN, "a long secret".toCharArray());
+        assertTrue(serving.authenticate("anna", "a long secret".toCharArray()).isPresent(),
+                "an account added by vigil user while the service runs logs in without a restart");
+        assertEquals(java.util.Optional.of(AccountStore.Role.ADMIN), serving.role("anna"));
+        new AccountStore(f).put("anna", AccountStore.Role.VIEWER, "a long secret".toCharArray());
+        assertEquals(java.util.Optional.of(AccountStore.Role.VIEWER), serving.role("anna"));
+        Files.writeString(f, "[{not json");
+        assertEquals(java.util.Optional.of(AccountStore.Role.VIEWER), serving.role("anna"),
+                "a broken file keeps the accounts read before");
+        VigilException e = assertThrows(VigilException.class, () -> new AccountStore(f));
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+        Files.delete(f);
+        new AccountStore(f).put("ben", AccountStore.Role.OPERATOR, "another secret".toCharArray());
+        assertTrue(serving.role("anna").isEmpty(), "anna is not in the new file");
+        assertEquals(java.util.Optional.of(AccountStore.Role.OPERATOR), serving.role("ben"));
+        serving.put("carl", AccountStore.Role.OPERATOR, "third secret!".toCharArray());
+        assertEquals(2, new AccountStore(f).accounts().size(), "a save keeps what another process added");
+    }
 }

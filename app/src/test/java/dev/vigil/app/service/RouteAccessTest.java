@@ -132,6 +132,32 @@ class RouteAccessTest {
             // a viewer reads what the page shows
             assertEquals(200, ApiClient.send("GET", url + "/api/status", null, viewer).statusCode());
             assertEquals(200, ApiClient.send("GET", url + "/api/samples", null, viewer).statusCode());
+
+            // vigil user on the running service: an account added there logs in at once; one removed, or given
+            // another role, loses its session at its next request
+            java.io.InputStream in = System.in;
+            try {
+                System.setIn(new java.io.ByteArrayInputStream("operator secret 2\n".getBytes()));
+                assertEquals(0, dev.vigil.app.Vigil.run("user", "add", "--storage", data.toString(), "--role",
+                        "operator", "--password-stdin", "bert"));
+                System.setIn(new java.io.ByteArrayInputStream("viewer secret 1\n".getBytes()));
+                assertEquals(0, dev.vigil.app.Vigil.run("user", "add", "--storage", data.toString(), "--role",
+                        "operator", "--password-stdin", "vera"));
+            } finally {
+                System.setIn(in);
+            }
+            assertEquals(0, dev.vigil.app.Vigil.run("user", "remove", "--storage", data.toString(), "olga"));
+            String[] bert = ServiceEndToEndTest.login(url, "bert", "operator secret 2");
+            assertEquals(200, ApiClient.send("GET", url + "/api/samples", null, bert).statusCode());
+            for (String[] gone : List.of(operator, viewer)) {
+                HttpResponse<String> r = ApiClient.send("GET", url + "/api/samples", null, gone);
+                assertEquals(401, r.statusCode(), r.body());
+                assertTrue(r.body().contains("removed or its role changed"), r.body());
+                assertEquals(401, ApiClient.send("GET", url + "/api/samples", null, gone).statusCode(),
+                        "the session is gone, not just refused once");
+            }
+            assertEquals(200, ApiClient.send("GET", url + "/api/status", null, admin).statusCode(),
+                    "the other sessions live on");
         } finally {
             ctx.close();
         }

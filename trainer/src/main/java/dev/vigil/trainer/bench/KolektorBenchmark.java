@@ -151,7 +151,7 @@ final class KolektorBenchmark {
         System.out.printf(Locale.ROOT, "KolektorSDD: %d images (%d defective) of %d commutators; each draw holds out"
                 + " 20%% of the commutators%n", items.size(), Arrays.stream(labels).filter(l -> l == 0).count(),
                 dev.vigil.trainer.eval.Grouping.count(parts));
-        System.out.printf("%-10s %4s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "k", "draw", "AUROC",
+        System.out.printf("%-11s %4s %4s %7s %7s %7s %7s %7s %7s %6s %7s %7s %7s %7s%n", "config", "k", "draw", "AUROC",
                 "recall", "FRR", "promise", "lower95", "hits", "nDef", "train s", "ms/img", "p99 ms", "RSS MiB");
         List<double[]>[][] rows = new List[ks.size()][configs.size()];
         for (int j = 0; j < ks.size(); j++) {
@@ -202,7 +202,7 @@ final class KolektorBenchmark {
     }
 
     private static void print(String config, String k, String draw, double[] r) {
-        System.out.printf(Locale.ROOT, "%-10s %4s %4s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.0f %7.1f %7.1f %7.1f %7.0f%n",
+        System.out.printf(Locale.ROOT, "%-11s %4s %4s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.0f %7.1f %7.1f %7.1f %7.0f%n",
                 config, k, draw, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]);
     }
 

@@ -102,11 +102,13 @@ public final class AccountStore {
     }
 
     /** The current role of {@code name}; empty when there is no such account (any more). */
-    public Optional<Role> role(String name) {
+    public synchronized Optional<Role> role(String name) {
         refresh();
-        synchronized (this) {
-            return accounts.stream().filter(x -> x.name().equals(name)).map(Account::role).findFirst();
-        }
+        return find(name).map(Account::role);
+    }
+
+    private synchronized Optional<Account> find(String name) {
+        return accounts.stream().filter(x -> x.name().equals(name)).findFirst();
     }
 
     /** Adds an account, or sets the password and role of an existing one. */
@@ -138,11 +140,8 @@ public final class AccountStore {
 
     /** The account when name and password match; empty otherwise (the same answer for an unknown name). */
     public Optional<Account> authenticate(String name, char[] password) {
-        Optional<Account> a;
         refresh();
-        synchronized (this) {
-            a = accounts.stream().filter(x -> x.name().equals(name)).findFirst();
-        }
+        Optional<Account> a = find(name);
         // hash even for an unknown name, so timing does not tell which names exist
         String stored = a.map(Account::passwordHash).orElse(DUMMY);
         boolean ok = PasswordHasher.verify(password, stored);

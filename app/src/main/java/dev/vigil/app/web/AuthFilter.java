@@ -32,8 +32,8 @@ import java.util.Set;
  *       (a bearer token), {@code open} or {@code off}.</li>
  * </ul>
  * A session whose account was removed or given another role since it began ({@code vigil user} on a running
- * service) ends at its next request. With a session, roles decide: a {@code viewer} may only read; state-changing methods need an operator or an admin
- * and the session's CSRF token in {@link Sessions#CSRF_HEADER}; changing models, training and configuration needs
+ * service) ends at its next request. With a session, roles decide: a {@code viewer} may only read; state-changing
+ * methods need an operator or an admin and the session's CSRF token in {@link Sessions#CSRF_HEADER}; changing models, training and configuration needs
  * an admin ({@link #ADMIN_ONLY}), and so does reading the configuration ({@link #ADMIN_READS}); the similar labelled
  * examples shown while labelling need an operator or an admin ({@link #labellersOnly}). A refused request gets 401 or 403 with a JSON reason before
  * any controller runs, so it changes nothing. A new endpoint is therefore closed until it is added here
